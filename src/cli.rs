@@ -1,0 +1,104 @@
+//! The command line (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Learn network sockets by driving real ones, one call at a time.
+#[derive(Parser, Debug)]
+#[command(name = "socklab", version, about, long_about = None)]
+pub struct Cli {
+    /// Language of lessons and messages (default: from LC_ALL / LANG).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
+    /// Directory with lesson files (default: the lessons that ship with socklab).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
+    /// Allow binding and connecting to addresses other than loopback.
+    #[arg(long, global = true)]
+    pub allow_remote: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open a lesson (default: where you left off).
+    Learn {
+        /// Lesson id or number.
+        lesson: Option<String>,
+    },
+    /// Open the lab with no lesson.
+    Sandbox,
+    /// List the lessons and your progress.
+    List,
+    /// Run a script of calls head-less and print a transcript.
+    Run(RunArgs),
+    /// Validate lesson files; reports every problem with file:line.
+    Check {
+        /// Lesson directory (default: the --lessons directory).
+        dir: Option<PathBuf>,
+    },
+    /// Run every lesson's reference solution on real sockets and check each step.
+    Verify {
+        /// Only this lesson (id or number).
+        lesson: Option<String>,
+    },
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Script file, or - for standard input.
+    pub file: String,
+    /// Print one JSON object per event instead of a transcript.
+    #[arg(long)]
+    pub json: bool,
+    /// Show bytes as a hexdump too.
+    #[arg(long)]
+    pub hex: bool,
+    /// Seconds a blocking call may wait before the script fails.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Go on after a failed call (exit status 0 unless the script is malformed).
+    #[arg(long)]
+    pub keep_going: bool,
+}
+
+#[derive(
+    ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// From `LC_ALL`, `LC_MESSAGES`, `LANG` (first set wins), as POSIX does.
+    pub fn from_env() -> Lang {
+        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Ok(v) = std::env::var(var)
+                && !v.is_empty()
+            {
+                return if v.to_ascii_lowercase().starts_with("ko") {
+                    Lang::Ko
+                } else {
+                    Lang::En
+                };
+            }
+        }
+        Lang::En
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}

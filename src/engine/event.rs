@@ -1,0 +1,193 @@
+//! Everything the engine reports. The event log is the single record of what
+//! happened in the lab: the UI, head-less transcripts and lesson checks all
+//! read it. Serialized as one JSON object per event by `socklab run --json`.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
+
+use super::error::CallError;
+use super::types::*;
+
+/// One thing that happened, with the time since the engine started.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// Microseconds since the engine started.
+    pub t_us: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// A connection's two endpoints, as the kernel's socket table keys it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct FourTuple {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+/// Something a peer noticed or did that is not a socket call.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum PeerNote {
+    Started {
+        kind: String,
+        addr: String,
+    },
+    Stopped {
+        reason: String,
+    },
+    /// A line or message the peer received and understood (`LED ON`).
+    Got {
+        text: String,
+    },
+    /// A reply or message the peer produced (`OK`).
+    Said {
+        text: String,
+    },
+    /// A measurement (capstone: push vs polling).
+    Measure {
+        name: String,
+        value: f64,
+        unit: String,
+    },
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A socket came into existence (`socket()`, `accept()`, or a peer's).
+    SocketCreated {
+        sock: SockId,
+        fd: i32,
+        family: Family,
+        ty: SockType,
+        owner: Owner,
+    },
+    /// The student's variable name (or a peer's role name) for a socket.
+    SocketLabel {
+        sock: SockId,
+        label: String,
+    },
+    /// The local or peer endpoint became known or changed.
+    Endpoints {
+        sock: SockId,
+        local: Option<SocketAddr>,
+        peer: Option<SocketAddr>,
+    },
+    /// The lab state changed (what the program did).
+    LabState {
+        sock: SockId,
+        from: LabState,
+        to: LabState,
+    },
+    /// The kernel's TCP state of a socket the lab holds a descriptor for.
+    KernelState {
+        sock: SockId,
+        from: Option<TcpState>,
+        to: Option<TcpState>,
+    },
+    /// Queue sizes read from the kernel changed. Not a state transition;
+    /// emitted at most once per observation per socket.
+    Queues {
+        sock: SockId,
+        recv_q: u32,
+        send_q: u32,
+        /// Listeners only: connections waiting for `accept()`, and the backlog.
+        accept_q: Option<u32>,
+        backlog: Option<u32>,
+    },
+    /// A kernel socket-table entry of a lab connection with no descriptor
+    /// (TIME_WAIT after close, a connection waiting in an accept queue, ...)
+    /// appeared (`from: None`), changed, or disappeared (`to: None`).
+    Orphan {
+        tuple: FourTuple,
+        /// The lab socket this connection belonged to, or the listener it waits on.
+        origin: Option<SockId>,
+        from: Option<TcpState>,
+        to: Option<TcpState>,
+        recv_q: u32,
+        send_q: u32,
+    },
+    SocketClosed {
+        sock: SockId,
+    },
+    /// A call was made. `text` is the call as Python would write it, with the
+    /// socket's label: `srv.accept()`.
+    CallStarted {
+        call: CallId,
+        sock: Option<SockId>,
+        owner: Owner,
+        method: String,
+        text: String,
+    },
+    /// The call would block: it is now waiting on the kernel.
+    CallPending {
+        call: CallId,
+        sock: Option<SockId>,
+    },
+    CallDone {
+        call: CallId,
+        sock: Option<SockId>,
+        ret: Ret,
+    },
+    CallFailed {
+        call: CallId,
+        sock: Option<SockId>,
+        error: CallError,
+    },
+    /// Bytes moved through a socket. `data` holds the bytes (at most
+    /// [`DATA_KEEP`] of them); `len` is how many really moved.
+    Data {
+        sock: SockId,
+        dir: Dir,
+        #[serde(serialize_with = "ser_data")]
+        data: Bytes,
+        len: usize,
+        /// For datagrams: the other end.
+        addr: Option<SocketAddr>,
+    },
+    Peer {
+        peer: String,
+        note: PeerNote,
+    },
+    /// The lab itself has something to say (limits, loopback refusals, reset).
+    Notice {
+        text: String,
+    },
+}
+
+/// How many bytes of one chunk the event log keeps (the length is always exact).
+pub const DATA_KEEP: usize = 64 * 1024;
+
+fn ser_data<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&super::text::escape_bytes(b))
+}
+
+impl EventKind {
+    /// The socket the event is about, if any.
+    pub fn sock(&self) -> Option<SockId> {
+        use EventKind::*;
+        match self {
+            SocketCreated { sock, .. }
+            | SocketLabel { sock, .. }
+            | Endpoints { sock, .. }
+            | LabState { sock, .. }
+            | KernelState { sock, .. }
+            | Queues { sock, .. }
+            | SocketClosed { sock }
+            | Data { sock, .. } => Some(*sock),
+            CallStarted { sock, .. }
+            | CallPending { sock, .. }
+            | CallDone { sock, .. }
+            | CallFailed { sock, .. } => *sock,
+            Orphan { origin, .. } => *origin,
+            Peer { .. } | Notice { .. } => None,
+        }
+    }
+}

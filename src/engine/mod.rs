@@ -1,0 +1,153 @@
+//! The socket lab engine: real OS sockets driven one call at a time.
+//!
+//! The engine owns every socket (the student's and the built-in peers'),
+//! executes [`Op`]s on them as tokio tasks, and reports everything that
+//! happens as [`Event`]s on one channel. It never imports the UI.
+//!
+//! A call that would block in Python becomes *pending*: its task waits on
+//! the kernel (through `AsyncFd`) while other sockets go on working, and it can
+//! be cancelled. The kernel's own view (TCP_INFO, queues, and the socket-table
+//! entries with no descriptor) is observed after every call and on a cadence.
+
+pub mod error;
+pub mod event;
+mod kernel;
+pub mod model;
+mod ops;
+pub mod peers;
+mod shared;
+mod sock;
+pub mod text;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use error::CallError;
+pub use event::{Event, EventKind, FourTuple, PeerNote};
+pub use model::LabModel;
+pub use peers::PeerSpec;
+pub use types::*;
+
+use shared::Shared;
+
+/// Limits and switches for one engine.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Allow binding and connecting to addresses other than loopback.
+    pub allow_remote: bool,
+    /// Most sockets open at once (student's and peers' together).
+    pub max_sockets: usize,
+    /// Most peers running at once.
+    pub max_peers: usize,
+    /// Kernel observation interval right after activity.
+    pub fast_observe: Duration,
+    /// Kernel observation interval when nothing has happened for a while.
+    pub slow_observe: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            allow_remote: false,
+            max_sockets: 256,
+            max_peers: 16,
+            fast_observe: Duration::from_millis(5),
+            slow_observe: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A handle to the engine. Cheap to clone; all clones drive the same lab.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// The receiving end of the event log.
+pub type Events = mpsc::UnboundedReceiver<Event>;
+
+impl Engine {
+    /// Start an engine on the current tokio runtime.
+    pub fn start(cfg: EngineConfig) -> (Engine, Events) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Shared::new(cfg, tx);
+        kernel::spawn_observer(shared.clone());
+        (Engine { shared }, rx)
+    }
+
+    /// Begin a call. Returns at once; `CallStarted`, then `CallPending` (if it
+    /// would block) and `CallDone` / `CallFailed` follow as events.
+    pub fn call(&self, owner: Owner, op: Op) -> CallId {
+        ops::spawn_call(&self.shared, owner, op)
+    }
+
+    /// Cancel a call that has not finished (like KeyboardInterrupt). Returns
+    /// false if it already finished.
+    pub fn cancel(&self, call: CallId) -> bool {
+        self.shared.cancel(call)
+    }
+
+    /// Name a socket (the student's variable name). Emits `SocketLabel`.
+    pub fn set_label(&self, sock: SockId, label: &str) {
+        self.shared.set_label(sock, label);
+    }
+
+    /// Start a built-in peer. Returns its name.
+    pub fn start_peer(&self, spec: PeerSpec) -> Result<String, CallError> {
+        peers::start(&self.shared, spec)
+    }
+
+    /// Stop a peer by name, closing its sockets. False if there is none.
+    pub fn stop_peer(&self, name: &str) -> bool {
+        self.shared.stop_peer(name)
+    }
+
+    /// The running peers: (name, kind, address).
+    pub fn peers(&self) -> Vec<(String, String, String)> {
+        self.shared.peer_list()
+    }
+
+    /// Cancel every call, close every socket, stop every peer.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Put a notice in the event log.
+    pub fn notice(&self, text: impl Into<String>) {
+        self.shared.emit(EventKind::Notice { text: text.into() });
+    }
+
+    /// Ask for a kernel observation now (also done after every call).
+    pub fn observe_now(&self) {
+        self.shared.poke_observer();
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.cfg
+    }
+
+    /// Microseconds since the engine started.
+    pub fn now_us(&self) -> u64 {
+        self.shared.now_us()
+    }
+
+    /// The file descriptor of a socket (for tests comparing with `ss`).
+    pub fn fd_of(&self, sock: SockId) -> Option<i32> {
+        self.shared.fd_of(sock)
+    }
+
+    /// Stop the observer and every task, close every socket. The engine
+    /// cannot be used afterwards.
+    pub fn shutdown(&self) {
+        self.shared.shutdown();
+    }
+}
+
+/// A free TCP port on 127.0.0.1, chosen by the OS (bind port 0, read, close).
+pub fn free_port() -> std::io::Result<u16> {
+    let s = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(s.local_addr()?.port())
+}

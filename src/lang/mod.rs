@@ -1,0 +1,1 @@
+//! The command language: a strict subset of Python's socket API.

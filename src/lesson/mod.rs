@@ -1,0 +1,2 @@
+//! Lessons: file format, loader, validator, checks, progress.
+pub mod cli;

@@ -1,0 +1,35 @@
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use socklab::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Run(args)) => socklab::run::main(&cli, args),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "socklab",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Check { dir }) => socklab::lesson::cli::check(&cli, dir.as_deref()),
+        Some(Command::Verify { lesson }) => socklab::lesson::cli::verify(&cli, lesson.as_deref()),
+        Some(Command::List) => socklab::lesson::cli::list(&cli),
+        Some(Command::Sandbox) => socklab::tui::main(&cli, socklab::tui::Mode::Sandbox),
+        Some(Command::Learn { lesson }) => {
+            socklab::tui::main(&cli, socklab::tui::Mode::Learn(lesson.clone()))
+        }
+        None => socklab::tui::main(&cli, socklab::tui::Mode::Continue),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("socklab: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! A student's session: the command language bound to an engine.
