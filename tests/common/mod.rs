@@ -38,6 +38,14 @@ impl Lab {
         }
     }
 
+    /// Wait for the next event.
+    pub async fn next(&mut self, what: &str) {
+        match tokio::time::timeout(WAIT, self.rx.recv()).await {
+            Ok(Some(ev)) => self.take(ev),
+            _ => panic!("timed out waiting for {what}; log:\n{}", self.dump()),
+        }
+    }
+
     /// Wait until an event satisfies `f` (checking the log from `from`).
     pub async fn wait_for(&mut self, what: &str, f: impl Fn(&Event) -> bool) -> Event {
         let deadline = tokio::time::Instant::now() + WAIT;

@@ -1,6 +1,7 @@
 //! Client peers: they connect to the student's server, retrying quietly while
 //! nothing listens, then play their part.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use super::{LineBuf, PeerCtx};
 use crate::engine::error::CallError;
 use crate::engine::event::PeerNote;
 use crate::engine::ops::{self, refresh_endpoints, set_lab};
+use crate::engine::sock::SockEntry;
 use crate::engine::text::unescape;
 use crate::engine::types::*;
 
@@ -54,10 +56,10 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
     Ok(())
 }
 
-/// Connect, retrying every retry_ms while refused. Refused tries are silent
-/// (no call events) so a client waiting for the student's server does not
-/// flood the log; a try that hangs (SYN dropped: full accept queue) shows as
-/// connecting, as it really is.
+/// Connect, retrying every retry_ms while refused. A try that is refused at
+/// once uses a socket the lab never shows (a client waiting for the student's
+/// server must not flood the log); a try that hangs (SYN dropped because the
+/// accept queue is full) is adopted and shows as connecting, as it really is.
 async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
     tokio::time::sleep(Duration::from_millis(
         ctx.spec.get_i64("delay_ms").max(0) as u64
@@ -65,42 +67,43 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
     .await;
     let retry = Duration::from_millis(ctx.spec.get_i64("retry_ms").clamp(10, 60_000) as u64);
     let tries = ctx.spec.get_i64("tries").max(0);
-    let sock = ctx.new_socket(SockType::Stream)?;
-    ctx.label(sock, label);
-    let entry = ctx
-        .sh
-        .get_sock(sock)
-        .ok_or_else(|| CallError::lab("peer socket vanished"))?;
     let sa = socket2::SockAddr::from(ctx.addr);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let err = match entry.sock().connect(&sa) {
+        let raw = ctx.raw_socket(SockType::Stream)?;
+        let probe = SockEntry::new(0, ctx.owner.clone(), ctx.family, SockType::Stream, raw)
+            .map_err(|e| CallError::os(e.raw_os_error().unwrap_or(libc::EIO), ""))?;
+        let mut adopted: Option<Arc<SockEntry>> = None;
+        let err = match probe.sock().connect(&sa) {
             Ok(()) => None,
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
                 let quick =
-                    ops::wait_ready(&entry, Interest::WRITABLE, Some(Duration::from_millis(50)))
+                    ops::wait_ready(&probe, Interest::WRITABLE, Some(Duration::from_millis(50)))
                         .await
                         .unwrap_or(false);
-                if !quick {
+                if quick {
+                    probe.sock().take_error().unwrap_or(None)
+                } else {
+                    let entry = ctx.adopt(probe, label)?;
                     set_lab(&ctx.sh, &entry, LabState::Connecting);
                     refresh_endpoints(&ctx.sh, &entry);
                     ctx.sh.poke_observer();
                     let _ = ops::wait_ready(&entry, Interest::WRITABLE, None).await;
+                    let r = entry.sock().take_error().unwrap_or(None);
+                    adopted = Some(entry);
+                    return finish(ctx, adopted, r, label).await;
                 }
-                entry.sock().take_error().unwrap_or(None)
             }
             Err(e) => Some(e),
         };
         match err {
             None => {
-                set_lab(&ctx.sh, &entry, LabState::Connected);
-                refresh_endpoints(&ctx.sh, &entry);
-                ctx.sh.poke_observer();
-                return Ok(sock);
+                let entry = ctx.adopt(probe, label)?;
+                adopted = Some(entry);
+                return finish(ctx, adopted, None, label).await;
             }
             Some(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
-                set_lab(&ctx.sh, &entry, LabState::Created);
                 if tries > 0 && attempt >= tries {
                     return Err(CallError::os(
                         libc::ECONNREFUSED,
@@ -110,6 +113,7 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
                         ),
                     ));
                 }
+                drop(adopted);
                 tokio::time::sleep(retry).await;
             }
             Some(e) => {
@@ -118,6 +122,31 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
                     format!("{label} could not connect to {}", ctx.addr),
                 ));
             }
+        }
+    }
+}
+
+/// After a try that the lab shows: connected, or closed and failed.
+async fn finish(
+    ctx: &PeerCtx,
+    entry: Option<Arc<SockEntry>>,
+    err: Option<std::io::Error>,
+    label: &str,
+) -> Result<SockId, CallError> {
+    let entry = entry.ok_or_else(|| CallError::lab("peer socket vanished"))?;
+    match err {
+        None => {
+            set_lab(&ctx.sh, &entry, LabState::Connected);
+            refresh_endpoints(&ctx.sh, &entry);
+            ctx.sh.poke_observer();
+            Ok(entry.id)
+        }
+        Some(e) => {
+            ctx.sh.close_now(entry.id);
+            Err(CallError::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                format!("{label} could not connect to {}", ctx.addr),
+            ))
         }
     }
 }

@@ -18,6 +18,7 @@ use super::error::CallError;
 use super::event::{EventKind, PeerNote};
 use super::ops::{self, Purpose};
 use super::shared::{PeerHandle, Shared};
+use super::sock::SockEntry;
 use super::types::*;
 
 /// Everything a peer task needs.
@@ -67,8 +68,8 @@ impl PeerCtx {
         ops::run_logged(&self.sh, &self.owner, op).await
     }
 
-    pub fn new_socket(&self, ty: SockType) -> Result<SockId, CallError> {
-        ops::check_limit(&self.sh)?;
+    /// An OS socket the lab does not show (yet).
+    pub fn raw_socket(&self, ty: SockType) -> Result<socket2::Socket, CallError> {
         let domain = match self.family {
             Family::V4 => socket2::Domain::IPV4,
             Family::V6 => socket2::Domain::IPV6,
@@ -79,8 +80,24 @@ impl PeerCtx {
         };
         let s = socket2::Socket::new(domain, t, Some(p))
             .map_err(|e| CallError::os(e.raw_os_error().unwrap_or(libc::EIO), ""))?;
+        s.set_nonblocking(true)
+            .map_err(|e| CallError::os(e.raw_os_error().unwrap_or(libc::EIO), ""))?;
+        Ok(s)
+    }
+
+    pub fn new_socket(&self, ty: SockType) -> Result<SockId, CallError> {
+        ops::check_limit(&self.sh)?;
+        let s = self.raw_socket(ty)?;
         let entry = ops::adopt(&self.sh, &self.owner, self.family, ty, s)?;
         Ok(entry.id)
+    }
+
+    /// Show a probe socket in the lab, under this peer, with a label.
+    pub fn adopt(&self, probe: SockEntry, label: &str) -> Result<Arc<SockEntry>, CallError> {
+        ops::check_limit(&self.sh)?;
+        let entry = ops::adopt(&self.sh, &self.owner, self.family, probe.ty, probe.fd)?;
+        self.label(entry.id, label);
+        Ok(entry)
     }
 
     pub fn label(&self, sock: SockId, label: &str) {
