@@ -316,7 +316,8 @@ pub fn slice(obj: &Value, lo: Option<&Value>, hi: Option<&Value>) -> Result<Valu
     let b = bound(hi, len)?.max(a);
     Ok(match obj {
         Value::Str(s) => Value::Str(s.chars().skip(a).take(b - a).collect()),
-        Value::Bytes(x) => Value::Bytes(x.slice(a..b)),
+        // A copy, so a small slice does not keep a big buffer alive.
+        Value::Bytes(x) => Value::Bytes(Bytes::copy_from_slice(&x[a..b])),
         Value::Tuple(x) => Value::Tuple(x[a..b].to_vec()),
         Value::List(x) => Value::List(x[a..b].to_vec()),
         _ => Value::None,

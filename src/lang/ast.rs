@@ -7,6 +7,9 @@ pub struct Expr {
     pub kind: ExprKind,
     pub start: usize,
     pub end: usize,
+    /// Height of the tree below (1 for a leaf), so the parser can refuse
+    /// trees deep enough to exhaust the stack when evaluated.
+    pub depth: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +66,34 @@ pub enum ExprKind {
 
 impl Expr {
     pub fn new(kind: ExprKind, start: usize, end: usize) -> Expr {
-        Expr { kind, start, end }
+        let mut below = 0;
+        match &kind {
+            ExprKind::Tuple(v) | ExprKind::List(v) => {
+                v.iter().for_each(|e| below = below.max(e.depth))
+            }
+            ExprKind::Attr { obj, .. } => below = obj.depth,
+            ExprKind::Call { func, args, kwargs } => {
+                below = func.depth;
+                args.iter()
+                    .chain(kwargs.iter().map(|(_, e)| e))
+                    .for_each(|e| below = below.max(e.depth));
+            }
+            ExprKind::Index(a, b) | ExprKind::Bin(_, a, b) => below = a.depth.max(b.depth),
+            ExprKind::Slice(a, b, c) => {
+                below = a.depth;
+                b.iter()
+                    .chain(c.iter())
+                    .for_each(|e| below = below.max(e.depth));
+            }
+            ExprKind::Neg(a) | ExprKind::Pos(a) => below = a.depth,
+            _ => {}
+        }
+        Expr {
+            kind,
+            start,
+            end,
+            depth: below + 1,
+        }
     }
 
     /// Every sub-expression, this one first.

@@ -57,6 +57,19 @@ pub enum Step {
     Call(Op),
 }
 
+/// Most bytes all variables together may hold (256 MiB).
+pub const MAX_HELD: usize = 256 * 1024 * 1024;
+
+/// Bytes a value holds (roughly: the payload of bytes and str values).
+fn held(v: &Value) -> usize {
+    match v {
+        Value::Bytes(b) => b.len(),
+        Value::Str(s) => s.len(),
+        Value::Tuple(x) | Value::List(x) => x.iter().map(held).sum(),
+        _ => 0,
+    }
+}
+
 /// How much `print` output one line may produce (chars).
 const PRINT_MAX: usize = 4096;
 
@@ -237,6 +250,22 @@ impl Interp {
             Stmt::Empty | Stmt::Import | Stmt::Lab { .. } => (String::new(), Vec::new()),
         };
         let printed = std::mem::take(&mut ev.out);
+        let others: usize = self
+            .vars
+            .iter()
+            .filter(|(k, _)| !bound.iter().any(|(n, _)| n == *k))
+            .map(|(_, v)| held(v))
+            .sum();
+        let total = others + bound.iter().map(|(_, v)| held(v)).sum::<usize>();
+        if total > MAX_HELD {
+            return Err(LangError::new(
+                "MemoryError",
+                format!(
+                    "your variables would hold {total} bytes, over socklab's limit of 256 MiB — give a name you no longer need a small value (big = b'')"
+                ),
+            )
+            .into());
+        }
         for (n, v) in &bound {
             self.vars.insert(n.clone(), v.clone());
         }

@@ -6,6 +6,8 @@ use super::lexer::{Tok, Token, tokenize};
 
 /// Deepest nesting of brackets (and of unary signs) accepted.
 pub const MAX_DEPTH: usize = 32;
+/// Tallest expression tree accepted (`a + a + … + a` is as tall as it is long).
+pub const MAX_TREE: usize = 200;
 
 const KEYWORDS: &[&str] = &[
     "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
@@ -203,7 +205,7 @@ impl Parser {
             let target = to_target(&lhs)?;
             let rhs = self.expr_list()?;
             let (start, end) = (lhs.start, rhs.end);
-            let value = Expr::new(ExprKind::Bin(op, Box::new(lhs), Box::new(rhs)), start, end);
+            let value = node(ExprKind::Bin(op, Box::new(lhs), Box::new(rhs)), start, end);
             Stmt::Assign { target, value }
         } else {
             Stmt::Expr(lhs)
@@ -323,7 +325,7 @@ impl Parser {
             items.push(self.expr()?);
         }
         let end = self.last_end();
-        Ok(Expr::new(ExprKind::Tuple(items), start, end))
+        Ok(node(ExprKind::Tuple(items), start, end))
     }
 
     fn expr(&mut self) -> Result<Expr, LangError> {
@@ -338,7 +340,11 @@ impl Parser {
             };
             let rhs = self.term()?;
             let (start, end) = (lhs.start, rhs.end);
-            lhs = Expr::new(ExprKind::Bin(op, Box::new(lhs), Box::new(rhs)), start, end);
+            lhs = check_tree(node(
+                ExprKind::Bin(op, Box::new(lhs), Box::new(rhs)),
+                start,
+                end,
+            ))?;
         }
     }
 
@@ -355,7 +361,11 @@ impl Parser {
             self.pos += 1;
             let rhs = self.unary()?;
             let (start, end) = (lhs.start, rhs.end);
-            lhs = Expr::new(ExprKind::Bin(op, Box::new(lhs), Box::new(rhs)), start, end);
+            lhs = check_tree(node(
+                ExprKind::Bin(op, Box::new(lhs), Box::new(rhs)),
+                start,
+                end,
+            ))?;
         }
     }
 
@@ -380,7 +390,7 @@ impl Parser {
             } else {
                 ExprKind::Pos(Box::new(inner))
             };
-            return Ok(Expr::new(kind, start, end));
+            return Ok(node(kind, start, end));
         }
         self.postfix()
     }
@@ -388,6 +398,7 @@ impl Parser {
     fn postfix(&mut self) -> Result<Expr, LangError> {
         let mut e = self.atom()?;
         loop {
+            e = check_tree(e)?;
             if self.eat_op(".") {
                 match self.peek().cloned() {
                     Some(Token {
@@ -397,7 +408,7 @@ impl Parser {
                     }) => {
                         self.pos += 1;
                         let s = e.start;
-                        e = Expr::new(
+                        e = node(
                             ExprKind::Attr {
                                 obj: Box::new(e),
                                 name,
@@ -412,7 +423,7 @@ impl Parser {
             } else if self.eat_op("(") {
                 let (args, kwargs) = self.call_args()?;
                 let s = e.start;
-                e = Expr::new(
+                e = node(
                     ExprKind::Call {
                         func: Box::new(e),
                         args,
@@ -511,7 +522,7 @@ impl Parser {
             }
         };
         self.expect_op("]")?;
-        Ok(Expr::new(kind, start, self.last_end()))
+        Ok(node(kind, start, self.last_end()))
     }
 
     fn atom(&mut self) -> Result<Expr, LangError> {
@@ -535,11 +546,7 @@ impl Parser {
             Tok::Op("(") => {
                 self.pos += 1;
                 if self.eat_op(")") {
-                    return Ok(Expr::new(
-                        ExprKind::Tuple(Vec::new()),
-                        start,
-                        self.last_end(),
-                    ));
+                    return Ok(node(ExprKind::Tuple(Vec::new()), start, self.last_end()));
                 }
                 let inner = self.expr_list()?;
                 if !self.eat_op(")") {
@@ -548,8 +555,8 @@ impl Parser {
                 // `(a)` is just `a`; `(a, b)` keeps its tuple, widened to the parentheses.
                 let kind = inner.kind;
                 return Ok(match kind {
-                    ExprKind::Tuple(_) => Expr::new(kind, start, self.last_end()),
-                    k => Expr::new(k, inner.start, inner.end),
+                    ExprKind::Tuple(_) => node(kind, start, self.last_end()),
+                    k => node(k, inner.start, inner.end),
                 });
             }
             Tok::Op("[") => {
@@ -561,12 +568,12 @@ impl Parser {
                         return Err(self.missing_comma());
                     }
                 }
-                return Ok(Expr::new(ExprKind::List(items), start, self.last_end()));
+                return Ok(node(ExprKind::List(items), start, self.last_end()));
             }
             _ => return Err(self.unexpected()),
         };
         self.pos += 1;
-        Ok(Expr::new(kind, start, end))
+        Ok(node(kind, start, end))
     }
 
     /// Adjacent literals join, as in Python: `"a" "b"` is `"ab"`.
@@ -602,8 +609,26 @@ impl Parser {
             self.pos += 1;
         }
         let kind = kind.unwrap_or(ExprKind::None);
-        Ok(Expr::new(kind, start, self.last_end()))
+        Ok(node(kind, start, self.last_end()))
     }
+}
+
+fn node(kind: ExprKind, start: usize, end: usize) -> Expr {
+    Expr::new(kind, start, end)
+}
+
+/// Refuse trees too tall to evaluate safely (evaluation recurses).
+fn check_tree(e: Expr) -> Result<Expr, LangError> {
+    if e.depth > MAX_TREE {
+        return Err(LangError::syntax(
+            format!(
+                "expression too long or too deeply nested (socklab allows {MAX_TREE} levels) — split it over several lines"
+            ),
+            e.start,
+            e.end,
+        ));
+    }
+    Ok(e)
 }
 
 fn keyword_msg(k: &str) -> String {

@@ -587,6 +587,23 @@ fn limits_are_clear_errors() {
         err(&negs).lines().last().unwrap(),
         "SyntaxError: too deeply nested (socklab allows 32 levels)"
     );
+    let chains = [
+        format!("x = {}1", "1+".repeat(10_000)),
+        format!("x = {}1", "x.".repeat(10_000)).replace(".1", ".y"),
+        format!("x = f{}", "()".repeat(10_000)),
+        format!("x = b'x'{}", "[0:1]".repeat(10_000)),
+        format!("x = 1{}", " * 2".repeat(10_000)),
+    ];
+    for text in &chains {
+        let chain = &text[..8];
+        let last = err(&text).lines().last().unwrap().to_string();
+        assert_eq!(
+            last,
+            "SyntaxError: expression too long or too deeply nested (socklab allows 200 levels) — split it over several lines",
+            "{chain}"
+        );
+    }
+    assert_eq!(echo(&format!("x = {}1", "1+".repeat(150))), "x = 151");
     let long = format!("x = b'{}'", "a".repeat(MAX_LINE));
     assert!(
         err(&long).starts_with("SyntaxError: line too long ("),
@@ -597,6 +614,17 @@ fn limits_are_clear_errors() {
         err("b'x' * 100000000"),
         "MemoryError: a bytes value of 100000000 would be over socklab's limit of 64 MiB (67108864)"
     );
+    let mut i = Interp::new();
+    for name in ["a", "b", "c", "d"] {
+        line(&mut i, &format!("{name} = b'x' * (60 * 1024 * 1024)")).unwrap();
+    }
+    assert!(
+        line(&mut i, "e = b'x' * (60 * 1024 * 1024)")
+            .unwrap_err()
+            .starts_with("MemoryError: your variables would hold 314572800 bytes")
+    );
+    assert!(i.get("e").is_none());
+    line(&mut i, "a = b'x' * (60 * 1024 * 1024)").unwrap();
     assert_eq!(
         err("b'xx' * (32 * 1024 * 1024) + b'y'"),
         "MemoryError: a bytes value of 67108865 would be over socklab's limit of 64 MiB (67108864)"
