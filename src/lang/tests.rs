@@ -596,7 +596,7 @@ fn limits_are_clear_errors() {
     ];
     for text in &chains {
         let chain = &text[..8];
-        let last = err(&text).lines().last().unwrap().to_string();
+        let last = err(text).lines().last().unwrap().to_string();
         assert_eq!(
             last,
             "SyntaxError: expression too long or too deeply nested (socklab allows 200 levels) — split it over several lines",
