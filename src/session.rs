@@ -14,7 +14,7 @@ use crate::engine::{
 };
 use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
-use crate::lang::{Done, Interp, LangError, MAX_LINE, Step, Stmt, Value, World};
+use crate::lang::{Done, Frozen, Interp, LangError, MAX_LINE, Step, Stmt, Value, World};
 
 /// What `submit` did with a line.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +51,7 @@ struct Pending {
     call: CallId,
     sock: Option<SockId>,
     stmt: Stmt,
+    frozen: Frozen,
     text: String,
 }
 
@@ -185,12 +186,14 @@ impl Session {
                     return Submitted::Error(msg);
                 }
                 let sock = op.sock();
+                let frozen = self.interp.freeze(&stmt);
                 let call = self.engine.call(Owner::Student, op);
                 let text = text.trim().to_string();
                 self.pending.push(Pending {
                     call,
                     sock,
                     stmt,
+                    frozen,
                     text: text.clone(),
                 });
                 Submitted::Started { call, text }
@@ -257,7 +260,7 @@ impl Session {
         let world = ModelWorld(&self.model);
         match self
             .interp
-            .finish(&p.stmt, crate::lang::ret_value(ret), &world)
+            .finish(&p.stmt, &p.frozen, crate::lang::ret_value(ret), &world)
         {
             Ok(d) => {
                 self.record(&d, &p.text);

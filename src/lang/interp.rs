@@ -51,6 +51,10 @@ pub struct Done {
     pub strip: Vec<(usize, usize)>,
 }
 
+/// Values a waiting line reads (see [`Interp::freeze`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Frozen(Vec<(String, Value)>);
+
 pub enum Step {
     Done(Done),
     /// The line's socket call; give its result to [`Interp::finish`].
@@ -122,14 +126,49 @@ impl Interp {
         }
     }
 
-    /// Finish a line whose socket call returned `ret`.
+    /// The current values of the names a line reads, taken when its call
+    /// starts: other lines may rebind them while the call waits, and the
+    /// line must finish with what it started with.
+    pub fn freeze(&self, stmt: &Stmt) -> Frozen {
+        let mut names: Vec<(String, Value)> = Vec::new();
+        if let Stmt::Expr(e) | Stmt::Assign { value: e, .. } = stmt {
+            e.walk(&mut |x| {
+                if let ExprKind::Name(n) = &x.kind
+                    && let Some(v) = self.vars.get(n)
+                    && !names.iter().any(|(m, _)| m == n)
+                {
+                    names.push((n.clone(), v.clone()));
+                }
+            });
+        }
+        Frozen(names)
+    }
+
+    /// Finish a line whose socket call returned `ret`, reading the names as
+    /// they were when it started.
     pub fn finish(
         &mut self,
         stmt: &Stmt,
+        frozen: &Frozen,
         ret: Value,
         world: &dyn World,
     ) -> Result<Done, LangError> {
-        match self.run(stmt, world, Some(ret)) {
+        let saved: Vec<(String, Option<Value>)> = frozen
+            .0
+            .iter()
+            .map(|(n, v)| (n.clone(), self.vars.insert(n.clone(), v.clone())))
+            .collect();
+        let result = self.run(stmt, world, Some(ret));
+        for (n, old) in saved {
+            if matches!(&result, Ok(d) if d.bound.iter().any(|(b, _)| *b == n)) {
+                continue;
+            }
+            match old {
+                Some(v) => self.vars.insert(n, v),
+                None => self.vars.remove(&n),
+            };
+        }
+        match result {
             Ok(done) => Ok(done),
             Err(Flow::Err(e)) => Err(e),
             Err(Flow::Call(_)) => Err(LangError::lab(

@@ -20,7 +20,7 @@ pub mod value;
 pub use arith::{MAX_BYTES, MAX_ITEMS};
 pub use ast::{Expr, ExprKind, Stmt, Target};
 pub use error::LangError;
-pub use interp::{Done, Interp, NoWorld, Step, World, runnable};
+pub use interp::{Done, Frozen, Interp, NoWorld, Step, World, runnable};
 pub use lexer::MAX_LINE;
 pub use parser::{MAX_DEPTH, parse};
 pub use value::{Value, addr_value, ret_value};

@@ -59,7 +59,8 @@ fn run(text: &str) {
                 Value::Socket(5),
                 Value::Tuple(vec![]),
             ] {
-                let _ = i.finish(&stmt, ret, &NoWorld);
+                let frozen = i.freeze(&stmt);
+                let _ = i.finish(&stmt, &frozen, ret, &NoWorld);
             }
         }
     } else if let Err(e) = parse(text) {

@@ -422,7 +422,12 @@ fn finishing_a_call_binds_its_result() {
     ));
     let a: SocketAddr = "127.0.0.1:51234".parse().unwrap();
     let done = i
-        .finish(&stmt, ret_value(&Ret::Accepted(7, a)), &NoWorld)
+        .finish(
+            &stmt,
+            &Frozen::default(),
+            ret_value(&Ret::Accepted(7, a)),
+            &NoWorld,
+        )
         .unwrap();
     assert_eq!(done.echo, "conn = <socket #7>, addr = ('127.0.0.1', 51234)");
     assert_eq!(i.get("conn"), Some(&Value::Socket(7)));
@@ -434,7 +439,12 @@ fn finishing_a_call_binds_its_result() {
         Ok(Step::Call(Op::Recv { .. }))
     ));
     let done = i
-        .finish(&stmt, Value::Bytes(Bytes::from_static(b"abc")), &NoWorld)
+        .finish(
+            &stmt,
+            &Frozen::default(),
+            Value::Bytes(Bytes::from_static(b"abc")),
+            &NoWorld,
+        )
         .unwrap();
     assert_eq!(done.echo, "n = 4");
 
@@ -442,6 +452,7 @@ fn finishing_a_call_binds_its_result() {
     let done = i
         .finish(
             &stmt,
+            &Frozen::default(),
             Value::Bytes(Bytes::from_static(b"hello\n")),
             &NoWorld,
         )
@@ -450,11 +461,49 @@ fn finishing_a_call_binds_its_result() {
 
     let stmt = parse("a, b = srv.accept()[0]").unwrap();
     let e = i
-        .finish(&stmt, ret_value(&Ret::Accepted(8, a)), &NoWorld)
+        .finish(
+            &stmt,
+            &Frozen::default(),
+            ret_value(&Ret::Accepted(8, a)),
+            &NoWorld,
+        )
         .unwrap_err();
     assert_eq!(
         e.headline(),
         "TypeError: cannot unpack non-iterable socket object"
+    );
+}
+
+#[test]
+fn a_waiting_line_finishes_with_the_values_it_started_with() {
+    let mut i = with_socks();
+    i.set("suffix", Value::Bytes(Bytes::from_static(b"!")));
+    let stmt = parse("got = cli.recv(10) + suffix").unwrap();
+    let Ok(Step::Call(_)) = i.start(&stmt, &NoWorld) else {
+        panic!()
+    };
+    let frozen = i.freeze(&stmt);
+    // Other lines run while the call waits.
+    line(&mut i, "cli = 5").unwrap();
+    line(&mut i, "suffix = b'?'").unwrap();
+    line(&mut i, "got = 0").unwrap();
+    let done = i
+        .finish(
+            &stmt,
+            &frozen,
+            Value::Bytes(Bytes::from_static(b"hi")),
+            &NoWorld,
+        )
+        .unwrap();
+    assert_eq!(done.echo, "got = b'hi!'");
+    assert_eq!(i.get("cli"), Some(&Value::Int(5)));
+    assert_eq!(
+        i.get("suffix"),
+        Some(&Value::Bytes(Bytes::from_static(b"?")))
+    );
+    assert_eq!(
+        i.get("got"),
+        Some(&Value::Bytes(Bytes::from_static(b"hi!")))
     );
 }
 
@@ -466,7 +515,9 @@ fn runnable_code_drops_module_prefixes() {
     let Ok(Step::Call(_)) = i.start(&stmt, &NoWorld) else {
         panic!()
     };
-    let done = i.finish(&stmt, Value::Socket(1), &NoWorld).unwrap();
+    let done = i
+        .finish(&stmt, &Frozen::default(), Value::Socket(1), &NoWorld)
+        .unwrap();
     assert_eq!(
         runnable(text, &done.strip),
         "s = socket(AF_INET, SOCK_STREAM)  # tcp"
