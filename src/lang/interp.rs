@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use super::arith;
 use super::ast::*;
 use super::calls;
+use super::convert;
 use super::error::{LangError, suggestion};
 use super::names::*;
 use super::textmeth;
@@ -418,6 +419,9 @@ impl Eval<'_> {
         if let Some(f) = FUNCTIONS.iter().find(|f| **f == n) {
             return Ok(Value::Builtin(f));
         }
+        if let Some(hint) = hint_for(n) {
+            return Err(LangError::lab(hint));
+        }
         let candidates = self
             .vars
             .keys()
@@ -450,6 +454,9 @@ impl Eval<'_> {
         match found {
             Some(v) => Ok(Some(v)),
             None => {
+                if let Some(hint) = hint_for(name) {
+                    return Err(LangError::lab(hint));
+                }
                 let candidates: Vec<&str> = if m == "socket" {
                     CONSTANTS
                         .iter()
@@ -523,6 +530,10 @@ impl Eval<'_> {
             "socket" => Err(Flow::Call(calls::socket_op(&a, &k)?)),
             "select" => Err(Flow::Call(calls::select_op(&a, &k)?)),
             "len" => Ok(calls::len(&a, &k)?),
+            "str" | "int" | "bytes" | "repr" => {
+                let world = self.world;
+                Ok(convert::convert(name, &a, &k, &|id| world.sock_repr(id))?)
+            }
             _ => {
                 self.print(&a, &k)?;
                 Ok(Value::None)

@@ -8,6 +8,7 @@
 mod arith;
 pub mod ast;
 mod calls;
+mod convert;
 pub mod error;
 pub mod escape;
 pub mod interp;

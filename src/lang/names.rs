@@ -32,7 +32,24 @@ pub fn constant(name: &str) -> Option<i64> {
 }
 
 /// Built-in functions: `socket` and `select` make socket calls, the others are pure.
-pub const FUNCTIONS: &[&str] = &["socket", "select", "len", "print"];
+pub const FUNCTIONS: &[&str] = &[
+    "socket", "select", "len", "print", "str", "int", "bytes", "repr",
+];
+
+/// Names a student may try that socklab answers with a hint instead of a NameError.
+pub fn hint_for(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "exit" | "quit" => "type :quit to leave socklab",
+        "help" => "type :help for help, :hint for a hint on the current step",
+        "create_connection" => {
+            "socklab has no create_connection — write s = socket() and then s.connect((host, port)), one call per line"
+        }
+        "create_server" => {
+            "socklab has no create_server — write s = socket(), s.bind((host, port)), s.listen(), one call per line"
+        }
+        _ => return None,
+    })
+}
 
 /// Functions that are socket calls (go to the engine).
 pub fn is_call_function(name: &str) -> bool {

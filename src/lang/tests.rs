@@ -845,6 +845,15 @@ fn runtime_errors_read_like_python() {
         err("data['a']"),
         "TypeError: byte indices must be integers or slices, not str"
     );
+    assert_eq!(err("exit()"), "LabError: type :quit to leave socklab");
+    assert!(
+        err("socket.create_connection(('h', 1))")
+            .starts_with("LabError: socklab has no create_connection")
+    );
+    assert_eq!(
+        echo("int(b'42') + 1, str(b'hi', 'utf-8'), bytes(2), str"),
+        r"(43, 'hi', b'\x00\x00', <class 'str'>)"
+    );
     assert_eq!(
         err("print(1, end=5)"),
         "TypeError: end must be None or a string, not int"

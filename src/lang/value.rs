@@ -41,7 +41,7 @@ impl Value {
             Value::Tuple(_) => "tuple",
             Value::List(_) => "list",
             Value::Socket(_) => "socket",
-            Value::Builtin("socket") => "type",
+            Value::Builtin("socket" | "str" | "int" | "bytes") => "type",
             Value::Builtin(_) => "builtin_function_or_method",
         }
     }
@@ -115,6 +115,7 @@ impl Value {
             }
             Value::Socket(id) => sock(*id),
             Value::Builtin("socket") => "<class 'socket.socket'>".into(),
+            Value::Builtin(class @ ("str" | "int" | "bytes")) => format!("<class '{class}'>"),
             Value::Builtin(name) => format!("<built-in function {name}>"),
         }
     }
