@@ -310,3 +310,28 @@ fn placeholders_are_distinct_free_ports() {
     uniq.dedup();
     assert_eq!(uniq.len(), 5);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever is typed, pasted into the send pane or completed, the
+        /// session answers and does not panic.
+        #[test]
+        fn any_input_is_answered(line in ".{0,120}", cursor in 0usize..200, newline: bool) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (mut sn, _rx) = session();
+                sn.on_event(&created(1, 5));
+                let call = started(sn.submit("c = socket()"));
+                done(&mut sn, call, Ret::Socket(1));
+                let _ = sn.submit(&line);
+                let _ = sn.completions(&line, cursor);
+                let _ = sn.send_text(1, &line, newline);
+            });
+        }
+    }
+}
