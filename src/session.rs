@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::peers::{KINDS, Role, kind_info};
-use crate::engine::text::py_bytes_repr;
+use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::{
     CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, SockId, free_port,
 };
@@ -255,7 +255,7 @@ impl Session {
         };
         let ret = match result {
             Ok(ret) => ret,
-            Err(e) => return Some(failed(e.python())),
+            Err(e) => return Some(failed(sanitize(&e.python()))),
         };
         let world = ModelWorld(&self.model);
         match self
@@ -434,7 +434,7 @@ impl Session {
                         };
                         Submitted::Echo(format!("peer {pname} ({kind}) {how} {addr}"))
                     }
-                    Err(e) => Submitted::Error(e.python()),
+                    Err(e) => Submitted::Error(sanitize(&e.python())),
                 }
             }
             "peers" => {

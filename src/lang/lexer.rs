@@ -286,6 +286,23 @@ impl Lexer<'_> {
                     ));
                 }
                 Some('\\') => self.i += 2,
+                // Raw control characters (a pasted ESC) would reach the
+                // screen through echoes and the Code pane; ask for the escape.
+                Some(c) if c != '\t' && crate::engine::text::is_unsafe_char(c) => {
+                    let esc = if (c as u32) < 0x100 {
+                        format!("\\x{:02x}", c as u32)
+                    } else {
+                        format!("\\u{:04x}", c as u32)
+                    };
+                    return Err(LangError::syntax(
+                        format!(
+                            "invalid non-printable character U+{:04X} in a literal — write it as {esc}",
+                            c as u32
+                        ),
+                        self.i,
+                        self.i + 1,
+                    ));
+                }
                 Some(c)
                     if c == q
                         && (!triple || self.peek(1) == Some(q) && self.peek(2) == Some(q)) =>
@@ -427,6 +444,11 @@ mod tests {
             "SyntaxError: f-strings are not supported in socklab — join strings with +"
         );
         assert!(err("b'한'").contains("ASCII"));
+        assert_eq!(
+            err("b'\x1b[2J'"),
+            "SyntaxError: invalid non-printable character U+001B in a literal — write it as \\x1b"
+        );
+        assert_eq!(toks("'a\tb'"), vec![Tok::Str("a\tb".into())]);
     }
 
     #[test]
