@@ -53,6 +53,8 @@ struct Pending {
     stmt: Stmt,
     frozen: Frozen,
     text: String,
+    /// Ctrl-C was pressed for it; its KeyboardInterrupt is on the way.
+    cancelled: bool,
 }
 
 pub struct Session {
@@ -195,6 +197,7 @@ impl Session {
                     stmt,
                     frozen,
                     text: text.clone(),
+                    cancelled: false,
                 });
                 Submitted::Started { call, text }
             }
@@ -287,8 +290,12 @@ impl Session {
     /// Ctrl-C: cancel the newest pending student call. Its Outcome
     /// (`KeyboardInterrupt`) arrives through `on_event`.
     pub fn cancel_latest(&mut self) -> bool {
-        match self.pending.last() {
-            Some(p) => self.engine.cancel(p.call),
+        // Pressing Ctrl-C again moves on to the next newest call.
+        match self.pending.iter_mut().rev().find(|p| !p.cancelled) {
+            Some(p) => {
+                p.cancelled = true;
+                self.engine.cancel(p.call)
+            }
             None => false,
         }
     }
