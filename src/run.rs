@@ -42,10 +42,12 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let ok = match rt.block_on(run_script(&script, &opts, &mut out)).and_then(|ok| {
-        out.flush()?;
-        Ok(ok)
-    }) {
+    let ok = match rt
+        .block_on(run_script(&script, &opts, &mut out))
+        .and_then(|ok| {
+            out.flush()?;
+            Ok(ok)
+        }) {
         Ok(ok) => ok,
         // `socklab run x | head`: the reader left; that is not a failure.
         Err(e) if is_broken_pipe(&e) => true,
