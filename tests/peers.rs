@@ -374,7 +374,11 @@ async fn a_reader_that_falls_behind_costs_bounded_memory() {
     // 16 KiB reads: every chunk fits a preview, so without the bound the log
     // would hold every byte.
     lab.engine
-        .start_peer(PeerSpec::new("discard", &format!("127.0.0.1:{port}")).opt("bufsize", "16384"))
+        .start_peer(
+            PeerSpec::new("discard", &format!("127.0.0.1:{port}"))
+                .opt("bufsize", "16384")
+                .opt("preview", "16384"),
+        )
         .unwrap();
     let c = lab.tcp().await;
     let call = lab.engine.call(

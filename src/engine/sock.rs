@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use std::time::Duration;
+use tokio::io::unix::AsyncFd;
 
 use socket2::Socket;
 
@@ -41,6 +43,10 @@ pub(crate) struct SockEntry {
     /// readiness (see `ops::wait_ready`).
     pub fd: Socket,
     st: Mutex<SockState>,
+    /// A reactor registration kept once the socket is connected or listening
+    /// (see `ops::ready`); dropped at close so its duplicate descriptor does
+    /// not keep the socket open.
+    pub reg: Mutex<Option<Arc<AsyncFd<Socket>>>>,
 }
 
 impl SockEntry {
@@ -60,6 +66,7 @@ impl SockEntry {
             ty,
             raw_fd,
             fd: sock,
+            reg: Mutex::new(None),
             st: Mutex::new(SockState {
                 lab: LabState::Created,
                 label: None,
@@ -81,6 +88,11 @@ impl SockEntry {
         // A poisoned lock means a task panicked mid-update; the state is still
         // the best we have, and the lab must keep going.
         self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drop the kept reactor registration (at close).
+    pub fn unregister(&self) {
+        self.reg.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     pub fn sock(&self) -> &Socket {
