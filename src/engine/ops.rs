@@ -551,6 +551,13 @@ fn register(sock: &Socket, interest: Interest) -> io::Result<AsyncFd<Socket>> {
 /// peers wait thousands of times a second); a "closed" state from then on is
 /// real, and the retried call returns EOF or an error instead of EAGAIN.
 pub(crate) async fn ready(entry: &SockEntry, interest: Interest) -> io::Result<()> {
+    tokio::select! {
+        r = ready_inner(entry, interest) => r,
+        _ = entry.closed() => Err(io::Error::from_raw_os_error(libc::EBADF)),
+    }
+}
+
+async fn ready_inner(entry: &SockEntry, interest: Interest) -> io::Result<()> {
     let settled = entry.ty == SockType::Dgram
         || matches!(
             entry.st().lab,
@@ -1007,6 +1014,10 @@ async fn op_connect(
             if ex { Ok(Ret::Int(0)) } else { Ok(Ret::None) }
         }
         Ok(Some(err)) | Err(err) => {
+            // Reading SO_ERROR leaves the kernel's socket half-way (still
+            // "connecting"); one more connect() resets it, as a blocking
+            // connect would have, so the student can simply try again.
+            let _ = e.sock().connect(&SockAddr::from(sa));
             set_lab(sh, &e, before);
             refresh_endpoints(sh, &e);
             fail(errno_of(&err))

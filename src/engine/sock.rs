@@ -47,6 +47,9 @@ pub(crate) struct SockEntry {
     /// (see `ops::ready`); dropped at close so its duplicate descriptor does
     /// not keep the socket open.
     pub reg: Mutex<Option<Arc<AsyncFd<Socket>>>>,
+    /// Becomes true at close: every wait on this socket ends, so no task keeps
+    /// a duplicate descriptor (which would keep the connection open: no FIN).
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl SockEntry {
@@ -67,6 +70,7 @@ impl SockEntry {
             raw_fd,
             fd: sock,
             reg: Mutex::new(None),
+            closing: tokio::sync::watch::Sender::new(false),
             st: Mutex::new(SockState {
                 lab: LabState::Created,
                 label: None,
@@ -90,9 +94,16 @@ impl SockEntry {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Drop the kept reactor registration (at close).
+    /// At close: end every wait and drop the kept reactor registration.
     pub fn unregister(&self) {
+        self.closing.send_replace(true);
         self.reg.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Resolves when the socket is being closed.
+    pub async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
     }
 
     pub fn sock(&self) -> &Socket {
