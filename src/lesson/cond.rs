@@ -361,6 +361,8 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
         }
     };
     let owner = match r.owner.as_deref() {
+        // A descriptor-less entry is about a connection, whoever held it.
+        None if kind == "orphan" => OwnerSel::Any,
         None | Some("student") | Some("you") => OwnerSel::Student,
         Some("any") => OwnerSel::Any,
         Some("") => {

@@ -13,3 +13,9 @@ pub mod load;
 pub use cond::Cond;
 pub use format::{Lesson, Step, Text};
 pub use load::{DirReport, Problem, find, load_dir, load_file};
+pub mod eval;
+pub mod why;
+mod why_leaf;
+
+pub use eval::{Ctx, Evaluator, Tracker, evaluate};
+pub use why::Why;
