@@ -340,10 +340,22 @@ impl Node {
                 )]
             }
             Node::Seq { kids, at } => match kids.get(*at) {
+                Some(n) if *at > 0 => n
+                    .why(ctx, model)
+                    .into_iter()
+                    .map(|w| {
+                        Why::new(
+                            format!("{} (after the part before it)", w.en),
+                            format!("{} (앞의 조건이 이루어진 뒤에)", w.ko),
+                        )
+                    })
+                    .collect(),
                 Some(n) => n.why(ctx, model),
                 None => Vec::new(),
             },
-            Node::Leaf(c, f, _) => vec![super::why_leaf::leaf_why(c, f.as_ref().into(), ctx, model)],
+            Node::Leaf(c, f, _) => {
+                vec![super::why_leaf::leaf_why(c, f.as_ref().into(), ctx, model)]
+            }
         }
     }
 }
@@ -400,7 +412,9 @@ fn feed_leaf(c: &Cond, f: &mut Facts, d: &Decoded, ev: &Event, ctx: &Ctx) {
                 note(&mut f.first, Some(*sock), seq);
             }
         }
-        (Cond::Call { sel, method, req }, kind) => feed_call(sel, method, req, f, d, ctx, kind, seq),
+        (Cond::Call { sel, method, req }, kind) => {
+            feed_call(sel, method, req, f, d, ctx, kind, seq)
+        }
         (
             Cond::Data {
                 dir: want,
@@ -426,7 +440,8 @@ fn feed_leaf(c: &Cond, f: &mut Facts, d: &Decoded, ev: &Event, ctx: &Ctx) {
             {
                 let w = f.window.entry(*sock).or_default();
                 w.extend_from_slice(data);
-                if w.windows(needle.len().max(1)).any(|x| x == needle.as_slice())
+                if w.windows(needle.len().max(1))
+                    .any(|x| x == needle.as_slice())
                     || needle.is_empty()
                 {
                     f.found.insert(*sock, seq);
@@ -540,10 +555,16 @@ fn feed_call(
                     && req.returned.is_none()
                     && req.partial.is_none()
                     && req.errno.as_ref().is_none_or(|n| {
-                        error.errno_name.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(n))
+                        error
+                            .errno_name
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(n))
                             || (d.errno.is_some() && error.errno == d.errno)
                     })
-                    && req.error.as_ref().is_none_or(|x| exc_matches(x, &error.exc, error.errno))
+                    && req
+                        .error
+                        .as_ref()
+                        .is_none_or(|x| exc_matches(x, &error.exc, error.errno))
             }
             _ => false,
         };
@@ -698,7 +719,8 @@ fn leaf_met(c: &Cond, f: &Facts, _d: &Decoded, ctx: &Ctx, model: &LabModel) -> O
                 .values()
                 .any(|o| {
                     o.state == *state
-                        && port.is_none_or(|p| o.tuple.local.port() == p || o.tuple.remote.port() == p)
+                        && port
+                            .is_none_or(|p| o.tuple.local.port() == p || o.tuple.remote.port() == p)
                         && match o.origin {
                             Some(s) => ctx.selects(s, sel),
                             None => sel.label.is_none() && sel.owner == OwnerSel::Any,
@@ -725,11 +747,21 @@ fn leaf_met(c: &Cond, f: &Facts, _d: &Decoded, ctx: &Ctx, model: &LabModel) -> O
                 );
             }
             if contains.is_some() {
-                at = at.max(f.found.iter().filter(|(k, _)| picked(k)).map(|(_, s)| *s).min()?);
+                at = at.max(
+                    f.found
+                        .iter()
+                        .filter(|(k, _)| picked(k))
+                        .map(|(_, s)| *s)
+                        .min()?,
+                );
             }
             if let Some(n) = total_at_least {
-                let mine: Vec<&(u64, Option<u64>, u64)> =
-                    f.total.iter().filter(|(k, _)| picked(k)).map(|(_, t)| t).collect();
+                let mine: Vec<&(u64, Option<u64>, u64)> = f
+                    .total
+                    .iter()
+                    .filter(|(k, _)| picked(k))
+                    .map(|(_, t)| t)
+                    .collect();
                 let alone = mine.iter().filter_map(|t| t.1).min();
                 let sum: u64 = mine.iter().map(|t| t.0).sum();
                 let t = match alone {
@@ -745,7 +777,11 @@ fn leaf_met(c: &Cond, f: &Facts, _d: &Decoded, ctx: &Ctx, model: &LabModel) -> O
             got, said, measure, ..
         } => {
             let mut at = 0;
-            for (want, have) in [(got.is_some(), f.got), (said.is_some(), f.said), (measure.is_some(), f.measure)] {
+            for (want, have) in [
+                (got.is_some(), f.got),
+                (said.is_some(), f.said),
+                (measure.is_some(), f.measure),
+            ] {
                 if want {
                     at = at.max(have?);
                 }

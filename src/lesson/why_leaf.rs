@@ -127,8 +127,12 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 .unwrap_or(0);
             match when {
                 When::Ever => Why::new(
-                    format!("{s_en} {qen} has not reached {min} yet (now: {now}, highest so far: {peak})"),
-                    format!("{s_ko} {qko}가 아직 {min}에 이르지 않았습니다 (지금: {now}, 최고: {peak})"),
+                    format!(
+                        "{s_en} {qen} has not reached {min} yet (now: {now}, highest so far: {peak})"
+                    ),
+                    format!(
+                        "{s_ko} {qko}가 아직 {min}에 이르지 않았습니다 (지금: {now}, 최고: {peak})"
+                    ),
                 ),
                 When::Now => Why::new(
                     format!("{s_en} {qen} is not at {min} or more now (now: {now})"),
@@ -162,7 +166,11 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                     return match label {
                         Some(l) => Why::new(
                             format!("{l} has not {v_en} exactly {r} in one chunk yet"),
-                            format!("{} 아직 {}를 한 번에 {v_ko} 적이 없습니다", josa(l, "이", "가"), r),
+                            format!(
+                                "{} 아직 {}를 한 번에 {v_ko} 적이 없습니다",
+                                josa(l, "이", "가"),
+                                r
+                            ),
                         ),
                         None => Why::new(
                             format!("no socket has {v_en} exactly {r} in one chunk yet"),
@@ -176,7 +184,10 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 return match label {
                     Some(l) => Why::new(
                         format!("what {l} has {v_en} does not contain {r} yet"),
-                        format!("{} {v_ko} 데이터에 아직 {r}가 없습니다", josa(l, "이", "가")),
+                        format!(
+                            "{} {v_ko} 데이터에 아직 {r}가 없습니다",
+                            josa(l, "이", "가")
+                        ),
                     ),
                     None => Why::new(
                         format!("nothing {v_en} so far contains {r}"),
@@ -194,8 +205,13 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
             let who = label.unwrap_or("your sockets");
             let who_ko = label.map(|l| josa(l, "이", "가")).unwrap_or_default();
             Why::new(
-                format!("{who} {} {v_en} {have} of {n} bytes so far", if label.is_some() { "has" } else { "have" }),
-                format!("{who_ko} 지금까지 {v_ko} 바이트: {have} / {n}").trim().to_string(),
+                format!(
+                    "{who} {} {v_en} {have} of {n} bytes so far",
+                    if label.is_some() { "has" } else { "have" }
+                ),
+                format!("{who_ko} 지금까지 {v_ko} 바이트: {have} / {n}")
+                    .trim()
+                    .to_string(),
             )
         }
         Cond::Peer {
@@ -209,24 +225,42 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 let g = sanitize(g);
                 Why::new(
                     format!("{p} has not received \"{g}\" yet"),
-                    format!("{} 아직 \"{g}\"{} 받지 못했습니다", josa(&p, "이", "가"), if ends_consonant_q(&g) { "을" } else { "를" }),
+                    format!(
+                        "{} 아직 \"{g}\"{} 받지 못했습니다",
+                        josa(&p, "이", "가"),
+                        if ends_consonant_q(&g) { "을" } else { "를" }
+                    ),
                 )
             } else if let (Some(s), None) = (said, f.said) {
                 let s = sanitize(s);
                 Why::new(
                     format!("{p} has not said \"{s}\" yet"),
-                    format!("{} 아직 \"{s}\"{} 답하지 않았습니다", josa(&p, "이", "가"), if ends_consonant_q(&s) { "이라고" } else { "라고" }),
+                    format!(
+                        "{} 아직 \"{s}\"{} 답하지 않았습니다",
+                        josa(&p, "이", "가"),
+                        if ends_consonant_q(&s) {
+                            "이라고"
+                        } else {
+                            "라고"
+                        }
+                    ),
                 )
             } else {
                 let m = sanitize(measure.as_deref().unwrap_or(""));
                 Why::new(
                     format!("{p} has not reported {m} yet"),
-                    format!("{} 아직 {m} 측정값을 보고하지 않았습니다", josa(&p, "이", "가")),
+                    format!(
+                        "{} 아직 {m} 측정값을 보고하지 않았습니다",
+                        josa(&p, "이", "가")
+                    ),
                 )
             };
             if !ctx.has_peer(peer) {
                 w.en.push_str(&format!(" (no peer named {p} has started)"));
-                w.ko.push_str(&format!(" ({} 피어가 시작되지 않았습니다)", josa(&p, "이라는", "라는")));
+                w.ko.push_str(&format!(
+                    " ({} 피어가 시작되지 않았습니다)",
+                    josa(&p, "이라는", "라는")
+                ));
             }
             w
         }
@@ -266,17 +300,29 @@ fn state_why(
     have: usize,
     cur: Option<String>,
 ) -> Why {
-    let cur_en = cur.as_ref().map(|c| format!(" (now: {c})")).unwrap_or_default();
-    let cur_ko = cur.as_ref().map(|c| format!(" (지금: {c})")).unwrap_or_default();
+    let cur_en = cur
+        .as_ref()
+        .map(|c| format!(" (now: {c})"))
+        .unwrap_or_default();
+    let cur_ko = cur
+        .as_ref()
+        .map(|c| format!(" (지금: {c})"))
+        .unwrap_or_default();
     if let (Some(l), 1) = (&sel.label, count) {
         return match when {
             When::Ever => Why::new(
                 format!("{l} has not reached {state} yet{cur_en}"),
-                format!("{} 아직 {state} 상태가 아닙니다{cur_ko}", josa(l, "이", "가")),
+                format!(
+                    "{} 아직 {state} 상태가 아닙니다{cur_ko}",
+                    josa(l, "이", "가")
+                ),
             ),
             When::Now => Why::new(
                 format!("{l} is not in {state} now{cur_en}"),
-                format!("{} 지금 {state} 상태가 아닙니다{cur_ko}", josa(l, "이", "가")),
+                format!(
+                    "{} 지금 {state} 상태가 아닙니다{cur_ko}",
+                    josa(l, "이", "가")
+                ),
             ),
         };
     }
