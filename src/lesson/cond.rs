@@ -373,7 +373,7 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
     };
     let label = match r.socket.as_deref() {
         None | Some("*") => None,
-        Some(s) if s.is_empty() => {
+        Some("") => {
             err("socket is empty (use \"*\" for any socket)".to_string());
             None
         }

@@ -160,6 +160,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Lesson, Vec<Problem>> {
     };
     let lesson = build(&raw, &mut rep, path);
     check_placeholders(&mut rep);
+    rep.problems.sort_by_key(|p| (p.line, p.col));
     match lesson {
         Some(l) if rep.problems.is_empty() => Ok(l),
         _ => Err(rep.problems),

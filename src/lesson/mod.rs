@@ -19,3 +19,9 @@ mod why_leaf;
 
 pub use eval::{Ctx, Evaluator, Tracker, evaluate};
 pub use why::Why;
+pub mod progress;
+pub mod run;
+mod verify;
+
+pub use progress::Progress;
+pub use run::{LessonRun, LessonView, StepStatus};

@@ -36,7 +36,7 @@ fn ends_in_consonant(word: &str) -> bool {
         return matches!(d, 0 | 1 | 3 | 6 | 7 | 8);
     }
     if ('가'..='힣').contains(&last) {
-        return (last as u32 - '가' as u32) % 28 != 0;
+        return !(last as u32 - '가' as u32).is_multiple_of(28);
     }
     let lw = w.to_ascii_lowercase();
     matches!(last.to_ascii_lowercase(), 'l' | 'm' | 'n') || lw.ends_with("ck") || lw.ends_with("ng")
