@@ -131,3 +131,25 @@ fn list_reads_progress_from_the_state_dir_and_survives_corruption() {
     assert!(err.contains("is damaged"), "{err}");
     assert!(out.contains("One    0/2"), "{out}");
 }
+
+#[test]
+fn pick_prefers_the_asked_lesson_then_where_the_student_was() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        let src = LESSON
+            .replace("id = \"one\"", &format!("id = \"{id}\""))
+            .replace("order = 1", &format!("order = {i}"));
+        std::fs::write(dir.path().join(format!("{id}.toml")), src).unwrap();
+    }
+    let lessons = socklab::lesson::load_dir(dir.path()).lessons;
+    let mut p = Progress::new();
+    assert_eq!(socklab::lesson::pick(&lessons, &p, None), Some(0));
+    p.mark_step("a", 0, 2);
+    p.mark_step("a", 1, 2);
+    assert_eq!(socklab::lesson::pick(&lessons, &p, None), Some(1));
+    p.set_current("c");
+    assert_eq!(socklab::lesson::pick(&lessons, &p, None), Some(2));
+    assert_eq!(socklab::lesson::pick(&lessons, &p, Some("1")), Some(1));
+    assert_eq!(socklab::lesson::pick(&lessons, &p, Some("a")), Some(0));
+    assert_eq!(socklab::lesson::pick(&lessons, &p, Some("zz")), None);
+}

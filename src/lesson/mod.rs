@@ -25,3 +25,31 @@ mod verify;
 
 pub use progress::Progress;
 pub use run::{LessonRun, LessonView, StepStatus};
+
+/// The lessons for the app: from `--lessons` / `./lessons` / the source
+/// tree, with every file problem as a warning line (broken files are skipped).
+pub fn load_for_app(cli: &crate::cli::Cli) -> (Vec<Lesson>, Vec<String>) {
+    let rep = load_dir(&cli::lessons_dir(cli));
+    let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
+    (rep.lessons, warnings)
+}
+
+/// Which lesson to open: the one asked for (id or number), else where the
+/// student left off, else the first one not complete, else the first.
+pub fn pick(lessons: &[Lesson], progress: &Progress, asked: Option<&str>) -> Option<usize> {
+    let idx = |id: &str| lessons.iter().position(|l| l.id == id);
+    if let Some(key) = asked {
+        let l = find(lessons, key)?;
+        return idx(&l.id);
+    }
+    progress
+        .current
+        .as_deref()
+        .and_then(idx)
+        .or_else(|| {
+            lessons
+                .iter()
+                .position(|l| !progress.lesson(&l.id).is_some_and(|p| p.complete))
+        })
+        .or_else(|| (!lessons.is_empty()).then_some(0))
+}
