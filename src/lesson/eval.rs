@@ -156,8 +156,8 @@ impl Ctx {
 /// the call's text (the event log does not carry the argument's length).
 fn given_len(text: &str) -> Option<usize> {
     let open = text.find(".send(")? + ".send(".len();
-    // Long arguments are shown shortened: `b'xxxx…' (100000 bytes)`.
-    if let Some(end) = text.rfind(" bytes)") {
+    // Long arguments are shown shortened, with their length: `b'xxxx…' (100000 bytes)`.
+    if let Some(end) = text.rfind(" bytes") {
         let digits = text[..end].rsplit(|c: char| !c.is_ascii_digit()).next()?;
         if let Ok(n) = digits.parse() {
             return Some(n);
@@ -914,6 +914,7 @@ mod tests {
         assert_eq!(given_len("cli.send(b'x' * 100000)"), Some(100000));
         assert_eq!(given_len("cli.send(3 * b\"ab\")"), Some(6));
         assert_eq!(given_len("cli.send(b'xxxx…' (100000 bytes))"), Some(100000));
+        assert_eq!(given_len("cli.send(<10000000 bytes>)"), Some(10000000));
         assert_eq!(given_len("cli.sendall(b'x')"), None);
         assert_eq!(given_len("cli.send(data)"), None);
     }
