@@ -93,6 +93,7 @@ fn semantic_problems_are_all_reported_with_lines() {
         "19:9: step 1 check: unknown lab state \"listenning\"",
         "25:9: step 2 check: unknown errno name \"ECONREFUSED\"",
         "31:20: step 3 check names socket \"conn\", but no solution line assigns conn",
+        "37:27: step 4 check names peer \"device\", but no setup or :peer line starts",
     ];
     assert_eq!(m.len(), expect.len(), "{m:#?}");
     for (got, want) in m.iter().zip(expect) {
@@ -147,7 +148,7 @@ fn check_binary_on_a_bad_directory_fails_with_every_problem() {
     );
     assert!(out.contains("syntax.toml:4:43:"), "{out}");
     assert!(out.contains("schema.toml:3:1:"), "{out}");
-    assert!(out.contains("11 problems in 4 files"), "{out}");
+    assert!(out.contains("12 problems in 4 files"), "{out}");
 }
 
 #[test]

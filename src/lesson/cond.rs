@@ -168,6 +168,24 @@ impl Cond {
         }
     }
 
+    /// Every peer name the condition names as an owner or a peer.
+    pub fn peer_names(&self, out: &mut Vec<String>) {
+        match self {
+            Cond::All(v) | Cond::Any(v) | Cond::Seq(v) => v.iter().for_each(|c| c.peer_names(out)),
+            Cond::Lab { sel, .. }
+            | Cond::Kernel { sel, .. }
+            | Cond::Queue { sel, .. }
+            | Cond::Call { sel, .. }
+            | Cond::Data { sel, .. }
+            | Cond::Orphan { sel, .. } => {
+                if let OwnerSel::Peer(p) = &sel.owner {
+                    out.push(p.clone());
+                }
+            }
+            Cond::Peer { peer, .. } => out.push(peer.clone()),
+        }
+    }
+
     /// Every student socket label the condition names (for the validator).
     pub fn student_labels(&self, out: &mut Vec<String>) {
         match self {

@@ -198,6 +198,29 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
         .flat_map(|l| assigned_names(l))
         .collect();
 
+    // Peers a check may name: setup peers and `:peer` lines of solutions.
+    let mut peer_names: Vec<String> = raw
+        .setup
+        .iter()
+        .chain(raw_steps.iter().flat_map(|s| s.get_ref().setup.iter()))
+        .map(|p| {
+            let p = p.get_ref();
+            p.name.clone().unwrap_or_else(|| {
+                kind_info(&p.peer).map_or(p.peer.clone(), |k| k.kind.to_string())
+            })
+        })
+        .collect();
+    for line in raw_steps
+        .iter()
+        .flat_map(|s| s.get_ref().solution.get_ref().iter())
+    {
+        if let Some(args) = line.trim().strip_prefix(":peer ")
+            && let Ok(spec) = PeerSpec::parse(args)
+        {
+            peer_names.push(spec.name.unwrap_or(spec.kind));
+        }
+    }
+
     let mut steps = Vec::new();
     for (i, rs) in raw_steps.iter().enumerate() {
         let s = rs.get_ref();
@@ -227,6 +250,22 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
                         span,
                         format!(
                             "step {n} check names socket \"{l}\", but no solution line assigns {l} = …"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(c) = &check {
+            let mut names = Vec::new();
+            c.peer_names(&mut names);
+            names.dedup();
+            for p in names {
+                if !peer_names.contains(&p) {
+                    let span = rep.find(&format!("\"{p}\""), s.check.span().start);
+                    rep.at(
+                        span,
+                        format!(
+                            "step {n} check names peer \"{p}\", but no setup or :peer line starts a peer by that name"
                         ),
                     );
                 }
