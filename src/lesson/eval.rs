@@ -915,6 +915,7 @@ mod tests {
         assert_eq!(given_len("cli.send(3 * b\"ab\")"), Some(6));
         assert_eq!(given_len("cli.send(b'xxxx…' (100000 bytes))"), Some(100000));
         assert_eq!(given_len("cli.send(<10000000 bytes>)"), Some(10000000));
+        assert_eq!(given_len("c.send(b'xxxxxxxx'…(100 bytes))"), Some(100));
         assert_eq!(given_len("cli.sendall(b'x')"), None);
         assert_eq!(given_len("cli.send(data)"), None);
     }
