@@ -12,8 +12,8 @@ fn verify(dir: &Path, lesson: &str) -> (i32, String) {
         .env("SOCKLAB_STATE_DIR", dir.join("state"))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -73,7 +73,13 @@ fn verify_passes_a_solvable_lesson_and_fails_broken_steps() {
 
     let (code, out) = verify(dir.path(), "2");
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("step 2 is not met after its solution"), "{out}");
-    assert!(out.contains("srv has not reached closed yet (now: listening)"), "{out}");
+    assert!(
+        out.contains("step 2 is not met after its solution"),
+        "{out}"
+    );
+    assert!(
+        out.contains("srv has not reached closed yet (now: listening)"),
+        "{out}"
+    );
     assert!(out.contains(">>> srv.getsockname()"), "{out}");
 }

@@ -19,9 +19,6 @@ use super::run::LessonRun;
 const LINE_WAIT: Duration = Duration::from_secs(10);
 /// How long the check may take to be met after the last line.
 const CHECK_WAIT: Duration = Duration::from_secs(5);
-/// A call shown as blocked for this long lets the next line run, as a
-/// student would go on typing.
-const PENDING_GRACE: Duration = Duration::from_millis(500);
 /// Events are considered settled after this much quiet.
 const QUIET: Duration = Duration::from_millis(60);
 const TRANSCRIPT: usize = 8;
@@ -35,7 +32,10 @@ pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
     }
     let lessons: Vec<&Lesson> = match which {
         Some(key) => vec![find(&rep.lessons, key).ok_or_else(|| {
-            anyhow::anyhow!("no lesson \"{key}\" in {} (try `socklab list`)", dir.display())
+            anyhow::anyhow!(
+                "no lesson \"{key}\" in {} (try `socklab list`)",
+                dir.display()
+            )
         })?],
         None => rep.lessons.iter().collect(),
     };
@@ -194,7 +194,8 @@ async fn verify_steps(v: &mut Verifier, lang: Lang) -> Result<(), String> {
     let steps = v.run.lesson().steps.clone();
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
-        v.start_peers().map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
+        v.start_peers()
+            .map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
         v.settle().await;
         if v.run.step_met(i) {
             return Err(v.failure(
@@ -202,10 +203,13 @@ async fn verify_steps(v: &mut Verifier, lang: Lang) -> Result<(), String> {
                 lang,
             ));
         }
-        let lines: Vec<&String> = step.solution.iter().filter(|l| !l.trim().is_empty()).collect();
-        for (k, line) in lines.iter().enumerate() {
-            let last_line = k + 1 == lines.len();
-            run_line(v, i, line, last_line)
+        let lines: Vec<&String> = step
+            .solution
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        for line in lines {
+            run_line(v, i, line)
                 .await
                 .map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
         }
@@ -219,27 +223,17 @@ async fn verify_steps(v: &mut Verifier, lang: Lang) -> Result<(), String> {
     Ok(())
 }
 
-async fn run_line(v: &mut Verifier, step: usize, line: &str, last: bool) -> Result<(), String> {
+async fn run_line(v: &mut Verifier, step: usize, line: &str) -> Result<(), String> {
     v.note(format!(">>> {line}"));
     let mut retried = false;
     loop {
         match v.session.submit(line) {
             Submitted::Started { call, .. } => {
+                // Like a program, wait for the call; a call that blocks
+                // until something later happens gives way after LINE_WAIT.
                 let deadline = Instant::now() + LINE_WAIT;
-                let mut pending_since: Option<Instant> = None;
                 v.pump(deadline, &mut |v| {
-                    let open = v.session.model().open_calls.get(&call);
-                    if open.is_none() && !v.session.pending().iter().any(|(c, _)| *c == call) {
-                        return true;
-                    }
-                    if v.run.step_met(step) {
-                        return true;
-                    }
-                    if !last && open.is_some_and(|c| c.pending) {
-                        let since = *pending_since.get_or_insert_with(Instant::now);
-                        return since.elapsed() >= PENDING_GRACE;
-                    }
-                    false
+                    !v.session.pending().iter().any(|(c, _)| *c == call) || v.run.step_met(step)
                 })
                 .await;
                 return Ok(());
@@ -249,8 +243,10 @@ async fn run_line(v: &mut Verifier, step: usize, line: &str, last: bool) -> Resu
                 // (its variable is bound when it finishes): wait for it once.
                 if !retried && !v.session.pending().is_empty() {
                     retried = true;
-                    v.pump(Instant::now() + LINE_WAIT, &mut |v| v.session.pending().is_empty())
-                        .await;
+                    v.pump(Instant::now() + LINE_WAIT, &mut |v| {
+                        v.session.pending().is_empty()
+                    })
+                    .await;
                     continue;
                 }
                 v.note(format!("  {}", e.replace('\n', "\n  ")));
