@@ -359,6 +359,15 @@ fn call_conditions() {
     assert_eq!(ok.why()[0].0, "no cli.connect() call has succeeded yet");
     assert_eq!(ok.why()[0].1, "아직 성공한 cli.connect() 호출이 없습니다");
     assert_eq!(eof.why()[0].0, "no recv() call has returned b'' yet");
+    assert_eq!(
+        exc.why()[0].1,
+        "아직 TimeoutError가 발생한 recv() 호출이 없습니다"
+    );
+    assert_eq!(pend.why()[0].0, "no accept() call has had to wait yet");
+    assert_eq!(
+        part.why()[0].0,
+        "no send() call has sent only part of its data yet"
+    );
     for l in [&mut ok, &mut exc, &mut pend, &mut eof, &mut part] {
         l.call(5, Some(1), "connect", "cli.connect(('127.0.0.1', 9))");
         l.done(5, Some(1), Ret::None);

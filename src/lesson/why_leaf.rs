@@ -389,7 +389,7 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
     }
     if let Some(e) = &req.error {
         en.push(format!("raised {e}"));
-        ko.push(format!("{} 낸", josa(e, "을", "를")));
+        ko.push(format!("{} 발생한", josa(e, "이", "가")));
     }
     if let Some(r) = &req.returned {
         let r = bytes_repr(r);
