@@ -812,7 +812,9 @@ pub(super) fn kernel_now(
 ) -> usize {
     let mut ids: Vec<SockId> = model
         .live()
-        .filter(|r| ctx.selects(r.id, sel) && r.kernel == Some(state))
+        // A socket the program closed has no kernel state of its own, even
+        // if the observation saying so has not arrived yet.
+        .filter(|r| ctx.selects(r.id, sel) && r.kernel == Some(state) && r.lab != LabState::Closed)
         .map(|r| r.id)
         .collect();
     for o in model.orphans.values() {
