@@ -168,3 +168,21 @@ fn check_binary_on_a_good_directory_passes_and_list_shows_it() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(" 0  tiny  작은 레슨    0/2"), "{out}");
 }
+
+#[test]
+fn check_binary_reports_a_missing_or_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = socklab(&["check", "nowhere"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("nowhere: cannot read the lesson directory"),
+        "{out}"
+    );
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let (code, out) = socklab(&["check", "empty"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("empty: no lesson files (*.toml) here"),
+        "{out}"
+    );
+}

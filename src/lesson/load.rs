@@ -33,6 +33,10 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            // About a directory or a whole file, not a place in it.
+            return write!(f, "{}: {}", self.file.display(), self.msg);
+        }
         write!(
             f,
             "{}:{}:{}: {}",
