@@ -92,6 +92,8 @@ fn semantic_problems_are_all_reported_with_lines() {
         "10:1: peer greeter: greeter has no option 'colour'",
         "19:9: step 1 check: unknown lab state \"listenning\"",
         "25:9: step 2 check: unknown errno name \"ECONREFUSED\"",
+        "31:20: step 3 check names socket \"conn\", but no `en` text up to this step tells",
+        "31:20: step 3 check names socket \"conn\", but no `ko` text up to this step tells",
         "31:20: step 3 check names socket \"conn\", but no solution line assigns conn",
         "37:27: step 4 check names peer \"device\", but no setup or :peer line starts",
     ];
@@ -148,7 +150,7 @@ fn check_binary_on_a_bad_directory_fails_with_every_problem() {
     );
     assert!(out.contains("syntax.toml:4:43:"), "{out}");
     assert!(out.contains("schema.toml:3:1:"), "{out}");
-    assert!(out.contains("12 problems in 4 files"), "{out}");
+    assert!(out.contains("14 problems in 4 files"), "{out}");
 }
 
 #[test]

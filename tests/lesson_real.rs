@@ -16,7 +16,7 @@ title = { en = "Real", ko = "진짜" }
 text = { en = "t", ko = "t" }
 
 [[steps]]
-text = { en = "Listen on {port}.", ko = "{port}에서 listen." }
+text = { en = "Listen with srv on {port}.", ko = "srv로 {port}에서 listen." }
 hint = { en = "h", ko = "h" }
 solution = ['srv = socket()', 'srv.bind(("127.0.0.1", {port}))', 'srv.listen(1)']
 check = { socket = "srv", lab = "listening" }
@@ -77,7 +77,7 @@ async fn bound_is_not_listening_and_now_conditions_follow_the_kernel() {
     };
     assert_eq!(
         lab.run.view(Lang::En).steps[0].0,
-        format!("Listen on {port}.")
+        format!("Listen with srv on {port}.")
     );
 
     lab.line("srv = socket()").await;

@@ -248,6 +248,26 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
             c.student_labels(&mut labels);
             labels.dedup();
             for l in labels {
+                // Checks find sockets by the student's variable name, so
+                // the student must have been told it by this step.
+                for lang in ["en", "ko"] {
+                    let told = std::iter::once(&raw.text)
+                        .chain(raw_steps[..=i].iter().map(|s| &s.get_ref().text))
+                        .filter_map(|t| match lang {
+                            "en" => t.get_ref().en.as_deref(),
+                            _ => t.get_ref().ko.as_deref(),
+                        })
+                        .any(|t| mentions(t, &l));
+                    if !told {
+                        let span = rep.find(&format!("\"{l}\""), s.check.span().start);
+                        rep.at(
+                            span,
+                            format!(
+                                "step {n} check names socket \"{l}\", but no `{lang}` text up to this step tells the student that name"
+                            ),
+                        );
+                    }
+                }
                 if !created.contains(&l) {
                     let span = rep.find(&format!("\"{l}\""), s.check.span().start);
                     rep.at(
@@ -294,6 +314,16 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
         setup,
         steps,
         path: path.to_path_buf(),
+    })
+}
+
+/// Whether `name` appears in `text` as a whole word (`srv`, not `srv2`).
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
     })
 }
 
