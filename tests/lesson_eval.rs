@@ -509,3 +509,62 @@ fn queues_ever_and_now() {
     assert!(ever.met());
     assert!(!now.met());
 }
+
+#[test]
+fn peer_said_and_measure_must_both_arrive() {
+    let mut l = Lab::new(r#"{ peer = "poller", said = "OK LED ON", measure = "polls" }"#);
+    l.peer(
+        "poller",
+        PeerNote::Started {
+            kind: "poller".into(),
+            addr: "127.0.0.1:1".into(),
+        },
+    );
+    l.peer(
+        "poller",
+        PeerNote::Measure {
+            name: "polls".into(),
+            value: 1.0,
+            unit: "".into(),
+        },
+    );
+    assert!(!l.met());
+    assert_eq!(l.why()[0].0, "poller has not said \"OK LED ON\" yet");
+    assert_eq!(
+        l.why()[0].1,
+        "poller가 아직 \"OK LED ON\"이라고 답하지 않았습니다"
+    );
+    l.peer(
+        "poller",
+        PeerNote::Said {
+            text: "OK LED ON".into(),
+        },
+    );
+    assert!(l.met());
+}
+
+#[test]
+fn orphan_now_follows_the_kernel_table() {
+    let mut l = Lab::new(r#"{ orphan = "TIME_WAIT", when = "now" }"#);
+    let ev = |to| EventKind::Orphan {
+        tuple: FourTuple {
+            local: addr(50000),
+            remote: addr(9000),
+        },
+        origin: None,
+        from: None,
+        to,
+        recv_q: 0,
+        send_q: 0,
+    };
+    l.push(ev(Some(TcpState::FinWait2)));
+    assert!(!l.met());
+    assert_eq!(
+        l.why()[0].0,
+        "no connection is in TIME_WAIT without a descriptor now"
+    );
+    l.push(ev(Some(TcpState::TimeWait)));
+    assert!(l.met());
+    l.push(ev(None));
+    assert!(!l.met());
+}

@@ -89,7 +89,7 @@ fn semantic_problems_are_all_reported_with_lines() {
         "4:8: text: missing `ko` text",
         "4:34: unknown placeholder {prot}",
         "7:8: unknown peer kind \"greeterz\"",
-        "10:1: peer greeter: greeter has no option 'colour'",
+        "13:13: peer greeter: greeter has no option 'colour'",
         "19:9: step 1 check: unknown lab state \"listenning\"",
         "25:9: step 2 check: unknown errno name \"ECONREFUSED\"",
         "31:20: step 3 check names socket \"conn\", but no `en` text up to this step tells",

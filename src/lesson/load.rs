@@ -391,8 +391,16 @@ fn peers(raw: &[Spanned<RawPeer>], rep: &mut Report) -> Vec<PeerSpec> {
             options,
         };
         let filled = super::format::fill_peer(&spec, &sample);
-        if let Err(e) = filled.validate() {
-            rep.at(p.span(), format!("peer {}: {e}", info.kind));
+        // One option at a time, so each problem points at its own key.
+        for (k, v) in &filled.options {
+            let one = PeerSpec {
+                options: [(k.clone(), v.clone())].into(),
+                ..filled.clone()
+            };
+            if let Err(e) = one.validate() {
+                let span = rep.find(k, p.span().start);
+                rep.at(span, format!("peer {}: {e}", info.kind));
+            }
         }
         if filled.addr.parse::<SocketAddr>().is_err() {
             let span = rep.find(&r.addr, p.span().start);
