@@ -13,7 +13,9 @@ pub mod load;
 pub use cond::Cond;
 pub use format::{Lesson, Step, Text};
 pub use load::{DirReport, Problem, find, load_dir, load_file};
+pub mod ctx;
 pub mod eval;
+mod leaf;
 pub mod why;
 mod why_leaf;
 

@@ -5,8 +5,10 @@ use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::types::Dir;
 
 use super::cond::{CallReq, Cond, OwnerSel, Queue, Sel, When};
-use super::eval::{Ctx, FactsView, kernel_now, queue_value};
+use super::ctx::Ctx;
+use super::eval::FactsView;
 use super::format::unescape;
+use super::leaf::{kernel_now, queue_value};
 use super::why::{Why, josa};
 
 fn bytes_repr(s: &str) -> String {
