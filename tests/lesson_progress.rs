@@ -152,4 +152,6 @@ fn pick_prefers_the_asked_lesson_then_where_the_student_was() {
     assert_eq!(socklab::lesson::pick(&lessons, &p, Some("1")), Some(1));
     assert_eq!(socklab::lesson::pick(&lessons, &p, Some("a")), Some(0));
     assert_eq!(socklab::lesson::pick(&lessons, &p, Some("zz")), None);
+    assert_eq!(socklab::lesson::next_after(&lessons, "b"), Some(2));
+    assert_eq!(socklab::lesson::next_after(&lessons, "c"), None);
 }

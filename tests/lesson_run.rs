@@ -151,6 +151,10 @@ fn finishing_says_so_and_offers_the_next_lesson() {
     f.state(LabState::Listening, LabState::Closed);
     assert!(f.run.finished());
     assert_eq!(f.run.done_steps(), [0, 1, 2]);
+    let mut p = socklab::lesson::Progress::new();
+    f.run.record(&mut p);
+    assert_eq!(p.current.as_deref(), Some("flow"));
+    assert!(p.lesson("flow").unwrap().complete);
     assert_eq!(
         f.run.view(Lang::En).footer,
         "Lesson complete — :next for the next lesson"

@@ -55,3 +55,9 @@ pub fn pick(lessons: &[Lesson], progress: &Progress, asked: Option<&str>) -> Opt
         })
         .or_else(|| (!lessons.is_empty()).then_some(0))
 }
+
+/// The lesson after `id` in course order (for `:next` at the end of a lesson).
+pub fn next_after(lessons: &[Lesson], id: &str) -> Option<usize> {
+    let i = lessons.iter().position(|l| l.id == id)?;
+    (i + 1 < lessons.len()).then_some(i + 1)
+}

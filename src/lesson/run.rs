@@ -11,6 +11,7 @@ use crate::engine::model::LabModel;
 
 use super::eval::{Ctx, Tracker};
 use super::format::Lesson;
+use super::progress::Progress;
 use super::why::Why;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,6 +232,14 @@ impl LessonRun {
             .iter()
             .map(|w| w.get(lang).to_string())
             .collect()
+    }
+
+    /// Write this run's done steps into `p` (the caller saves it).
+    pub fn record(&self, p: &mut Progress) {
+        p.set_current(&self.lesson.id);
+        for s in self.done_steps() {
+            p.mark_step(&self.lesson.id, s, self.done.len());
+        }
     }
 
     pub fn view(&self, lang: Lang) -> LessonView {
