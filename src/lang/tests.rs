@@ -131,7 +131,7 @@ fn literals_and_expressions_evaluate() {
     assert_eq!(echo("socket"), "<class 'socket.socket'>");
     assert_eq!(
         echo("b'x' * 1000000").len(),
-        "b''…".len() + 100 + " (1000000 bytes)".len()
+        "b''…".len() + 40 + " (1000000 bytes)".len()
     );
 }
 

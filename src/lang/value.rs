@@ -26,7 +26,7 @@ pub enum Value {
 pub type SockRepr<'a> = &'a dyn Fn(SockId) -> String;
 
 /// Reprs of bytes or str longer than this are cut short for display.
-pub const SHOW_MAX: usize = 200;
+pub const SHOW_MAX: usize = 80;
 
 impl Value {
     /// Python's type name, as error messages use it.
