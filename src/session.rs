@@ -384,6 +384,7 @@ impl Session {
             match lead.as_str() {
                 ":" => LAB_COMMANDS.iter().map(|s| s.to_string()).collect(),
                 ":peer" => KINDS.iter().map(|k| k.kind.to_string()).collect(),
+                ":stop" => self.engine.peers().into_iter().map(|p| p.0).collect(),
                 _ => Vec::new(),
             }
         } else if before.last() == Some(&'.') {

@@ -232,6 +232,7 @@ async fn peers_are_started_listed_and_stopped_from_the_prompt() {
         started,
         format!("peer e (echo) listening on 127.0.0.1:{port}")
     );
+    assert_eq!(lab.sn.completions(":stop ", 6), vec!["e"]);
     let listed = lab.ok(":peers").await;
     assert!(listed.starts_with("e  echo  127.0.0.1:"), "{listed}");
     lab.ok("c = socket()").await;

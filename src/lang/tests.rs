@@ -508,6 +508,24 @@ fn a_waiting_line_finishes_with_the_values_it_started_with() {
 }
 
 #[test]
+fn a_second_call_hidden_behind_an_alias_is_refused_after_the_first() {
+    let mut i = with_socks();
+    line(&mut i, "make = socket").unwrap();
+    let stmt = parse("make().connect(('h', 1))").unwrap();
+    assert!(matches!(
+        i.start(&stmt, &NoWorld),
+        Ok(Step::Call(Op::Socket { .. }))
+    ));
+    let e = i
+        .finish(&stmt, &Frozen::default(), Value::Socket(3), &NoWorld)
+        .unwrap_err();
+    assert_eq!(
+        e.headline(),
+        "LabError: socklab runs one socket call per line; connect() did not run — put it on its own line"
+    );
+}
+
+#[test]
 fn runnable_code_drops_module_prefixes() {
     let text = "s = socket.socket(socket.AF_INET, SOCK_STREAM)  # tcp";
     let mut i = Interp::new();
