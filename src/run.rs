@@ -42,13 +42,29 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let ok = rt.block_on(run_script(&script, &opts, &mut out))?;
-    out.flush()?;
+    let ok = match rt
+        .block_on(run_script(&script, &opts, &mut out))
+        .and_then(|ok| {
+            out.flush()?;
+            Ok(ok)
+        }) {
+        Ok(ok) => ok,
+        // `socklab run x | head`: the reader left; that is not a failure.
+        Err(e) if is_broken_pipe(&e) => true,
+        Err(e) => return Err(e),
+    };
     rt.shutdown_timeout(Duration::from_millis(200));
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 

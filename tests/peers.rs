@@ -366,3 +366,52 @@ async fn peer_limits_and_bad_specs() {
     assert!(e.message.contains("HOST:PORT"), "{}", e.python());
     lab.drain();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_falls_behind_costs_bounded_memory() {
+    let mut lab = Lab::new();
+    let port = free_port().unwrap();
+    // 16 KiB reads: every chunk fits a preview, so without the bound the log
+    // would hold every byte.
+    lab.engine
+        .start_peer(PeerSpec::new("discard", &format!("127.0.0.1:{port}")).opt("bufsize", "16384"))
+        .unwrap();
+    let c = lab.tcp().await;
+    let call = lab.engine.call(
+        Owner::Student,
+        Op::Connect {
+            sock: c,
+            addr: addr("127.0.0.1", port),
+        },
+    );
+    lab.finish(call).await.unwrap();
+    // Send 128 MiB, not reading a single event while it moves.
+    let total = 128usize << 20;
+    lab.engine.call(
+        Owner::Student,
+        Op::SendAll {
+            sock: c,
+            data: bytes::Bytes::from(vec![1u8; total]),
+            flags: 0,
+        },
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let mut kept = 0usize;
+    let mut moved = 0usize;
+    while moved < 2 * total {
+        lab.next("data events").await;
+        if let Some(Event {
+            kind: EventKind::Data { data, len, .. },
+            ..
+        }) = lab.log.last()
+        {
+            kept += data.len();
+            moved += len;
+        }
+    }
+    assert_eq!(moved, 2 * total, "lengths stay exact (sent + received)");
+    assert!(
+        kept <= total / 2,
+        "previews are bounded while the reader is behind: kept {kept}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub observe: Notify,
     last_activity_us: AtomicU64,
     stopped: AtomicBool,
+    /// Payload bytes of Data events sent and not yet received (see `Events`).
+    inflight: Arc<AtomicUsize>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,7 +57,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(cfg: EngineConfig, tx: UnboundedSender<Event>) -> Arc<Shared> {
+    pub fn new(
+        cfg: EngineConfig,
+        tx: UnboundedSender<Event>,
+        inflight: Arc<AtomicUsize>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             cfg,
             tx,
@@ -70,6 +76,7 @@ impl Shared {
             observe: Notify::new(),
             last_activity_us: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            inflight,
         })
     }
 
@@ -79,7 +86,14 @@ impl Shared {
 
     /// Put an event in the log. Sequence numbers and channel order agree
     /// because both are taken under one lock.
-    pub fn emit(&self, kind: EventKind) {
+    pub fn emit(&self, mut kind: EventKind) {
+        if let EventKind::Data { data, .. } = &mut kind {
+            let before = self.inflight.fetch_add(data.len(), Ordering::Relaxed);
+            if before + data.len() > super::INFLIGHT_DATA {
+                self.inflight.fetch_sub(data.len(), Ordering::Relaxed);
+                *data = bytes::Bytes::new();
+            }
+        }
         let mut seq = lock(&self.seq);
         *seq += 1;
         let _ = self.tx.send(Event {
