@@ -257,7 +257,13 @@ pub fn bytes_method(b: &Bytes, m: &str, a: &[Value], kw: &Kwargs) -> Result<Valu
                     "over socklab's limit of 64 MiB",
                 ));
             }
-            Value::Str(b.iter().map(|x| format!("{x:02x}")).collect())
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut out = String::with_capacity(b.len() * 2);
+            for x in b.iter() {
+                out.push(char::from(HEX[usize::from(x >> 4)]));
+                out.push(char::from(HEX[usize::from(x & 15)]));
+            }
+            Value::Str(out)
         }
         "strip" => {
             arity(m, a, kw, 0, 1)?;
