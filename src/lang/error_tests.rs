@@ -1,7 +1,5 @@
 //! Every error message, exactly as the student sees it.
 
-use bytes::Bytes;
-
 use super::tests::{echo, err, line, with_socks};
 use super::*;
 
