@@ -280,7 +280,7 @@ fn runtime_errors_read_like_python() {
     );
     assert_eq!(
         err("socket(2, family=2)"),
-        "TypeError: argument for socket() given by name ('family') and position (1)"
+        "TypeError: socket() got multiple values for argument 'family'"
     );
     assert_eq!(
         err("socket('inet')"),
