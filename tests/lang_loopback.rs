@@ -250,3 +250,61 @@ async fn peers_are_started_listed_and_stopped_from_the_prompt() {
     let e = lab.run(":stop e").await.unwrap_err();
     assert_eq!(e, "LabError: no peer named 'e'");
 }
+
+/// The Code pane's program is real Python: run it with python3 against a
+/// peer the session started, and it does what the session did.
+#[tokio::test]
+async fn exported_code_runs_under_python() {
+    let Ok(status) = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    else {
+        panic!("python3 is needed for this test (it checks the exported code)");
+    };
+    assert!(status.status.success());
+    let mut lab = Lab::new();
+    lab.ok(":peer upper 127.0.0.1:{port} name=up").await;
+    for line in [
+        "import socket",
+        "c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+        "c.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)",
+        "c.connect(('{host}', {port}))  # the peer",
+        "msg = 'hé, ' + str(len(b'abc')) + '\\n'",
+        "c.sendall(msg.encode('utf-8'))",
+        "data = b''",
+        "data += c.recv(100)",
+    ] {
+        lab.ok(line).await;
+    }
+    while lab.ok("len(data)").await != "7" {
+        lab.ok("data += c.recv(100)").await;
+    }
+    lab.ok("print(data.decode(), end='')").await;
+    lab.ok("r, w, x = select([c], [c], [], 1.0)").await;
+    lab.ok("print(len(r), len(w))").await;
+    lab.ok("c.close()").await;
+
+    let code = lab.sn.code().join("\n") + "\n";
+    assert!(
+        !code.contains("{port}") && !code.contains("socket.AF_INET"),
+        "{code}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.py");
+    std::fs::write(&path, &code).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new("python3").arg(&path).output(),
+    )
+    .await
+    .expect("python3 timed out")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{code}\n{stderr}");
+    // The session printed the same line the script prints (the peer upper-cases it).
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hé, 3\n0 1\n",
+        "{code}"
+    );
+}
