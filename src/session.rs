@@ -161,7 +161,10 @@ impl Session {
 
     /// One line of input: a call, an expression, an assignment, `# comment`, or `:command`.
     pub fn submit(&mut self, line: &str) -> Submitted {
-        let text = self.expand(line.trim_end_matches(['\r', '\n']));
+        let line = line.trim_end_matches(['\r', '\n']);
+        // Lines pasted from a Python REPL transcript keep their prompt.
+        let line = line.trim_start().strip_prefix(">>> ").unwrap_or(line);
+        let text = self.expand(line);
         self.submit_expanded(&text)
     }
 

@@ -27,6 +27,10 @@ fn syntax_errors_point_at_the_spot() {
     );
     let head = |t: &str| err(t).lines().last().unwrap().to_string();
     assert_eq!(head("x = "), "SyntaxError: invalid syntax");
+    assert_eq!(
+        head("print data"),
+        "SyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?"
+    );
     assert_eq!(head("srv."), "SyntaxError: invalid syntax");
     assert_eq!(
         head("f(a b)"),
