@@ -149,8 +149,8 @@ pub fn did_you_mean<'a>(
         let d = strsim::osa_distance(&lower, &cl);
         // Dropped or doubled letters (`recieve` for `recv`, `sock` for
         // `socket`) keep one name inside the other.
-        let inside =
-            cl.chars().count() >= 3 && (subsequence(&cl, &lower) || subsequence(&lower, &cl));
+        let inside = cl.chars().count().min(lower.chars().count()) >= 3
+            && (subsequence(&cl, &lower) || subsequence(&lower, &cl));
         if (d <= allowed || inside && d <= 4) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -213,6 +213,8 @@ mod tests {
         assert_eq!(did_you_mean("sever", ["srv", "select"]), None);
         assert_eq!(did_you_mean("sock", c).as_deref(), Some("socket"));
         assert_eq!(did_you_mean("x", ["n", "s"]), None);
+        assert_eq!(did_you_mean("t", ["str", "dev"]), None);
+        assert_eq!(did_you_mean("c6", ["cli6"]), None);
         assert_eq!(did_you_mean("mgs", ["msg"]).as_deref(), Some("msg"));
         assert_eq!(
             suggestion("recieve", ["recv", "recvfrom", "send"]),
