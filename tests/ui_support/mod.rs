@@ -1,0 +1,78 @@
+//! Helpers shared by the UI tests: build an app on a real engine, feed it
+//! keys and events, render it to a `TestBackend` as plain text.
+#![allow(dead_code)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use socklab::app::{self, App, Msg, Session};
+use socklab::engine::{Engine, EngineConfig, Events};
+use socklab::ui::theme::Theme;
+
+/// An app over a fresh engine (needs a tokio runtime), colourless, with the
+/// clock pinned far ahead so nothing is mid-fade in snapshots.
+pub fn app() -> (App, Events) {
+    let (engine, events) = Engine::start(EngineConfig::default());
+    let mut app = App::new(Session::new(engine), Theme::plain());
+    app.frozen_clock = Some(u64::MAX / 4);
+    app.now_us = u64::MAX / 4;
+    (app, events)
+}
+
+pub fn buffer(app: &mut App, w: u16, h: u16) -> Buffer {
+    app::update(app, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| socklab::ui::draw(f, app)).expect("draw");
+    t.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row, trailing spaces cut.
+pub fn screen(app: &mut App, w: u16, h: u16) -> String {
+    text_of(&buffer(app, w, h))
+}
+
+pub fn text_of(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // Wide characters take two cells; the second holds nothing of its own.
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn key(app: &mut App, code: KeyCode) -> app::Effect {
+    app::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+pub fn ctrl(app: &mut App, c: char) -> app::Effect {
+    app::update(
+        app,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
+}
+
+pub fn type_str(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// Type a line at the prompt and press Enter.
+pub fn enter_line(app: &mut App, s: &str) -> app::Effect {
+    type_str(app, s);
+    key(app, KeyCode::Enter)
+}
