@@ -35,9 +35,9 @@ pub fn describe(
         } => (
             EvClass::Socket,
             !owner.is_student(),
+            // The student's name for it arrives only after the call returns.
             format!(
-                "new socket {} fd {fd} {} ({owner})",
-                name(*sock),
+                "new socket fd {fd} {} ({owner})",
                 crate::engine::kind_label(*family, *ty)
             ),
         ),

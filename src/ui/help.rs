@@ -67,9 +67,10 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
-    let w = area.width.saturating_sub(4).min(76);
-    let h = area.height.saturating_sub(2);
-    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
+    // Narrow screens get the whole width: slivers of panes beside it only confuse.
+    let w = if area.width <= 90 { area.width } else { 80 };
+    let h = area.height.saturating_sub(1);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
     Clear.render(r, buf);
     let lines = lines(app);
     let inner_h = h.saturating_sub(2) as usize;

@@ -4,9 +4,12 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
+use unicode_width::UnicodeWidthStr;
+
+use super::wrap;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::App;
 use crate::engine::text::sanitize;
@@ -34,104 +37,158 @@ pub struct LessonView {
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
-    let t = &app.theme;
-    let lines: Vec<Line> = match &app.lesson {
-        Some(v) => lesson_lines(v, app),
-        None => sandbox_lines(app),
+    if area.width == 0 {
+        return;
+    }
+    let items = match &app.lesson {
+        Some(v) => lesson_items(v, app),
+        None => sandbox_items(app),
     };
-    let _ = t;
+    // Wrapped here rather than by Paragraph, so wide (Korean) characters at
+    // the end of a line move to the next one instead of being cut.
+    let width = area.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for it in items {
+        let first_w = it.prefix.width();
+        let room = width.saturating_sub(first_w).max(1);
+        for (i, l) in wrap(&it.text, room).into_iter().enumerate() {
+            let prefix = if i == 0 {
+                it.prefix.clone()
+            } else {
+                " ".repeat(first_w)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(prefix, it.prefix_style),
+                Span::styled(l, it.style),
+            ]));
+        }
+    }
     Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
         .scroll((app.lesson_scroll.min(u16::MAX as usize) as u16, 0))
         .render(area, buf);
 }
 
-fn text_lines(text: &str) -> Vec<Line<'static>> {
-    text.lines().map(|l| Line::raw(sanitize(l))).collect()
+/// One paragraph of the pane, before wrapping.
+struct Item {
+    prefix: String,
+    prefix_style: Style,
+    text: String,
+    style: Style,
 }
 
-fn lesson_lines(v: &LessonView, app: &App) -> Vec<Line<'static>> {
+fn item(text: &str, style: Style) -> Item {
+    Item {
+        prefix: String::new(),
+        prefix_style: style,
+        text: sanitize(text),
+        style,
+    }
+}
+
+fn blank() -> Item {
+    item("", Style::new())
+}
+
+fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
     let t = &app.theme;
-    let mut out = vec![Line::styled(sanitize(&v.title), t.header())];
-    out.extend(text_lines(&v.text));
+    let mut out = vec![item(&v.title, t.header())];
+    out.extend(v.text.lines().map(|l| item(l, Style::new())));
     if !v.steps.is_empty() {
-        out.push(Line::raw(""));
+        out.push(blank());
     }
     for (i, (text, status)) in v.steps.iter().enumerate() {
-        let (mark, style) = match status {
-            StepStatus::Done => ("✓", t.ok()),
-            StepStatus::Current => ("▶", t.warn().add_modifier(Modifier::BOLD)),
-            StepStatus::Todo => ("·", t.dim()),
+        let (mark, mark_style, style) = match status {
+            StepStatus::Done => ("✓", t.ok(), Style::new()),
+            StepStatus::Current => (
+                "▶",
+                t.warn().add_modifier(Modifier::BOLD),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            StepStatus::Todo => ("·", t.dim(), t.dim()),
         };
-        let text_style = match status {
-            StepStatus::Todo => t.dim(),
-            StepStatus::Current => ratatui::style::Style::new().add_modifier(Modifier::BOLD),
-            StepStatus::Done => ratatui::style::Style::new(),
-        };
-        let mut first = true;
-        for l in text.lines() {
-            let prefix = if first {
-                format!("{mark} {}. ", i + 1)
-            } else {
-                "     ".to_string()
-            };
-            out.push(Line::from(vec![
-                Span::styled(prefix, style),
-                Span::styled(sanitize(l), text_style),
-            ]));
-            first = false;
+        for (j, l) in text.lines().enumerate() {
+            let prefix = format!("{mark} {}. ", i + 1);
+            out.push(Item {
+                prefix: if j == 0 {
+                    prefix
+                } else {
+                    " ".repeat(prefix.width())
+                },
+                prefix_style: mark_style,
+                text: sanitize(l),
+                style,
+            });
         }
     }
     if !v.why_not.is_empty() {
-        out.push(Line::raw(""));
-        out.push(Line::styled("Not done yet:", t.warn()));
+        out.push(blank());
+        out.push(item("Not done yet:", t.warn()));
         for w in &v.why_not {
-            out.push(Line::styled(format!("  – {}", sanitize(w)), t.warn()));
+            out.push(Item {
+                prefix: "  – ".into(),
+                prefix_style: t.warn(),
+                text: sanitize(w),
+                style: t.warn(),
+            });
         }
     }
     if let Some(h) = &v.hint {
-        out.push(Line::raw(""));
-        out.push(Line::styled("Hint:", t.info().add_modifier(Modifier::BOLD)));
+        out.push(blank());
+        out.push(item("Hint:", t.info().add_modifier(Modifier::BOLD)));
         for l in h.lines() {
-            out.push(Line::styled(format!("  {}", sanitize(l)), t.info()));
+            out.push(Item {
+                prefix: "  ".into(),
+                prefix_style: t.info(),
+                text: sanitize(l),
+                style: t.info(),
+            });
         }
     }
     if !v.footer.is_empty() {
-        out.push(Line::raw(""));
-        out.push(Line::styled(sanitize(&v.footer), t.dim()));
+        out.push(blank());
+        out.push(item(&v.footer, t.dim()));
     }
     out
 }
 
-fn sandbox_lines(app: &App) -> Vec<Line<'static>> {
+fn sandbox_items(app: &App) -> Vec<Item> {
     let t = &app.theme;
     let ph = app.session.placeholders();
     let port = ph.get("port").cloned().unwrap_or_else(|| "PORT".into());
     let port2 = ph.get("port2").cloned().unwrap_or_else(|| "PORT2".into());
-    let code = |s: String| Line::styled(format!("  {s}"), t.prompt());
+    let code = |s: &str| Item {
+        prefix: "  ".into(),
+        prefix_style: Style::new(),
+        text: s.to_string(),
+        style: t.prompt(),
+    };
     vec![
-        Line::styled("Sandbox — no lesson open", t.header()),
-        Line::raw(
+        item("Sandbox — no lesson open", t.header()),
+        item(
             "Each line you type at >>> is a real socket call on this machine's \
              loopback (127.0.0.1); the panes show what your program and the \
              kernel do.",
+            Style::new(),
         ),
-        Line::raw(""),
-        Line::raw("A server, and a built-in client that connects to it:"),
-        code("srv = socket(AF_INET, SOCK_STREAM)".into()),
-        code(format!("srv.bind((\"127.0.0.1\", {port}))")),
-        code("srv.listen(5)".into()),
-        code(format!(":peer greeter 127.0.0.1:{port}")),
-        code("conn, addr = srv.accept()".into()),
-        code("conn.recv(1024)".into()),
-        Line::raw(""),
-        Line::raw("Or a client of a built-in server:"),
-        code(format!(":peer echo 127.0.0.1:{port2}")),
-        code("cli = socket()".into()),
-        code(format!("cli.connect((\"127.0.0.1\", {port2}))")),
-        code("cli.sendall(b\"hello\\n\")".into()),
-        Line::raw(""),
-        Line::styled(
+        blank(),
+        item(
+            "A server, and a built-in client that connects to it:",
+            Style::new(),
+        ),
+        code("srv = socket(AF_INET, SOCK_STREAM)"),
+        code(&format!("srv.bind((\"127.0.0.1\", {port}))")),
+        code("srv.listen(5)"),
+        code(&format!(":peer greeter 127.0.0.1:{port}")),
+        code("conn, addr = srv.accept()"),
+        code("conn.recv(1024)"),
+        blank(),
+        item("Or a client of a built-in server:", Style::new()),
+        code(&format!(":peer echo 127.0.0.1:{port2}")),
+        code("cli = socket()"),
+        code(&format!("cli.connect((\"127.0.0.1\", {port2}))")),
+        code("cli.sendall(b\"hello\\n\")"),
+        blank(),
+        item(
             ":peers lists peers, :stop NAME stops one, :reset starts over. \
              Lessons: quit (:quit) and run `socklab learn`. F1 or ? shows every key.",
             t.dim(),

@@ -175,6 +175,42 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// Word-wrap to `width` display columns (CJK measured at its real width);
+/// a word wider than the line is broken between characters.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        let ww = word.width();
+        let gap = usize::from(!line.is_empty());
+        if used + gap + ww <= width {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            used += gap + ww;
+            continue;
+        }
+        if !line.is_empty() {
+            out.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > width {
+                out.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    out.push(line);
+    out
+}
+
 /// Pad or cut to exactly `width` columns.
 pub fn pad(s: &str, width: usize) -> String {
     let s = fit(s, width);
@@ -255,6 +291,17 @@ pub fn fmt_time(t_us: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_measures_cjk_and_breaks_long_words() {
+        let lines = wrap("srv를 127.0.0.1:{port}에 bind 하세요", 20);
+        assert_eq!(lines, vec!["srv를", "127.0.0.1:{port}에", "bind 하세요"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 5), vec![""]);
+        for l in wrap("연결된 소켓으로 바이트를 보내고 받습니다.", 9) {
+            assert!(l.width() <= 9, "{l}");
+        }
+    }
 
     #[test]
     fn fit_measures_display_width() {

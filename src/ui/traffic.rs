@@ -96,12 +96,18 @@ fn text_line(rec: &TrafficRec, width: usize, app: &App) -> Line<'static> {
     let mut spans = head_spans(rec, app);
     let head_w: usize = spans.iter().map(|s| s.width()).sum();
     let room = width.saturating_sub(head_w);
-    let mut text = escape_display(&rec.data);
-    if rec.len > rec.data.len() {
-        // Bytes the pane did not keep: say so rather than pretend the chunk ended.
-        text.push_str(&format!(" (+{} bytes)", rec.len - rec.data.len()));
-    }
+    let text = escape_display(&rec.data);
+    // Bytes the pane did not keep: say so rather than pretend the chunk ended.
+    let more = if rec.len > rec.data.len() {
+        format!(" (+{} bytes)", rec.len - rec.data.len())
+    } else {
+        String::new()
+    };
+    let room = room.saturating_sub(more.len());
     spans.extend(escaped_spans(&text, room, Style::new(), t.escape()));
+    if !more.is_empty() {
+        spans.push(Span::styled(more, t.dim()));
+    }
     Line::from(spans)
 }
 
