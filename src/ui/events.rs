@@ -27,11 +27,11 @@ pub fn describe(
     let peer_sock = |id: u32| model.sock(id).is_some_and(|r| !r.owner.is_student());
     let (class, peer_owned, text) = match &ev.kind {
         EventKind::SocketCreated {
-            sock,
             fd,
             family,
             ty,
             owner,
+            ..
         } => (
             EvClass::Socket,
             !owner.is_student(),
