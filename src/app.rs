@@ -364,7 +364,12 @@ fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     if app.help {
         match action {
             Action::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
-            Action::Down => app.help_scroll += 1,
+            Action::Down => {
+                // The overlay shows the screen's height less its frame and the status line.
+                let visible = (app.size.1 as usize).saturating_sub(3);
+                let max = crate::ui::help::lines(app).len().saturating_sub(visible);
+                app.help_scroll = (app.help_scroll + 1).min(max);
+            }
             _ => app.help = false,
         }
         return Effect::REDRAW;

@@ -67,10 +67,14 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         if let Some(hook) = lesson_hook(cli, &mode, &mut app.session)? {
             app.set_hook(hook);
         }
-        app.welcome(match mode {
-            Mode::Sandbox => "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)",
-            _ => "lessons are not wired in yet; this is the sandbox (F1: keys, :help)",
-        });
+        if app.hook.is_none() {
+            app.welcome(match mode {
+                Mode::Sandbox => {
+                    "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)"
+                }
+                _ => "lessons are not wired in yet; this is the sandbox (F1: keys, :help)",
+            });
+        }
         install_panic_hook();
         let mut terminal = init_terminal().context("setting up the terminal")?;
         let size = terminal.size()?;
