@@ -27,8 +27,8 @@ pub const FADE_US: u64 = 2_000_000;
 /// How long a closed socket stays on the Sockets pane (dimmed).
 pub const CLOSED_SHOW_US: u64 = 5_000_000;
 /// Traffic records kept, and bytes kept of each (the length is always exact).
-pub const TRAFFIC_KEEP: usize = 20_000;
-pub const TRAFFIC_BYTES: usize = 256;
+pub const TRAFFIC_KEEP: usize = 50_000;
+pub const TRAFFIC_BYTES: usize = 128;
 pub const EVENTS_KEEP: usize = 5_000;
 pub const OUTPUT_KEEP: usize = 500;
 pub const HISTORY_KEEP: usize = 500;
@@ -535,6 +535,7 @@ fn complete(app: &mut App) {
         app.focus = app.focus.next();
         return;
     }
+    // The session completes the identifier before the cursor (a char index).
     let cursor_chars = app.input.cursor();
     let byte_cursor = line
         .char_indices()
@@ -545,12 +546,12 @@ fn complete(app: &mut App) {
     let start = before
         .char_indices()
         .rev()
-        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
         .last()
         .map(|(i, _)| i)
         .unwrap_or(byte_cursor);
     let word = &line[start..byte_cursor];
-    let cands: Vec<String> = app.session.completions(&line, byte_cursor);
+    let cands: Vec<String> = app.session.completions(&line, cursor_chars);
     if cands.is_empty() {
         app.completions.clear();
         return;
