@@ -76,3 +76,54 @@ pub fn enter_line(app: &mut App, s: &str) -> app::Effect {
     type_str(app, s);
     key(app, KeyCode::Enter)
 }
+
+/// Hide what changes from run to run (ports, fds, times) without moving
+/// columns: each is replaced by a placeholder of the same width.
+pub fn mask(screen: &str) -> String {
+    use regex::{Captures, Regex};
+    let same_width = |s: &str, fill: &str| -> String {
+        let w = unicode_width::UnicodeWidthStr::width(s);
+        let mut out = fill.to_string();
+        while out.len() < w {
+            out.insert(0, ' ');
+        }
+        out.chars().take(w.max(fill.len())).collect()
+    };
+    let times = Regex::new(r" *\d+\.\d{3}\b").expect("re");
+    let ports = Regex::new(r"\b\d{5}\b").expect("re");
+    let fds = Regex::new(r"fd(=| )\d+").expect("re");
+    let mut lines: Vec<String> = screen
+        .lines()
+        .map(|l| {
+            let l = ports.replace_all(l, "PPPPP");
+            let l = times.replace_all(&l, |c: &Captures| same_width(&c[0], "t.ttt"));
+            fds.replace_all(&l, |c: &Captures| format!("fd{}#", &c[1]))
+                .to_string()
+        })
+        .collect();
+    // The Sockets pane's fd column: blank it under its header until the next pane.
+    let mut col: Option<usize> = None;
+    for l in lines.iter_mut() {
+        if let Some(i) = l.find("name     fd ") {
+            col = Some(l[..i].chars().count() + 9);
+            continue;
+        }
+        if l.contains(" ───") {
+            col = None;
+        }
+        if let Some(c) = col {
+            let chars: Vec<char> = l.chars().collect();
+            if chars.len() >= c + 3
+                && chars[c..c + 3].iter().any(|ch| ch.is_ascii_digit())
+                && chars[c..c + 3]
+                    .iter()
+                    .all(|ch| ch.is_ascii_digit() || *ch == ' ')
+            {
+                let mut v = chars;
+                v[c..c + 3].copy_from_slice(&['#', ' ', ' ']);
+                *l = v.into_iter().collect();
+            }
+        }
+    }
+    lines.join("\n") + "\n"
+}
