@@ -130,6 +130,8 @@ pub enum EvClass {
 
 pub struct EvLine {
     pub t_us: u64,
+    /// The socket the line is about; its name is shown in front of `text`.
+    pub sock: Option<SockId>,
     pub class: EvClass,
     pub peer_owned: bool,
     pub text: String,

@@ -476,3 +476,11 @@ async fn no_color_means_no_colours() {
     let buf = buffer(&mut app, 120, 40);
     assert!(buf.content().iter().any(|c| c.fg != Color::Reset));
 }
+
+#[tokio::test]
+async fn whole_screen_with_the_scene() {
+    let (mut app, _ev) = app();
+    lab_scene(&mut app);
+    insta::assert_snapshot!("scene_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("scene_160x48", screen(&mut app, 160, 48));
+}

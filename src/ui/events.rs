@@ -23,8 +23,10 @@ pub fn describe(
     model: &LabModel,
     calls: &HashMap<CallId, (String, bool)>,
 ) -> Option<EvLine> {
-    let name = |id: u32| model.name_of(id);
     let peer_sock = |id: u32| model.sock(id).is_some_and(|r| !r.owner.is_student());
+    // Socket lines are stored without the socket's name: the student's name
+    // for a socket arrives only after its call returns, so it is looked up
+    // when drawing (see `render`).
     let (class, peer_owned, text) = match &ev.kind {
         EventKind::SocketCreated {
             fd,
@@ -35,23 +37,19 @@ pub fn describe(
         } => (
             EvClass::Socket,
             !owner.is_student(),
-            // The student's name for it arrives only after the call returns.
             format!(
-                "new socket fd {fd} {} ({owner})",
+                "new socket, fd {fd} {} ({owner})",
                 crate::engine::kind_label(*family, *ty)
             ),
         ),
-        EventKind::LabState { sock, from, to } => (
-            EvClass::Lab,
-            peer_sock(*sock),
-            format!("{} {from} → {to}", name(*sock)),
-        ),
+        EventKind::LabState { sock, from, to } => {
+            (EvClass::Lab, peer_sock(*sock), format!("{from} → {to}"))
+        }
         EventKind::KernelState { sock, from, to } => (
             EvClass::Kernel,
             peer_sock(*sock),
             format!(
-                "{} kernel {} → {}",
-                name(*sock),
+                "kernel {} → {}",
                 from.map(|s| s.name()).unwrap_or("-"),
                 to.map(|s| s.name()).unwrap_or("-")
             ),
@@ -69,11 +67,9 @@ pub fn describe(
                 to.map(|s| s.name()).unwrap_or("gone")
             ),
         ),
-        EventKind::SocketClosed { sock } => (
-            EvClass::Socket,
-            peer_sock(*sock),
-            format!("{} closed", name(*sock)),
-        ),
+        EventKind::SocketClosed { sock } => {
+            (EvClass::Socket, peer_sock(*sock), "closed".to_string())
+        }
         EventKind::CallPending { call, .. } => {
             let (text, student) = calls.get(call)?;
             (EvClass::Call, !student, format!("{text} … waiting"))
@@ -102,8 +98,16 @@ pub fn describe(
         | EventKind::CallStarted { .. }
         | EventKind::Data { .. } => return None,
     };
+    let sock = match &ev.kind {
+        EventKind::SocketCreated { sock, .. }
+        | EventKind::LabState { sock, .. }
+        | EventKind::KernelState { sock, .. }
+        | EventKind::SocketClosed { sock } => Some(*sock),
+        _ => None,
+    };
     Some(EvLine {
         t_us: ev.t_us,
+        sock,
         class,
         peer_owned,
         text: sanitize(&text),
@@ -181,6 +185,15 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         if show_time {
             spans.push(Span::styled(format!("{} ", fmt_time(e.t_us)), t.dim()));
             room = room.saturating_sub(8);
+        }
+        if let Some(id) = e.sock {
+            let name = sanitize(&app.session.model().name_of(id));
+            let w = unicode_width::UnicodeWidthStr::width(name.as_str()) + 1;
+            spans.push(Span::styled(
+                format!("{} ", fit(&name, room.saturating_sub(1))),
+                style.add_modifier(ratatui::style::Modifier::BOLD),
+            ));
+            room = room.saturating_sub(w);
         }
         spans.push(Span::styled(fit(&e.text, room), style));
         Line::from(spans).render(Rect::new(area.x, area.y + i as u16, area.width, 1), buf);

@@ -23,6 +23,8 @@ pub struct PaneRect {
     pub left_edge: bool,
     /// Panes sharing this slot (shown as tabs in the title), if any.
     pub shares_with: Option<Pane>,
+    /// Where the left separator meets the title rule: ┬ ├ ┼ or ┌.
+    pub corner: &'static str,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,6 +51,7 @@ fn pr(pane: Pane, rect: Rect, left_edge: bool) -> PaneRect {
         rect,
         left_edge,
         shares_with: None,
+        corner: "┌",
     }
 }
 
@@ -60,6 +63,27 @@ fn shared(a: Pane, b: Pane, focus: Pane, rect: Rect, left_edge: bool) -> PaneRec
         rect,
         left_edge,
         shares_with: Some(other),
+        corner: "┌",
+    }
+}
+
+/// Pick each separator's top glyph from what meets it: a separator above
+/// (same x, ending here) and a title rule coming from the left (same row).
+fn set_corners(panes: &mut [PaneRect]) {
+    let snapshot: Vec<PaneRect> = panes.to_vec();
+    for p in panes.iter_mut().filter(|p| p.left_edge) {
+        let above = snapshot
+            .iter()
+            .any(|q| q.left_edge && q.rect.x == p.rect.x && q.rect.bottom() == p.rect.y);
+        let left = snapshot
+            .iter()
+            .any(|q| q.rect.right() == p.rect.x && q.rect.y == p.rect.y);
+        p.corner = match (above, left) {
+            (true, true) => "┼",
+            (true, false) => "├",
+            (false, true) => "┬",
+            (false, false) => "┌",
+        };
     }
 }
 
@@ -138,6 +162,7 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         panes.push(pr(Pane::Prompt, rect(x0, py, w, prompt_h), false));
         panes.push(pr(Pane::Send, rect(x0, py + prompt_h, w, send_h), false));
     }
+    set_corners(&mut panes);
     Layout {
         panes,
         status,

@@ -42,6 +42,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     }
     let items = match &app.lesson {
         Some(v) => lesson_items(v, app),
+        None if area.height < 12 => sandbox_compact(app),
         None => sandbox_items(app),
     };
     // Wrapped here rather than by Paragraph, so wide (Korean) characters at
@@ -149,6 +150,39 @@ fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
         out.push(item(&v.footer, t.dim()));
     }
     out
+}
+
+/// The sandbox text for a short pane: the calls to try come first.
+fn sandbox_compact(app: &App) -> Vec<Item> {
+    let t = &app.theme;
+    let port = app
+        .session
+        .placeholders()
+        .get("port")
+        .cloned()
+        .unwrap_or_else(|| "PORT".into());
+    let code = |s: String| Item {
+        prefix: "  ".into(),
+        prefix_style: Style::new(),
+        text: s,
+        style: t.prompt(),
+    };
+    vec![
+        item(
+            "Sandbox: each line you type at >>> is a real socket call on 127.0.0.1. Try:",
+            t.header(),
+        ),
+        code(format!(
+            "srv = socket(AF_INET, SOCK_STREAM)   srv.bind((\"127.0.0.1\", {port}))"
+        )),
+        code(format!(
+            "srv.listen(5)   :peer greeter 127.0.0.1:{port}   conn, addr = srv.accept()"
+        )),
+        item(
+            "Tab: next pane · F1: keys · :peers · :reset · lessons: socklab learn",
+            t.dim(),
+        ),
+    ]
 }
 
 fn sandbox_items(app: &App) -> Vec<Item> {

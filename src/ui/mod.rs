@@ -122,7 +122,7 @@ pub fn pane_block(buf: &mut Buffer, p: &PaneRect, app: &App, extra: &str) -> Rec
     };
     // The separator meets the title rule of the pane to its left.
     let set = ratatui::symbols::border::Set {
-        top_left: "┬",
+        top_left: p.corner,
         ..ratatui::symbols::border::PLAIN
     };
     let block = Block::new()
