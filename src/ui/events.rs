@@ -61,8 +61,8 @@ pub fn describe(
             false,
             format!(
                 "(no fd) {}↔{} {} → {}",
-                tuple.local,
-                tuple.remote,
+                short_addr(&tuple.local),
+                short_addr(&tuple.remote),
                 from.map(|s| s.name()).unwrap_or("-"),
                 to.map(|s| s.name()).unwrap_or("gone")
             ),
@@ -114,6 +114,15 @@ pub fn describe(
     })
 }
 
+/// `:9000` for loopback (the lab's usual case), the full address otherwise.
+fn short_addr(a: &std::net::SocketAddr) -> String {
+    if a.ip().is_loopback() {
+        format!(":{}", a.port())
+    } else {
+        a.to_string()
+    }
+}
+
 fn peer_text(peer: &str, note: &PeerNote) -> Option<String> {
     Some(match note {
         PeerNote::Started { kind, addr } => format!("peer {peer} ({kind}) started on {addr}"),
@@ -129,14 +138,19 @@ fn peer_text(peer: &str, note: &PeerNote) -> Option<String> {
 pub fn ret_text(ret: &Ret, model: &LabModel) -> String {
     let addr = |a: &std::net::SocketAddr| format!("('{}', {})", a.ip(), a.port());
     let cut = |s: String| fit(&s, 60);
+    // The student's name for a new socket is bound only after this event.
+    let sock = |id: u32| match model.sock(id) {
+        Some(r) => format!("<socket fd={}>", r.fd),
+        None => "<socket>".to_string(),
+    };
     match ret {
         Ret::None => "None".into(),
         Ret::Int(n) => n.to_string(),
         Ret::Float(f) => f.to_string(),
         Ret::Bytes(b) => cut(py_bytes_repr(b)),
         Ret::Addr(a) => addr(a),
-        Ret::Socket(s) => model.name_of(*s),
-        Ret::Accepted(s, a) => format!("({}, {})", model.name_of(*s), addr(a)),
+        Ret::Socket(s) => sock(*s),
+        Ret::Accepted(s, a) => format!("({}, {})", sock(*s), addr(a)),
         Ret::Datagram(b, a) => cut(format!("({}, {})", py_bytes_repr(b), addr(a))),
         Ret::Select(r, w, x) => {
             let names = |v: &Vec<u32>| {

@@ -115,7 +115,7 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         let mid_h = body_h - prompt_h - send_h - sockets_h;
         panes.push(pr(Pane::Sockets, rect(rx, y0, rw, sockets_h), true));
         let my = y0 + sockets_h;
-        let traffic_w = rw * 60 / 100;
+        let traffic_w = rw * 55 / 100;
         panes.push(pr(Pane::Traffic, rect(rx, my, traffic_w, mid_h), true));
         panes.push(pr(
             Pane::Events,

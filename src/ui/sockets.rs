@@ -44,7 +44,7 @@ fn columns(width: u16) -> (Vec<(Col, &'static str, usize)>, bool) {
         (Col::RecvQ, "RecvQ", 5),
         (Col::SendQ, "SendQ", 5),
         (Col::Accept, "acc/bl", 6),
-        (Col::Owner, "owner", 7),
+        (Col::Owner, "owner", 9),
         (Col::Fd, "fd", 3),
         (Col::Kind, "kind", 6),
     ];
@@ -181,7 +181,13 @@ fn sock_line(
                 }
             }
             Col::Kernel => {
-                let now = r.kernel.map(|k| k.name()).unwrap_or("-").to_string();
+                // A closed descriptor has no kernel state of its own; what is
+                // left of its connection shows as a "(no fd)" row.
+                let now = match r.kernel {
+                    Some(k) if !r.closed => k.name(),
+                    _ => "-",
+                }
+                .to_string();
                 match fade
                     .kernel
                     .and_then(|(from, at)| t.fade(age(at), FADE_US).map(|s| (from, s)))
@@ -225,13 +231,18 @@ fn sock_line(
     Line::from(spans)
 }
 
-/// `from→to` when it fits, else just the new state.
+/// `from→to` when it fits, else `→to`, else just the new state (the
+/// highlight alone then shows the change).
 fn transition(from: &str, to: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
     let both = format!("{from}→{to}");
-    if unicode_width::UnicodeWidthStr::width(both.as_str()) <= width {
+    let arrow = format!("→{to}");
+    if both.width() <= width {
         both
+    } else if arrow.width() <= width {
+        arrow
     } else {
-        format!("→{to}")
+        to.to_string()
     }
 }
 
