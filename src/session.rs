@@ -1,1 +1,484 @@
 //! A student's session: the command language bound to an engine.
+//!
+//! `submit` runs a line up to its socket call and starts that call on the
+//! engine; `on_event` (fed every engine event) finishes the line when the
+//! call's result arrives: names are bound, new sockets are labelled with the
+//! student's variable, and the line joins the runnable program in `code()`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::engine::peers::{KINDS, Role, kind_info};
+use crate::engine::text::{py_bytes_repr, sanitize};
+use crate::engine::{
+    CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, SockId, free_port,
+};
+use crate::lang::escape::{self, Mode};
+use crate::lang::names::*;
+use crate::lang::{Done, Frozen, Interp, LangError, MAX_LINE, Step, Stmt, Value, World};
+
+/// What `submit` did with a line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submitted {
+    /// Blank line or comment.
+    Nothing,
+    /// Finished at once (pure expression, assignment, `:peer …`) — text to show (may be empty).
+    Echo(String),
+    /// A socket call began; its Outcome comes via `on_event`.
+    Started { call: CallId, text: String },
+    /// A `:name args` command the caller handles (`:help :hint :next :quit …`).
+    Lab { name: String, args: String },
+    /// Python-style error text (may be several lines, e.g. caret for syntax errors).
+    Error(String),
+}
+
+/// How a started call ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub call: CallId,
+    /// The line as submitted (placeholders filled in).
+    pub text: String,
+    pub ok: bool,
+    /// The REPL echo (`b'hello\n'`, `conn = <socket …>, addr = (…)`), if any.
+    pub echo: Option<String>,
+    /// The error, Python-style, if the call or the rest of the line failed.
+    pub error: Option<String>,
+}
+
+/// The first lines of `code()`: what makes the student's lines run as Python.
+pub const CODE_HEADER: [&str; 2] = ["from socket import *", "from select import select"];
+
+struct Pending {
+    call: CallId,
+    sock: Option<SockId>,
+    stmt: Stmt,
+    frozen: Frozen,
+    text: String,
+    /// Ctrl-C was pressed for it; its KeyboardInterrupt is on the way.
+    cancelled: bool,
+}
+
+pub struct Session {
+    engine: Engine,
+    interp: Interp,
+    model: LabModel,
+    pending: Vec<Pending>,
+    code: Vec<String>,
+    placeholders: BTreeMap<String, String>,
+    /// The label this session gave each socket (events may not have reached the model yet).
+    labels: HashMap<SockId, String>,
+}
+
+/// Sockets as the model knows them: `<socket fd=6 TCP/v4 127.0.0.1:9000 ⇄ 127.0.0.1:51234>`.
+pub fn sock_repr(model: &LabModel, id: SockId) -> String {
+    let Some(r) = model.sock(id) else {
+        return format!("<socket #{id}>");
+    };
+    if r.closed {
+        return format!("<socket [closed] {}>", r.kind());
+    }
+    let mut s = format!("<socket fd={} {}", r.fd, r.kind());
+    if let Some(l) = r.local {
+        s.push_str(&format!(" {l}"));
+    }
+    if let Some(p) = r.peer {
+        s.push_str(&format!(" ⇄ {p}"));
+    }
+    s.push('>');
+    s
+}
+
+struct ModelWorld<'a>(&'a LabModel);
+
+impl World for ModelWorld<'_> {
+    fn family(&self, sock: SockId) -> Option<Family> {
+        self.0.sock(sock).map(|r| r.family)
+    }
+    fn sock_repr(&self, sock: SockId) -> String {
+        sock_repr(self.0, sock)
+    }
+}
+
+impl Session {
+    /// Placeholders {port} {port2}..{port5} are fresh free ports, {host} = 127.0.0.1.
+    pub fn new(engine: Engine) -> Session {
+        Session::with_placeholders(engine, Session::fresh_placeholders())
+    }
+
+    pub fn with_placeholders(engine: Engine, ph: BTreeMap<String, String>) -> Session {
+        Session {
+            engine,
+            interp: Interp::new(),
+            model: LabModel::new(),
+            pending: Vec::new(),
+            code: CODE_HEADER.iter().map(|s| s.to_string()).collect(),
+            placeholders: ph,
+            labels: HashMap::new(),
+        }
+    }
+
+    pub fn fresh_placeholders() -> BTreeMap<String, String> {
+        let mut ph = BTreeMap::new();
+        ph.insert("host".to_string(), "127.0.0.1".to_string());
+        let mut used: Vec<u16> = Vec::new();
+        for name in ["port", "port2", "port3", "port4", "port5"] {
+            // The OS may hand out the same free port twice; ask again until distinct.
+            let port = (0..20)
+                .filter_map(|_| free_port().ok())
+                .find(|p| !used.contains(p))
+                .unwrap_or(0);
+            used.push(port);
+            ph.insert(name.to_string(), port.to_string());
+        }
+        ph
+    }
+
+    pub fn placeholders(&self) -> &BTreeMap<String, String> {
+        &self.placeholders
+    }
+
+    /// Fill in `{port}`, `{host}`, …; unknown `{names}` stay as they are.
+    pub fn expand(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (k, v) in &self.placeholders {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        out
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Folded from every event seen by `on_event`.
+    pub fn model(&self) -> &LabModel {
+        &self.model
+    }
+
+    /// The student's variables.
+    pub fn vars(&self) -> &BTreeMap<String, Value> {
+        self.interp.vars()
+    }
+
+    /// One line of input: a call, an expression, an assignment, `# comment`, or `:command`.
+    pub fn submit(&mut self, line: &str) -> Submitted {
+        let text = self.expand(line.trim_end_matches(['\r', '\n']));
+        self.submit_expanded(&text)
+    }
+
+    fn submit_expanded(&mut self, text: &str) -> Submitted {
+        let stmt = match crate::lang::parse(text) {
+            Ok(s) => s,
+            Err(e) => return Submitted::Error(e.render()),
+        };
+        match &stmt {
+            Stmt::Empty => return Submitted::Nothing,
+            Stmt::Import => return Submitted::Echo(String::new()),
+            Stmt::Lab { name, args } => return self.lab(name, args),
+            Stmt::Expr(_) | Stmt::Assign { .. } => {}
+        }
+        let world = ModelWorld(&self.model);
+        match self.interp.start(&stmt, &world) {
+            Err(e) => Submitted::Error(e.in_line(text).render()),
+            Ok(Step::Done(d)) => {
+                self.record(&d, text);
+                Submitted::Echo(d.echo)
+            }
+            Ok(Step::Call(op)) => {
+                if let Some(msg) = self.busy(&op) {
+                    return Submitted::Error(msg);
+                }
+                let sock = op.sock();
+                let frozen = self.interp.freeze(&stmt);
+                let call = self.engine.call(Owner::Student, op);
+                let text = text.trim().to_string();
+                self.pending.push(Pending {
+                    call,
+                    sock,
+                    stmt,
+                    frozen,
+                    text: text.clone(),
+                    cancelled: false,
+                });
+                Submitted::Started { call, text }
+            }
+        }
+    }
+
+    /// A call on a socket that is already waiting is refused, as one thread
+    /// per socket would be stuck in the first call.
+    fn busy(&self, op: &Op) -> Option<String> {
+        let sock = op.sock()?;
+        let p = self.pending.iter().find(|p| p.sock == Some(sock))?;
+        let name = self
+            .var_of(sock)
+            .unwrap_or_else(|| self.model.name_of(sock));
+        Some(
+            LangError::lab(format!(
+                "{name} is still waiting in {} — one call per socket at a time: wait for it, or press Ctrl-C to cancel it",
+                p.text
+            ))
+            .headline(),
+        )
+    }
+
+    /// A line finished: label new sockets and add the line to the program.
+    fn record(&mut self, d: &Done, text: &str) {
+        for (name, v) in &d.bound {
+            let Value::Socket(s) = v else { continue };
+            // Keep the first name while it still refers to the socket
+            // (`alias = srv` must not rename srv).
+            let keep = self
+                .labels
+                .get(s)
+                .is_some_and(|l| self.interp.get(l) == Some(&Value::Socket(*s)) && l != name);
+            if !keep && self.labels.get(s) != Some(name) {
+                self.labels.insert(*s, name.clone());
+                self.engine.set_label(*s, name);
+            }
+        }
+        self.code.push(crate::lang::runnable(text, &d.strip));
+    }
+
+    /// Feed every engine event here (it updates `model()`, binds names when calls finish).
+    pub fn on_event(&mut self, ev: &Event) -> Option<Outcome> {
+        self.model.apply(ev);
+        let (call, result) = match &ev.kind {
+            EventKind::CallDone { call, ret, .. } => (*call, Ok(ret)),
+            EventKind::CallFailed { call, error, .. } => (*call, Err(error)),
+            _ => return None,
+        };
+        let idx = self.pending.iter().position(|p| p.call == call)?;
+        let p = self.pending.remove(idx);
+        let failed = |error: String| Outcome {
+            call,
+            text: p.text.clone(),
+            ok: false,
+            echo: None,
+            error: Some(error),
+        };
+        let ret = match result {
+            Ok(ret) => ret,
+            Err(e) => return Some(failed(sanitize(&e.python()))),
+        };
+        let world = ModelWorld(&self.model);
+        match self
+            .interp
+            .finish(&p.stmt, &p.frozen, crate::lang::ret_value(ret), &world)
+        {
+            Ok(d) => {
+                self.record(&d, &p.text);
+                Some(Outcome {
+                    call,
+                    text: p.text.clone(),
+                    ok: true,
+                    echo: (!d.echo.is_empty()).then_some(d.echo),
+                    error: None,
+                })
+            }
+            Err(e) => Some(failed(e.in_line(&p.text).render())),
+        }
+    }
+
+    /// The student's unfinished calls and their text, oldest first.
+    pub fn pending(&self) -> Vec<(CallId, String)> {
+        self.pending
+            .iter()
+            .map(|p| (p.call, p.text.clone()))
+            .collect()
+    }
+
+    /// Ctrl-C: cancel the newest pending student call. Its Outcome
+    /// (`KeyboardInterrupt`) arrives through `on_event`.
+    pub fn cancel_latest(&mut self) -> bool {
+        // Pressing Ctrl-C again moves on to the next newest call.
+        match self.pending.iter_mut().rev().find(|p| !p.cancelled) {
+            Some(p) => {
+                p.cancelled = true;
+                self.engine.cancel(p.call)
+            }
+            None => false,
+        }
+    }
+
+    /// The program so far as runnable Python: imports, then each successful line.
+    pub fn code(&self) -> &[String] {
+        &self.code
+    }
+
+    /// The student's variable for a socket: the name it was labelled with if
+    /// that still holds it, else any variable holding it.
+    pub fn var_of(&self, sock: SockId) -> Option<String> {
+        let want = Value::Socket(sock);
+        if let Some(l) = self.labels.get(&sock)
+            && self.interp.get(l) == Some(&want)
+        {
+            return Some(l.clone());
+        }
+        self.interp
+            .vars()
+            .iter()
+            .find(|(_, v)| **v == want)
+            .map(|(k, _)| k.clone())
+    }
+
+    /// Send pane: decode escapes (\n \r \t \0 \xNN \\), optionally append \n,
+    /// then run `VAR.sendall(b'...')` like a typed line.
+    pub fn send_text(&mut self, sock: SockId, text: &str, newline: bool) -> Submitted {
+        let Some(var) = self.var_of(sock) else {
+            return Submitted::Error(
+                LangError::lab(
+                    "this socket has no variable in your program — assign it to a name first",
+                )
+                .headline(),
+            );
+        };
+        let mut data = match escape::decode_bytes(text, Mode::Text) {
+            Ok(d) => d,
+            Err(e) => {
+                return Submitted::Error(
+                    LangError::syntax(e.message, e.offset, e.offset + e.len)
+                        .in_line(text)
+                        .render(),
+                );
+            }
+        };
+        if newline {
+            data.push(b'\n');
+        }
+        let line = format!("{var}.sendall({})", py_bytes_repr(&data));
+        if line.len() > MAX_LINE {
+            return Submitted::Error(
+                LangError::lab(format!(
+                    "that is too much for the send pane ({} bytes) — use sendall(b'x' * N) at the prompt",
+                    data.len()
+                ))
+                .headline(),
+            );
+        }
+        self.submit_expanded(&line)
+    }
+
+    /// Cancel everything on the engine and forget names, code and pending calls.
+    pub fn reset(&mut self) {
+        self.engine.reset();
+        self.interp.clear();
+        self.pending.clear();
+        self.labels.clear();
+        self.code = CODE_HEADER.iter().map(|s| s.to_string()).collect();
+    }
+
+    /// Candidates for the word at `cursor` (a char index): names, constants and
+    /// functions; after `var.` the methods of var's value; after `:` lab
+    /// commands. Each candidate is the whole word (the part after the last dot).
+    pub fn completions(&self, line: &str, cursor: usize) -> Vec<String> {
+        let chars: Vec<char> = line.chars().take(cursor).collect();
+        let is_word = |c: char| c == '_' || c.is_alphanumeric();
+        let start = chars
+            .iter()
+            .rposition(|c| !is_word(*c))
+            .map_or(0, |i| i + 1);
+        let frag: String = chars[start..].iter().collect();
+        let before = &chars[..start];
+        let lead: String = before.iter().collect::<String>().trim().to_string();
+        let mut out: Vec<String> = if line.trim_start().starts_with(':') {
+            match lead.as_str() {
+                ":" => LAB_COMMANDS.iter().map(|s| s.to_string()).collect(),
+                ":peer" => KINDS.iter().map(|k| k.kind.to_string()).collect(),
+                _ => Vec::new(),
+            }
+        } else if before.last() == Some(&'.') {
+            let obj_start = before[..before.len() - 1]
+                .iter()
+                .rposition(|c| !is_word(*c))
+                .map_or(0, |i| i + 1);
+            let obj: String = before[obj_start..before.len() - 1].iter().collect();
+            let methods: Vec<&str> = match self.interp.get(&obj) {
+                Some(Value::Socket(_)) => SOCKET_METHODS.to_vec(),
+                Some(Value::Str(_)) => STR_METHODS.to_vec(),
+                Some(Value::Bytes(_)) => BYTES_METHODS.to_vec(),
+                Some(_) => Vec::new(),
+                None if obj == "socket" => CONSTANTS
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .chain(["socket"])
+                    .collect(),
+                None if obj == "select" => vec!["select"],
+                None => Vec::new(),
+            };
+            methods.into_iter().map(str::to_string).collect()
+        } else {
+            self.interp
+                .vars()
+                .keys()
+                .cloned()
+                .chain(CONSTANTS.iter().map(|(c, _)| c.to_string()))
+                .chain(FUNCTIONS.iter().map(|f| f.to_string()))
+                .chain(["None", "True", "False"].map(String::from))
+                .collect()
+        };
+        out.retain(|c| c.starts_with(&frag) && *c != frag);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// `:peer`, `:peers` and `:stop` run here; other commands go to the caller.
+    fn lab(&mut self, name: &str, args: &str) -> Submitted {
+        let err = |m: String| Submitted::Error(LangError::lab(m).headline());
+        match name {
+            "" => err("a lab command needs a name after ':' — try :help".into()),
+            "peer" => {
+                let spec = match PeerSpec::parse(args) {
+                    Ok(s) => s,
+                    Err(m) => return err(m),
+                };
+                let (kind, addr) = (spec.kind.clone(), spec.addr.clone());
+                match self.engine.start_peer(spec) {
+                    Ok(pname) => {
+                        let how = match kind_info(&kind).map(|k| k.role) {
+                            Some(Role::Client) => "connecting to",
+                            _ => "listening on",
+                        };
+                        Submitted::Echo(format!("peer {pname} ({kind}) {how} {addr}"))
+                    }
+                    Err(e) => Submitted::Error(sanitize(&e.python())),
+                }
+            }
+            "peers" => {
+                let peers = self.engine.peers();
+                if peers.is_empty() {
+                    return Submitted::Echo("no peers running".into());
+                }
+                let lines: Vec<String> = peers
+                    .iter()
+                    .map(|(n, k, a)| format!("{n}  {k}  {a}"))
+                    .collect();
+                Submitted::Echo(lines.join("\n"))
+            }
+            "stop" => {
+                let pname = args.trim();
+                if pname.is_empty() {
+                    return err("usage: :stop NAME (see :peers)".into());
+                }
+                if self.engine.stop_peer(pname) {
+                    Submitted::Echo(format!("stopped peer {pname}"))
+                } else {
+                    let running: Vec<String> =
+                        self.engine.peers().into_iter().map(|p| p.0).collect();
+                    err(format!(
+                        "no peer named '{pname}'{}",
+                        if running.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (running: {})", running.join(", "))
+                        }
+                    ))
+                }
+            }
+            _ => Submitted::Lab {
+                name: name.to_string(),
+                args: args.to_string(),
+            },
+        }
+    }
+}

@@ -142,7 +142,8 @@ pub enum EventKind {
         error: CallError,
     },
     /// Bytes moved through a socket. `data` holds the bytes (at most
-    /// [`DATA_KEEP`] of them); `len` is how many really moved.
+    /// [`DATA_KEEP`] of them; none while the reader of the event log is far
+    /// behind, see `Events`); `len` is always how many really moved.
     Data {
         sock: SockId,
         dir: Dir,

@@ -1,4 +1,333 @@
-//! Reading the kernel's view of the lab's sockets.
-use super::shared::Shared;
+//! Reading the kernel's view of the lab's sockets: `TCP_INFO` and the queue
+//! ioctls for sockets the lab holds, and the kernel socket table
+//! (`/proc/net/tcp{,6}`) for the lab's connections that have no descriptor
+//! (TIME_WAIT after close, connections waiting in an accept queue).
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
-pub(crate) fn spawn_observer(_shared: Arc<Shared>) {}
+
+use super::event::{EventKind, FourTuple};
+use super::ops::{refresh_endpoints, set_lab};
+use super::shared::Shared;
+use super::sock::SockEntry;
+use super::types::*;
+
+/// What `TCP_INFO` and the ioctls say about one descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DescInfo {
+    pub state: Option<TcpState>,
+    pub recv_q: u32,
+    pub send_q: u32,
+    /// Listeners: (accept queue length, backlog).
+    pub accept: Option<(u32, u32)>,
+}
+
+/// Read a descriptor's TCP state and queues. UDP sockets have no TCP state.
+pub fn desc_info(fd: i32, ty: SockType) -> DescInfo {
+    let mut state = None;
+    let mut accept = None;
+    if ty == SockType::Stream {
+        // SAFETY: tcp_info is plain old data; the kernel fills up to `len`.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                &mut info as *mut _ as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        if r == 0 {
+            state = TcpState::from_u8(info.tcpi_state);
+            if state == Some(TcpState::Listen) {
+                accept = Some((info.tcpi_unacked, info.tcpi_sacked));
+            }
+        }
+    }
+    let mut recv_q: libc::c_int = 0;
+    let mut send_q: libc::c_int = 0;
+    if accept.is_none() {
+        // SAFETY: both ioctls write one int.
+        unsafe {
+            if libc::ioctl(fd, libc::FIONREAD, &mut recv_q) != 0 {
+                recv_q = 0;
+            }
+            if libc::ioctl(fd, libc::TIOCOUTQ, &mut send_q) != 0 {
+                send_q = 0;
+            }
+        }
+    }
+    DescInfo {
+        state,
+        recv_q: recv_q.max(0) as u32,
+        send_q: send_q.max(0) as u32,
+        accept,
+    }
+}
+
+/// One row of `/proc/net/tcp{,6}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableRow {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    pub send_q: u32,
+    pub recv_q: u32,
+}
+
+/// The kernel's TCP socket table (IPv4 and IPv6).
+pub fn read_tcp_table() -> Vec<TableRow> {
+    let mut rows = Vec::new();
+    for (path, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            rows.extend(text.lines().skip(1).filter_map(|l| parse_row(l, v6)));
+        }
+    }
+    rows
+}
+
+fn parse_row(line: &str, v6: bool) -> Option<TableRow> {
+    let mut it = line.split_whitespace();
+    let _sl = it.next()?;
+    let local = parse_addr(it.next()?, v6)?;
+    let remote = parse_addr(it.next()?, v6)?;
+    let state = TcpState::from_u8(u8::from_str_radix(it.next()?, 16).ok()?)?;
+    let (tx, rx) = it.next()?.split_once(':')?;
+    Some(TableRow {
+        local,
+        remote,
+        state,
+        send_q: u32::from_str_radix(tx, 16).ok()?,
+        recv_q: u32::from_str_radix(rx, 16).ok()?,
+    })
+}
+
+/// `0100007F:2328` → 127.0.0.1:9000 (the address is in host byte order
+/// per 32-bit word, which is little-endian here).
+fn parse_addr(s: &str, v6: bool) -> Option<SocketAddr> {
+    let (a, p) = s.split_once(':')?;
+    let port = u16::from_str_radix(p, 16).ok()?;
+    let ip: IpAddr = if v6 {
+        if a.len() != 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for w in 0..4 {
+            let word = u32::from_str_radix(&a[w * 8..w * 8 + 8], 16).ok()?;
+            bytes[w * 4..w * 4 + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        let v6 = Ipv6Addr::from(bytes);
+        match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+            None => IpAddr::V6(v6),
+        }
+    } else {
+        let word = u32::from_str_radix(a, 16).ok()?;
+        IpAddr::V4(Ipv4Addr::from(word.to_le_bytes()))
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Does a listener bound to `listen` receive connections to `local`?
+fn listener_covers(listen: SocketAddr, local: SocketAddr) -> bool {
+    if listen.port() != local.port() {
+        return false;
+    }
+    listen.ip() == local.ip()
+        || listen.ip().is_unspecified()
+        || matches!((listen.ip(), local.ip()), (IpAddr::V4(a), IpAddr::V6(b)) if b.to_ipv4_mapped() == Some(a))
+        || matches!((listen.ip(), local.ip()), (IpAddr::V6(a), IpAddr::V4(b)) if a.to_ipv4_mapped() == Some(b))
+}
+
+/// A descriptor-less entry as last reported: state, Recv-Q, Send-Q, origin.
+type OrphanSeen = (TcpState, u32, u32, Option<SockId>);
+type TupleKey = (SocketAddr, SocketAddr);
+
+/// The observer's memory of what it last reported.
+#[derive(Default)]
+struct Seen {
+    orphans: HashMap<TupleKey, OrphanSeen>,
+}
+
+pub(crate) fn spawn_observer(shared: Arc<Shared>) {
+    tokio::spawn(async move {
+        let mut seen = Seen::default();
+        loop {
+            if shared.is_stopped() {
+                break;
+            }
+            observe(&shared, &mut seen);
+            let wait = shared.observe_interval();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shared.observe.notified() => {}
+            }
+        }
+    });
+}
+
+fn observe(sh: &Shared, seen: &mut Seen) {
+    let socks = sh.all_socks();
+    let mut live: HashMap<(SocketAddr, SocketAddr), TcpState> = HashMap::new();
+    let mut listeners: Vec<(SocketAddr, SockId)> = Vec::new();
+    for e in &socks {
+        let info = desc_info(e.sock().as_raw_fd(), e.ty);
+        update_socket(sh, e, info);
+        if let Some(state) = info.state {
+            let st = e.st();
+            if state == TcpState::Listen {
+                if let Some(l) = st.local {
+                    listeners.push((l, e.id));
+                }
+            } else if let (Some(l), Some(p)) = (st.local, st.peer) {
+                live.insert((l, p), state);
+            }
+        }
+    }
+    let known = sh.known_tuples();
+    if known.is_empty() && listeners.is_empty() && seen.orphans.is_empty() {
+        return;
+    }
+    let known: HashMap<(SocketAddr, SocketAddr), SockId> =
+        known.into_iter().map(|(l, r, s)| ((l, r), s)).collect();
+    let mut now: HashMap<TupleKey, OrphanSeen> = HashMap::new();
+    for row in read_tcp_table() {
+        if row.state == TcpState::Listen {
+            continue;
+        }
+        let key = (row.local, row.remote);
+        // A descriptor that still holds the connection shows it itself —
+        // unless the kernel moved the connection to a TIME_WAIT socket and
+        // the descriptor reads CLOSE.
+        if let Some(desc_state) = live.get(&key)
+            && !(*desc_state == TcpState::Close && row.state == TcpState::TimeWait)
+        {
+            continue;
+        }
+        let origin = match known.get(&key) {
+            Some(s) => Some(*s),
+            None => match listeners
+                .iter()
+                .find(|(l, _)| listener_covers(*l, row.local))
+            {
+                Some((_, id)) => Some(*id),
+                None => continue,
+            },
+        };
+        now.insert(key, (row.state, row.recv_q, row.send_q, origin));
+    }
+    let gone: HashSet<(SocketAddr, SocketAddr)> = seen
+        .orphans
+        .keys()
+        .filter(|k| !now.contains_key(k))
+        .copied()
+        .collect();
+    for key in gone {
+        if let Some((state, _, _, origin)) = seen.orphans.remove(&key) {
+            sh.emit(EventKind::Orphan {
+                tuple: FourTuple {
+                    local: key.0,
+                    remote: key.1,
+                },
+                origin,
+                from: Some(state),
+                to: None,
+                recv_q: 0,
+                send_q: 0,
+            });
+        }
+    }
+    for (key, val) in now {
+        let prev = seen.orphans.get(&key).copied();
+        if prev == Some(val) {
+            continue;
+        }
+        sh.emit(EventKind::Orphan {
+            tuple: FourTuple {
+                local: key.0,
+                remote: key.1,
+            },
+            origin: val.3,
+            from: prev.map(|p| p.0),
+            to: Some(val.0),
+            recv_q: val.1,
+            send_q: val.2,
+        });
+        seen.orphans.insert(key, val);
+    }
+}
+
+fn update_socket(sh: &Shared, e: &SockEntry, info: DescInfo) {
+    let (from, queues_changed, lab) = {
+        let mut st = e.st();
+        if st.closed {
+            return;
+        }
+        let from = st.kernel;
+        st.kernel = info.state;
+        let q = (
+            info.recv_q,
+            info.send_q,
+            info.accept.map(|a| a.0),
+            info.accept.map(|a| a.1),
+        );
+        let changed = st.queues != q;
+        st.queues = q;
+        (from, changed, st.lab)
+    };
+    if from != info.state {
+        sh.emit(EventKind::KernelState {
+            sock: e.id,
+            from,
+            to: info.state,
+        });
+        // A non-blocking connect completes in the background.
+        if lab == LabState::Connecting && info.state == Some(TcpState::Established) {
+            e.st().connecting = false;
+            set_lab(sh, e, LabState::Connected);
+            refresh_endpoints(sh, e);
+        }
+    }
+    if queues_changed {
+        sh.emit(EventKind::Queues {
+            sock: e.id,
+            recv_q: info.recv_q,
+            send_q: info.send_q,
+            accept_q: info.accept.map(|a| a.0),
+            backlog: info.accept.map(|a| a.1),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_rows() {
+        let v4 = "   0: 0100007F:2328 0100007F:C8A2 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000";
+        let r = parse_row(v4, false).unwrap();
+        assert_eq!(r.local, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(r.remote, "127.0.0.1:51362".parse().unwrap());
+        assert_eq!(r.state, TcpState::TimeWait);
+        let v6 = "   0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:D2A4 01 00000005:00000003 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 30 10 -1";
+        let r = parse_row(v6, true).unwrap();
+        assert_eq!(r.local, "[::1]:8080".parse().unwrap());
+        assert_eq!(r.state, TcpState::Established);
+        assert_eq!((r.send_q, r.recv_q), (5, 3));
+        assert!(parse_row("garbage", false).is_none());
+    }
+
+    #[test]
+    fn listener_coverage() {
+        let any: SocketAddr = "0.0.0.0:80".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        assert!(listener_covers(any, lo));
+        assert!(listener_covers(lo, lo));
+        assert!(!listener_covers(lo, "127.0.0.1:81".parse().unwrap()));
+    }
+}

@@ -21,6 +21,7 @@ pub mod text;
 pub mod types;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -67,15 +68,49 @@ pub struct Engine {
 }
 
 /// The receiving end of the event log.
-pub type Events = mpsc::UnboundedReceiver<Event>;
+///
+/// It counts the bytes of `Data` payloads not yet received, so that a reader
+/// that falls behind (a flood into a peer while the screen is busy) costs a
+/// bounded amount of memory: past [`INFLIGHT_DATA`] the engine keeps only the
+/// lengths of further chunks until the reader catches up.
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<Event>,
+    inflight: Arc<AtomicUsize>,
+}
+
+/// Most bytes of chunk payloads waiting in the event channel.
+pub const INFLIGHT_DATA: usize = 32 << 20;
+
+impl Events {
+    fn got(&self, ev: &Event) {
+        if let EventKind::Data { data, .. } = &ev.kind {
+            self.inflight.fetch_sub(data.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// The next event; None once the engine is gone.
+    pub async fn recv(&mut self) -> Option<Event> {
+        let ev = self.rx.recv().await?;
+        self.got(&ev);
+        Some(ev)
+    }
+
+    /// The next event if one has arrived.
+    pub fn try_recv(&mut self) -> Result<Event, mpsc::error::TryRecvError> {
+        let ev = self.rx.try_recv()?;
+        self.got(&ev);
+        Ok(ev)
+    }
+}
 
 impl Engine {
     /// Start an engine on the current tokio runtime.
     pub fn start(cfg: EngineConfig) -> (Engine, Events) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let shared = Shared::new(cfg, tx);
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let shared = Shared::new(cfg, tx, inflight.clone());
         kernel::spawn_observer(shared.clone());
-        (Engine { shared }, rx)
+        (Engine { shared }, Events { rx, inflight })
     }
 
     /// Begin a call. Returns at once; `CallStarted`, then `CallPending` (if it

@@ -141,6 +141,48 @@ pub fn sanitize(text: &str) -> String {
     s
 }
 
+/// Decode the escapes a student types in the send pane and peer options:
+/// `\n \r \t \0 \xNN \\`. Anything else after a backslash is an error,
+/// so a typo never sends bytes the student did not mean.
+pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some((_, 'n')) => out.push(b'\n'),
+            Some((_, 'r')) => out.push(b'\r'),
+            Some((_, 't')) => out.push(b'\t'),
+            Some((_, '0')) => out.push(0),
+            Some((_, '\\')) => out.push(b'\\'),
+            Some((_, 'x')) => {
+                let hex: String = chars.by_ref().take(2).map(|(_, c)| c).collect();
+                match (hex.len(), u8::from_str_radix(&hex, 16)) {
+                    (2, Ok(b)) => out.push(b),
+                    _ => {
+                        return Err(format!(
+                            "bad escape at column {}: \\x needs two hex digits (\\x00 to \\xff)",
+                            i + 1
+                        ));
+                    }
+                }
+            }
+            Some((_, other)) => {
+                return Err(format!(
+                    "bad escape \\{other} at column {}: use \\n \\r \\t \\0 \\xNN or \\\\",
+                    i + 1
+                ));
+            }
+            None => return Err(format!("a lone \\ at column {} ends the text", i + 1)),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +206,15 @@ mod tests {
         assert_eq!(escape_display("x\u{202e}y".as_bytes()), "x\\u202ey");
         // a truncated multi-byte sequence at the end
         assert_eq!(escape_display(&[b'a', 0xea, 0xb0]), "a\\xea\\xb0");
+    }
+
+    #[test]
+    fn unescape_decodes_and_rejects() {
+        assert_eq!(unescape("a\\n\\r\\t\\0\\x41\\\\").unwrap(), b"a\n\r\t\0A\\");
+        assert_eq!(unescape("안녕").unwrap(), "안녕".as_bytes());
+        assert!(unescape("\\q").unwrap_err().contains("bad escape \\q"));
+        assert!(unescape("\\x4").unwrap_err().contains("two hex digits"));
+        assert!(unescape("x\\").unwrap_err().contains("lone"));
     }
 
     #[test]

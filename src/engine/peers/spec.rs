@@ -30,7 +30,11 @@ const CLIENT_OPTS: &[OptInfo] = &[
         "200",
         "try again this often while the connection is refused",
     ),
-    ("tries", "150", "give up after this many refused connects"),
+    (
+        "tries",
+        "0",
+        "give up after this many refused connects (0: never)",
+    ),
 ];
 
 /// Every peer kind, with its options. `addr` is always required.
@@ -104,7 +108,7 @@ pub const KINDS: &[PeerKind] = &[
             ),
             ("delay_ms", "0", ""),
             ("retry_ms", "200", ""),
-            ("tries", "150", ""),
+            ("tries", "0", ""),
         ],
     },
     PeerKind {
@@ -120,7 +124,7 @@ pub const KINDS: &[PeerKind] = &[
             ("interval_ms", "1000", "pause between lines"),
             ("delay_ms", "0", ""),
             ("retry_ms", "200", ""),
-            ("tries", "150", ""),
+            ("tries", "0", ""),
         ],
     },
     PeerKind {
@@ -138,7 +142,7 @@ pub const KINDS: &[PeerKind] = &[
             ("pause_ms", "300", "split: pause between pieces"),
             ("delay_ms", "0", ""),
             ("retry_ms", "200", ""),
-            ("tries", "150", ""),
+            ("tries", "0", ""),
         ],
     },
     PeerKind {
@@ -149,7 +153,7 @@ pub const KINDS: &[PeerKind] = &[
             ("id", "lamp", "the device's name in its HELLO line"),
             ("delay_ms", "0", ""),
             ("retry_ms", "200", ""),
-            ("tries", "150", ""),
+            ("tries", "0", ""),
         ],
     },
     PeerKind {
@@ -161,7 +165,7 @@ pub const KINDS: &[PeerKind] = &[
             ("interval_ms", "1000", "how often to ask"),
             ("delay_ms", "0", ""),
             ("retry_ms", "200", ""),
-            ("tries", "150", ""),
+            ("tries", "0", ""),
         ],
     },
 ];

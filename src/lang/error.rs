@@ -1,0 +1,206 @@
+//! The one error type of the command language, rendered like Python's.
+
+use std::fmt;
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::engine::text::sanitize;
+
+/// A Python-style error: `NameError: name 'x' is not defined`. Syntax errors
+/// also carry the column span and the line, for a caret under the spot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LangError {
+    /// The exception class: `SyntaxError`, `TypeError`, `NameError`, ...
+    pub exc: String,
+    pub message: String,
+    /// Columns (chars, from 0) the error points at: start, end (exclusive).
+    pub span: Option<(usize, usize)>,
+    /// The line the span refers to.
+    pub source: Option<String>,
+}
+
+/// Longest stretch of the source line shown above a caret.
+const WINDOW: usize = 80;
+
+impl LangError {
+    pub fn new(exc: &str, message: impl Into<String>) -> LangError {
+        LangError {
+            exc: exc.to_string(),
+            message: message.into(),
+            span: None,
+            source: None,
+        }
+    }
+
+    pub fn syntax(message: impl Into<String>, start: usize, end: usize) -> LangError {
+        LangError::new("SyntaxError", message).at(start, end)
+    }
+
+    pub fn type_error(message: impl Into<String>) -> LangError {
+        LangError::new("TypeError", message)
+    }
+
+    pub fn value_error(message: impl Into<String>) -> LangError {
+        LangError::new("ValueError", message)
+    }
+
+    /// socklab's own refusals (not something Python would say).
+    pub fn lab(message: impl Into<String>) -> LangError {
+        LangError::new("LabError", message)
+    }
+
+    pub fn at(mut self, start: usize, end: usize) -> LangError {
+        self.span = Some((start, end.max(start + 1)));
+        self
+    }
+
+    /// Attach the line (only if no line is attached yet).
+    pub fn in_line(mut self, line: &str) -> LangError {
+        if self.source.is_none() {
+            self.source = Some(line.to_string());
+        }
+        self
+    }
+
+    /// The last line alone: `TypeError: …`.
+    pub fn headline(&self) -> String {
+        if self.message.is_empty() {
+            sanitize(&self.exc)
+        } else {
+            sanitize(&format!("{}: {}", self.exc, self.message))
+        }
+    }
+
+    /// Python's rendering; with a span and a source line, the caret form:
+    /// ```text
+    ///   File "<stdin>", line 1
+    ///     srv.bind(("127.0.0.1", 9000)
+    ///             ^
+    /// SyntaxError: '(' was never closed
+    /// ```
+    pub fn render(&self) -> String {
+        let (Some((start, end)), Some(src)) = (self.span, &self.source) else {
+            return self.headline();
+        };
+        let chars: Vec<char> = src.chars().collect();
+        let start = start.min(chars.len());
+        let end = end.clamp(start + 1, chars.len().max(start) + 1);
+        // Long lines: show a window around the error so the caret stays on screen.
+        let from = if chars.len() > WINDOW {
+            start.saturating_sub(WINDOW / 2)
+        } else {
+            0
+        };
+        let to = (from + WINDOW).min(chars.len());
+        let mut shown = String::new();
+        if from > 0 {
+            shown.push('…');
+        }
+        let before: String = chars[from..start.min(to).max(from)].iter().collect();
+        let marked: String = chars[start.min(to)..end.min(to)].iter().collect();
+        let rest: String = chars[end.min(to)..to].iter().collect();
+        let before = sanitize(&before);
+        let marked = sanitize(&marked);
+        shown.push_str(&before);
+        shown.push_str(&marked);
+        shown.push_str(&sanitize(&rest));
+        if to < chars.len() {
+            shown.push('…');
+        }
+        let pad = before.width() + usize::from(from > 0);
+        let carets = marked.width().clamp(1, WINDOW);
+        format!(
+            "  File \"<stdin>\", line 1\n    {shown}\n    {}{}\n{}",
+            " ".repeat(pad),
+            "^".repeat(carets),
+            self.headline()
+        )
+    }
+}
+
+impl fmt::Display for LangError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for LangError {}
+
+/// The closest candidate to a misspelt name, as Python's "Did you mean" picks it.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        // Case slips (af_inet) cost least. A little more generous than
+        // CPython, so `recieve` still finds `recv`.
+        let d = if c.to_lowercase() == lower {
+            1
+        } else {
+            2 * strsim::osa_distance(&lower, &c.to_lowercase()) + 1
+        };
+        let limit = (name.chars().count() + c.chars().count() + 3) / 2;
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// `. Did you mean: 'x'?` or nothing.
+pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    match did_you_mean(name, candidates) {
+        Some(s) => format!(". Did you mean: '{s}'?"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_under_the_span() {
+        let e = LangError::syntax("'(' was never closed", 8, 9)
+            .in_line("srv.bind((\"127.0.0.1\", 9000)");
+        assert_eq!(
+            e.render(),
+            "  File \"<stdin>\", line 1\n    srv.bind((\"127.0.0.1\", 9000)\n            ^\nSyntaxError: '(' was never closed"
+        );
+    }
+
+    #[test]
+    fn caret_counts_display_width_of_korean() {
+        let e = LangError::syntax("invalid syntax", 3, 4).in_line("안녕 $");
+        assert!(e.render().contains("\n         ^\n"), "{}", e.render());
+    }
+
+    #[test]
+    fn long_lines_are_windowed_and_controls_escaped() {
+        let line = format!("{}$\x1b", "x".repeat(1000));
+        let e = LangError::syntax("invalid syntax", 1000, 1001).in_line(&line);
+        let r = e.render();
+        assert!(r.lines().all(|l| l.chars().count() < 100), "{r}");
+        assert!(!r.contains('\x1b'));
+        let lines: Vec<&str> = r.lines().collect();
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(lines[1].chars().nth(caret), Some('$'));
+    }
+
+    #[test]
+    fn suggestions_pick_the_close_name() {
+        let c = ["server", "socket", "select", "AF_INET"];
+        assert_eq!(did_you_mean("sever", c).as_deref(), Some("server"));
+        assert_eq!(did_you_mean("af_inet", c).as_deref(), Some("AF_INET"));
+        assert_eq!(did_you_mean("zzzzzz", c), None);
+        assert_eq!(
+            suggestion("recieve", ["recv", "recvfrom", "send"]),
+            ". Did you mean: 'recv'?"
+        );
+    }
+}

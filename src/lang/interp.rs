@@ -1,0 +1,629 @@
+//! Evaluating a parsed line: names, pure expressions, and the one socket call
+//! a line may make.
+//!
+//! A line runs in two passes. `start` evaluates up to the socket call and
+//! hands back its [`Op`]; the engine runs it; `finish` evaluates the line
+//! again with the call's result in place of the call. Everything but the
+//! socket call is pure, so running the rest twice is harmless.
+
+use std::collections::BTreeMap;
+
+use super::arith;
+use super::ast::*;
+use super::calls;
+use super::convert;
+use super::error::{LangError, suggestion};
+use super::names::*;
+use super::textmeth;
+use super::value::Value;
+use crate::engine::text::sanitize;
+use crate::engine::{Family, Op, SockId};
+
+/// What the interpreter needs to know about sockets it does not own.
+pub trait World {
+    /// The socket's address family (decides the shape of addresses).
+    fn family(&self, sock: SockId) -> Option<Family>;
+    /// How the socket prints: `<socket fd=6 TCP/v4 127.0.0.1:9000>`.
+    fn sock_repr(&self, sock: SockId) -> String;
+}
+
+/// A world that knows nothing: IPv4, `<socket #3>`.
+pub struct NoWorld;
+
+impl World for NoWorld {
+    fn family(&self, _sock: SockId) -> Option<Family> {
+        None
+    }
+    fn sock_repr(&self, sock: SockId) -> String {
+        format!("<socket #{sock}>")
+    }
+}
+
+/// A finished line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Done {
+    /// What the REPL shows: printed text, then the value (nothing for None);
+    /// for assignments `name = value`.
+    pub echo: String,
+    /// Names this line assigned, in order.
+    pub bound: Vec<(String, Value)>,
+    /// Char spans of `socket.` / `select.` prefixes to drop so the line runs
+    /// after `from socket import *` (see [`runnable`]).
+    pub strip: Vec<(usize, usize)>,
+}
+
+/// Values a waiting line reads (see [`Interp::freeze`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Frozen(Vec<(String, Value)>);
+
+pub enum Step {
+    Done(Done),
+    /// The line's socket call; give its result to [`Interp::finish`].
+    Call(Op),
+}
+
+/// Most bytes all variables together may hold (256 MiB).
+pub const MAX_HELD: usize = 256 * 1024 * 1024;
+
+/// Bytes a value holds (roughly: the payload of bytes and str values).
+fn held(v: &Value) -> usize {
+    match v {
+        Value::Bytes(b) => b.len(),
+        Value::Str(s) => s.len(),
+        Value::Tuple(x) | Value::List(x) => x.iter().map(held).sum(),
+        _ => 0,
+    }
+}
+
+/// How much `print` output one line may produce (chars).
+const PRINT_MAX: usize = 4096;
+
+#[derive(Clone, Debug, Default)]
+pub struct Interp {
+    vars: BTreeMap<String, Value>,
+}
+
+type KwValues = Vec<(String, Value)>;
+
+enum Flow {
+    Err(LangError),
+    Call(Op),
+}
+
+impl From<LangError> for Flow {
+    fn from(e: LangError) -> Flow {
+        Flow::Err(e)
+    }
+}
+
+impl Interp {
+    pub fn new() -> Interp {
+        Interp::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.vars.get(name)
+    }
+
+    pub fn vars(&self) -> &BTreeMap<String, Value> {
+        &self.vars
+    }
+
+    pub fn set(&mut self, name: &str, v: Value) {
+        self.vars.insert(name.to_string(), v);
+    }
+
+    pub fn clear(&mut self) {
+        self.vars.clear();
+    }
+
+    /// Run a line up to its socket call.
+    pub fn start(&mut self, stmt: &Stmt, world: &dyn World) -> Result<Step, LangError> {
+        self.check_one_call(stmt)?;
+        match self.run(stmt, world, None) {
+            Ok(done) => Ok(Step::Done(done)),
+            Err(Flow::Call(op)) => Ok(Step::Call(op)),
+            Err(Flow::Err(e)) => Err(e),
+        }
+    }
+
+    /// The current values of the names a line reads, taken when its call
+    /// starts: other lines may rebind them while the call waits, and the
+    /// line must finish with what it started with.
+    pub fn freeze(&self, stmt: &Stmt) -> Frozen {
+        let mut names: Vec<(String, Value)> = Vec::new();
+        if let Stmt::Expr(e) | Stmt::Assign { value: e, .. } = stmt {
+            e.walk(&mut |x| {
+                if let ExprKind::Name(n) = &x.kind
+                    && let Some(v) = self.vars.get(n)
+                    && !names.iter().any(|(m, _)| m == n)
+                {
+                    names.push((n.clone(), v.clone()));
+                }
+            });
+        }
+        Frozen(names)
+    }
+
+    /// Finish a line whose socket call returned `ret`, reading the names as
+    /// they were when it started.
+    pub fn finish(
+        &mut self,
+        stmt: &Stmt,
+        frozen: &Frozen,
+        ret: Value,
+        world: &dyn World,
+    ) -> Result<Done, LangError> {
+        let saved: Vec<(String, Option<Value>)> = frozen
+            .0
+            .iter()
+            .map(|(n, v)| (n.clone(), self.vars.insert(n.clone(), v.clone())))
+            .collect();
+        let result = self.run(stmt, world, Some(ret));
+        for (n, old) in saved {
+            if matches!(&result, Ok(d) if d.bound.iter().any(|(b, _)| *b == n)) {
+                continue;
+            }
+            match old {
+                Some(v) => self.vars.insert(n, v),
+                None => self.vars.remove(&n),
+            };
+        }
+        match result {
+            Ok(done) => Ok(done),
+            Err(Flow::Err(e)) => Err(e),
+            Err(Flow::Call(_)) => Err(LangError::lab(
+                "this line changed while its call ran; run it again",
+            )),
+        }
+    }
+
+    /// Run a whole line that makes no socket call (fails if it tries to).
+    pub fn eval_pure(&mut self, stmt: &Stmt, world: &dyn World) -> Result<Done, LangError> {
+        match self.start(stmt, world)? {
+            Step::Done(d) => Ok(d),
+            Step::Call(op) => Err(LangError::lab(format!(
+                "{}() is a socket call",
+                op.method()
+            ))),
+        }
+    }
+
+    fn check_one_call(&self, stmt: &Stmt) -> Result<(), LangError> {
+        let e = match stmt {
+            Stmt::Expr(e) | Stmt::Assign { value: e, .. } => e,
+            _ => return Ok(()),
+        };
+        let mut sites: Vec<(&str, usize, usize)> = Vec::new();
+        e.walk(&mut |x| {
+            if let ExprKind::Call { func, .. } = &x.kind {
+                let name = match &func.kind {
+                    ExprKind::Attr { name, .. } if SOCKET_METHODS.contains(&name.as_str()) => {
+                        Some(name.as_str())
+                    }
+                    ExprKind::Attr { obj, name, .. }
+                        if matches!(&obj.kind, ExprKind::Name(m) if m == name)
+                            && is_call_function(name) =>
+                    {
+                        Some(name.as_str())
+                    }
+                    ExprKind::Name(n) if is_call_function(n) && !self.vars.contains_key(n) => {
+                        Some(n.as_str())
+                    }
+                    _ => None,
+                };
+                if let Some(n) = name {
+                    sites.push((n, x.start, x.end));
+                }
+            }
+        });
+        if sites.len() <= 1 {
+            return Ok(());
+        }
+        // Walk order is outer first; the inner call runs first in Python.
+        sites.reverse();
+        let names: Vec<String> = sites.iter().map(|(n, _, _)| format!("{n}()")).collect();
+        let (_, start, end) = sites[1];
+        Err(LangError::lab(format!(
+            "socklab runs one socket call per line, and this line has {}: {} — give the result of {} a name on its own line first (x = …), then use x",
+            sites.len(),
+            names.join(", "),
+            names[0]
+        ))
+        .at(start, end))
+    }
+
+    /// Spans of `socket.` in `socket.AF_INET` / `socket.socket` and of
+    /// `select.` in `select.select`, found without evaluating anything (the
+    /// second pass skips the socket call's arguments).
+    fn module_prefixes(&self, e: &Expr) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        e.walk(&mut |x| {
+            if let ExprKind::Attr {
+                obj,
+                name,
+                name_start,
+            } = &x.kind
+                && let ExprKind::Name(m) = &obj.kind
+                && !self.vars.contains_key(m)
+                && (m == "socket" && (name == "socket" || constant(name).is_some())
+                    || m == "select" && name == "select")
+            {
+                out.push((obj.start, *name_start));
+            }
+        });
+        out
+    }
+
+    fn run(&mut self, stmt: &Stmt, world: &dyn World, hole: Option<Value>) -> Result<Done, Flow> {
+        let strip = match stmt {
+            Stmt::Expr(e) | Stmt::Assign { value: e, .. } => self.module_prefixes(e),
+            _ => Vec::new(),
+        };
+        let mut ev = Eval {
+            vars: &self.vars,
+            world,
+            hole,
+            out: String::new(),
+        };
+        let repr = |id: SockId| world.sock_repr(id);
+        let (mut echo, bound) = match stmt {
+            Stmt::Expr(e) => {
+                let v = ev.eval(e)?;
+                let shown = if v == Value::None {
+                    String::new()
+                } else {
+                    v.show(&repr)
+                };
+                (shown, Vec::new())
+            }
+            Stmt::Assign { target, value } => {
+                let v = ev.eval(value)?;
+                let mut bound = Vec::new();
+                bind(target, v, &mut bound)?;
+                let shown: Vec<String> = bound
+                    .iter()
+                    .map(|(n, v)| format!("{n} = {}", v.show(&repr)))
+                    .collect();
+                (shown.join(", "), bound)
+            }
+            Stmt::Empty | Stmt::Import | Stmt::Lab { .. } => (String::new(), Vec::new()),
+        };
+        let printed = std::mem::take(&mut ev.out);
+        let others: usize = self
+            .vars
+            .iter()
+            .filter(|(k, _)| !bound.iter().any(|(n, _)| n == *k))
+            .map(|(_, v)| held(v))
+            .sum();
+        let total = others + bound.iter().map(|(_, v)| held(v)).sum::<usize>();
+        if total > MAX_HELD {
+            return Err(LangError::new(
+                "MemoryError",
+                format!(
+                    "your variables would hold {total} bytes, over socklab's limit of 256 MiB — give a name you no longer need a small value (big = b'')"
+                ),
+            )
+            .into());
+        }
+        for (n, v) in &bound {
+            self.vars.insert(n.clone(), v.clone());
+        }
+        if !printed.is_empty() {
+            let printed = printed.strip_suffix('\n').unwrap_or(&printed);
+            let safe: Vec<String> = printed.split('\n').map(sanitize).collect();
+            echo = if echo.is_empty() {
+                safe.join("\n")
+            } else {
+                format!("{}\n{echo}", safe.join("\n"))
+            };
+        }
+        Ok(Done { echo, bound, strip })
+    }
+}
+
+/// Unpack `value` into `target`, all or nothing.
+fn bind(target: &Target, value: Value, out: &mut Vec<(String, Value)>) -> Result<(), LangError> {
+    match target {
+        Target::Name { name, .. } => {
+            out.push((name.clone(), value));
+            Ok(())
+        }
+        Target::Seq { items, .. } => {
+            let vals = arith::unpack(&value, items.len())?;
+            for (t, v) in items.iter().zip(vals) {
+                bind(t, v, out)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The line without the `socket.` prefixes [`Done::strip`] lists.
+pub fn runnable(line: &str, strip: &[(usize, usize)]) -> String {
+    line.chars()
+        .enumerate()
+        .filter(|(i, _)| !strip.iter().any(|(a, b)| (*a..*b).contains(i)))
+        .map(|(_, c)| c)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+struct Eval<'a> {
+    vars: &'a BTreeMap<String, Value>,
+    world: &'a dyn World,
+    hole: Option<Value>,
+    out: String,
+}
+
+impl Eval<'_> {
+    fn eval(&mut self, e: &Expr) -> Result<Value, Flow> {
+        Ok(match &e.kind {
+            ExprKind::Name(n) => self.name(n)?,
+            ExprKind::Int(i) => Value::Int(*i),
+            ExprKind::Float(f) => Value::Float(*f),
+            ExprKind::Str(s) => Value::Str(s.clone()),
+            ExprKind::Bytes(b) => Value::Bytes(b.clone()),
+            ExprKind::None => Value::None,
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Tuple(items) => Value::Tuple(self.eval_all(items)?),
+            ExprKind::List(items) => Value::List(self.eval_all(items)?),
+            ExprKind::Attr { obj, name, .. } => {
+                if let Some(v) = self.module_attr(obj, name)? {
+                    return Ok(v);
+                }
+                let o = self.eval(obj)?;
+                let methods = methods_of(&o);
+                if methods.contains(&name.as_str()) {
+                    return Err(LangError::lab(format!(
+                        "socklab calls methods straight away — write .{name}(…) with the arguments"
+                    ))
+                    .into());
+                }
+                return Err(no_attr(&o, name).into());
+            }
+            ExprKind::Call { func, args, kwargs } => return self.call(func, args, kwargs),
+            ExprKind::Index(obj, idx) => {
+                let o = self.eval(obj)?;
+                let i = self.eval(idx)?;
+                arith::index(&o, &i)?
+            }
+            ExprKind::Slice(obj, lo, hi) => {
+                let o = self.eval(obj)?;
+                let lo = lo.as_ref().map(|x| self.eval(x)).transpose()?;
+                let hi = hi.as_ref().map(|x| self.eval(x)).transpose()?;
+                arith::slice(&o, lo.as_ref(), hi.as_ref())?
+            }
+            ExprKind::Bin(op, a, b) => {
+                let x = self.eval(a)?;
+                let y = self.eval(b)?;
+                arith::binop(*op, &x, &y)?
+            }
+            ExprKind::Neg(a) => arith::negate(&self.eval(a)?, true)?,
+            ExprKind::Pos(a) => arith::negate(&self.eval(a)?, false)?,
+        })
+    }
+
+    fn eval_all(&mut self, items: &[Expr]) -> Result<Vec<Value>, Flow> {
+        items.iter().map(|x| self.eval(x)).collect()
+    }
+
+    fn name(&self, n: &str) -> Result<Value, LangError> {
+        if let Some(v) = self.vars.get(n) {
+            return Ok(v.clone());
+        }
+        if let Some(c) = constant(n) {
+            return Ok(Value::Int(c));
+        }
+        if let Some(f) = FUNCTIONS.iter().find(|f| **f == n) {
+            return Ok(Value::Builtin(f));
+        }
+        if let Some(hint) = hint_for(n) {
+            return Err(LangError::lab(hint));
+        }
+        let candidates = self
+            .vars
+            .keys()
+            .map(String::as_str)
+            .chain(CONSTANTS.iter().map(|(c, _)| *c))
+            .chain(FUNCTIONS.iter().copied())
+            .chain(["None", "True", "False"]);
+        Err(LangError::new(
+            "NameError",
+            format!("name '{n}' is not defined{}", suggestion(n, candidates)),
+        ))
+    }
+
+    /// `socket.AF_INET`, `socket.socket`, `select.select` (module access),
+    /// unless the student has a variable of that name.
+    fn module_attr(&self, obj: &Expr, name: &str) -> Result<Option<Value>, LangError> {
+        let ExprKind::Name(m) = &obj.kind else {
+            return Ok(None);
+        };
+        if self.vars.contains_key(m) {
+            return Ok(None);
+        }
+        let found = match m.as_str() {
+            "socket" => constant(name)
+                .map(Value::Int)
+                .or((name == "socket").then_some(Value::Builtin("socket"))),
+            "select" => (name == "select").then_some(Value::Builtin("select")),
+            _ => return Ok(None),
+        };
+        match found {
+            Some(v) => Ok(Some(v)),
+            None => {
+                if let Some(hint) = hint_for(name) {
+                    return Err(LangError::lab(hint));
+                }
+                let candidates: Vec<&str> = if m == "socket" {
+                    CONSTANTS
+                        .iter()
+                        .map(|(c, _)| *c)
+                        .chain(["socket"])
+                        .collect()
+                } else {
+                    vec!["select"]
+                };
+                Err(LangError::new(
+                    "AttributeError",
+                    format!(
+                        "module '{m}' has no attribute '{name}'{}",
+                        suggestion(name, candidates)
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn args(
+        &mut self,
+        args: &[Expr],
+        kwargs: &[(String, Expr)],
+    ) -> Result<(Vec<Value>, KwValues), Flow> {
+        let a = self.eval_all(args)?;
+        let mut k = Vec::with_capacity(kwargs.len());
+        for (n, e) in kwargs {
+            k.push((n.clone(), self.eval(e)?));
+        }
+        Ok((a, k))
+    }
+
+    fn call(
+        &mut self,
+        func: &Expr,
+        args: &[Expr],
+        kwargs: &[(String, Expr)],
+    ) -> Result<Value, Flow> {
+        if let ExprKind::Attr { obj, name, .. } = &func.kind {
+            if let Some(f) = self.module_attr(obj, name)? {
+                return self.call_builtin(f, args, kwargs);
+            }
+            let o = self.eval(obj)?;
+            return self.method(o, name, args, kwargs);
+        }
+        let f = self.eval(func)?;
+        self.call_builtin(f, args, kwargs)
+    }
+
+    fn call_builtin(
+        &mut self,
+        f: Value,
+        args: &[Expr],
+        kwargs: &[(String, Expr)],
+    ) -> Result<Value, Flow> {
+        let Value::Builtin(name) = f else {
+            return Err(LangError::type_error(format!(
+                "'{}' object is not callable",
+                f.type_name()
+            ))
+            .into());
+        };
+        if is_call_function(name)
+            && let Some(v) = self.hole.take()
+        {
+            return Ok(v);
+        }
+        let (a, k) = self.args(args, kwargs)?;
+        match name {
+            "socket" => Err(Flow::Call(calls::socket_op(&a, &k)?)),
+            "select" => Err(Flow::Call(calls::select_op(&a, &k)?)),
+            "len" => Ok(calls::len(&a, &k)?),
+            "str" | "int" | "bytes" | "repr" => {
+                let world = self.world;
+                Ok(convert::convert(name, &a, &k, &|id| world.sock_repr(id))?)
+            }
+            _ => {
+                self.print(&a, &k)?;
+                Ok(Value::None)
+            }
+        }
+    }
+
+    fn print(&mut self, a: &[Value], k: &[(String, Value)]) -> Result<(), LangError> {
+        let mut sep = " ".to_string();
+        let mut end = "\n".to_string();
+        for (n, v) in k {
+            let slot = match n.as_str() {
+                "sep" => &mut sep,
+                "end" => &mut end,
+                other => {
+                    return Err(LangError::type_error(format!(
+                        "'{other}' is an invalid keyword argument for print()"
+                    )));
+                }
+            };
+            match v {
+                Value::Str(s) => *slot = s.clone(),
+                Value::None => {}
+                other => {
+                    return Err(LangError::type_error(format!(
+                        "{n} must be None or a string, not {}",
+                        other.type_name()
+                    )));
+                }
+            }
+        }
+        let world = self.world;
+        let repr = |id: SockId| world.sock_repr(id);
+        let parts: Vec<String> = a.iter().map(|v| v.to_str(&repr)).collect();
+        let text = parts.join(&sep) + &end;
+        if self.out.chars().count() + text.chars().count() > PRINT_MAX {
+            let room = PRINT_MAX.saturating_sub(self.out.chars().count());
+            let head: String = text.chars().take(room).collect();
+            self.out.push_str(&head);
+            self.out
+                .push_str(&format!("… ({} chars)\n", text.chars().count()));
+        } else {
+            self.out.push_str(&text);
+        }
+        Ok(())
+    }
+
+    fn method(
+        &mut self,
+        o: Value,
+        m: &str,
+        args: &[Expr],
+        kwargs: &[(String, Expr)],
+    ) -> Result<Value, Flow> {
+        if !methods_of(&o).contains(&m) {
+            return Err(no_attr(&o, m).into());
+        }
+        if let Value::Socket(id) = o {
+            if let Some(v) = self.hole.take() {
+                return Ok(v);
+            }
+            let (a, k) = self.args(args, kwargs)?;
+            let family = self.world.family(id).unwrap_or(Family::V4);
+            return Err(Flow::Call(calls::socket_method(id, family, m, &a, &k)?));
+        }
+        let (a, k) = self.args(args, kwargs)?;
+        Ok(match &o {
+            Value::Str(s) => textmeth::str_method(s, m, &a, &k)?,
+            Value::Bytes(b) => textmeth::bytes_method(b, m, &a, &k)?,
+            _ => return Err(no_attr(&o, m).into()),
+        })
+    }
+}
+
+fn methods_of(v: &Value) -> &'static [&'static str] {
+    match v {
+        Value::Socket(_) => SOCKET_METHODS,
+        Value::Str(_) => STR_METHODS,
+        Value::Bytes(_) => BYTES_METHODS,
+        _ => &[],
+    }
+}
+
+fn no_attr(o: &Value, name: &str) -> LangError {
+    LangError::new(
+        "AttributeError",
+        format!(
+            "'{}' object has no attribute '{name}'{}",
+            o.type_name(),
+            suggestion(name, methods_of(o).iter().copied())
+        ),
+    )
+}
