@@ -19,8 +19,7 @@ use crate::ui::lesson::LessonView;
 use crate::ui::theme::Theme;
 use crate::ui::{events as ev_fmt, layout};
 
-// TEMPORARY until the real session lands on main (see ui/shim.rs).
-pub use crate::ui::shim::{Outcome, Session, Submitted};
+pub use crate::session::{Outcome, Session, Submitted};
 
 /// How long a changed state stays highlighted.
 pub const FADE_US: u64 = 2_000_000;

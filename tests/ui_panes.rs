@@ -481,6 +481,6 @@ async fn no_color_means_no_colours() {
 async fn whole_screen_with_the_scene() {
     let (mut app, _ev) = app();
     lab_scene(&mut app);
-    insta::assert_snapshot!("scene_80x24", screen(&mut app, 80, 24));
-    insta::assert_snapshot!("scene_160x48", screen(&mut app, 160, 48));
+    insta::assert_snapshot!("scene_80x24", mask(&screen(&mut app, 80, 24)));
+    insta::assert_snapshot!("scene_160x48", mask(&screen(&mut app, 160, 48)));
 }

@@ -122,6 +122,16 @@ fn sandbox_in_a_pty_types_calls_and_restores_the_terminal_on_sigterm() {
 
     pty.type_line("s = socket()");
     pty.wait_for(">>> s = socket()");
+    // The Sockets pane shows the new socket with its kernel state.
+    let screen = pty.wait_for("created");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("s ") && l.contains("created") && l.contains("CLOSE")),
+        "{screen}"
+    );
+    pty.type_line("s.bind((\"127.0.0.1\", 0))");
+    pty.wait_for("bound");
     pty.type_line(":nonsense");
     pty.wait_for(":nonsense is not a lab command");
 

@@ -7,7 +7,6 @@ pub mod layout;
 pub mod lesson;
 pub mod prompt;
 pub mod send;
-pub mod shim;
 pub mod sockets;
 pub mod status;
 pub mod theme;

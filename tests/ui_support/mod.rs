@@ -127,3 +127,29 @@ pub fn mask(screen: &str) -> String {
     }
     lines.join("\n") + "\n"
 }
+
+/// Blank a pane's inside in a screen text (for panes whose content depends
+/// on timing, like the Events log; tests assert on it separately).
+pub fn blank_pane(app: &App, screen: &str, pane: socklab::keys::Pane) -> String {
+    let (w, h) = app.size;
+    let lay = socklab::ui::layout::compute(ratatui::layout::Rect::new(0, 0, w, h), app);
+    let Some(p) = lay.panes.iter().find(|p| p.pane == pane) else {
+        return screen.to_string();
+    };
+    let r = socklab::ui::inner_of(p);
+    let mut out = String::new();
+    for (y, line) in screen.lines().enumerate() {
+        let mut chars: Vec<char> = line.chars().collect();
+        let y = y as u16;
+        if y >= r.y && y < r.bottom() {
+            chars.resize((w as usize).max(chars.len()), ' ');
+            for c in chars.iter_mut().take(r.right() as usize).skip(r.x as usize) {
+                *c = ' ';
+            }
+        }
+        let s: String = chars.into_iter().collect();
+        out.push_str(s.trim_end());
+        out.push('\n');
+    }
+    out
+}
