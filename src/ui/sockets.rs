@@ -35,7 +35,7 @@ fn columns(width: u16) -> (Vec<(Col, &'static str, usize)>, bool) {
     let addr_w = if full_addr { 15 } else { 6 };
     let roomy = width >= 129;
     let by_priority = [
-        (Col::Name, "name", 8),
+        (Col::Name, "name", 10),
         (Col::Lab, "lab", if roomy { 17 } else { 10 }),
         (Col::Kernel, "kernel", if roomy { 21 } else { 11 }),
         (Col::Local, "local", addr_w),
@@ -43,7 +43,7 @@ fn columns(width: u16) -> (Vec<(Col, &'static str, usize)>, bool) {
         (Col::Call, "call", 10),
         (Col::RecvQ, "RecvQ", 5),
         (Col::SendQ, "SendQ", 5),
-        (Col::Accept, "acc/bl", 6),
+        (Col::Accept, "accq", 5),
         (Col::Owner, "owner", 9),
         (Col::Fd, "fd", 3),
         (Col::Kind, "kind", 6),

@@ -84,7 +84,7 @@ fn head_spans(rec: &TrafficRec, app: &App) -> Vec<Span<'static>> {
     vec![
         Span::styled(fmt_time(rec.t_us), t.dim()),
         Span::raw(" "),
-        Span::styled(pad(&sanitize(&rec.name), 8), name_style),
+        Span::styled(pad(&sanitize(&rec.name), 10), name_style),
         Span::raw(" "),
         Span::styled(arrow, st),
         Span::raw(format!(" {:>5} ", rec.len)),

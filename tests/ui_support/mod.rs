@@ -104,8 +104,11 @@ pub fn mask(screen: &str) -> String {
     // The Sockets pane's fd column: blank it under its header until the next pane.
     let mut col: Option<usize> = None;
     for l in lines.iter_mut() {
-        if let Some(i) = l.find("name     fd ") {
-            col = Some(l[..i].chars().count() + 9);
+        if let Some(i) = l.find("name ")
+            && let Some(j) = l[i..].find(" fd ")
+            && l[i + 4..i + j].trim().is_empty()
+        {
+            col = Some(l[..i + j + 1].chars().count());
             continue;
         }
         if l.contains(" ───") {
