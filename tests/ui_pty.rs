@@ -18,6 +18,10 @@ struct Pty {
 
 impl Pty {
     fn spawn(cols: u16, rows: u16) -> Pty {
+        Pty::spawn_env(cols, rows, &[])
+    }
+
+    fn spawn_env(cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -34,6 +38,10 @@ impl Pty {
         cmd.env("XDG_STATE_HOME", home.path());
         cmd.env("XDG_DATA_HOME", home.path());
         cmd.env("LANG", "C.UTF-8");
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -166,4 +174,32 @@ fn colon_quit_in_a_pty_exits_cleanly() {
     let raw = pty.raw.lock().expect("lock");
     let s = String::from_utf8_lossy(&raw);
     assert!(s.contains("\x1b[?1049h") && s.contains("\x1b[?1049l"));
+}
+
+/// Any SGR colour (foreground or background, 16/256/true colour).
+fn has_colour(raw: &[u8]) -> bool {
+    let sgr = regex::bytes::Regex::new(r"\x1b\[([0-9;]*)m").expect("re");
+    sgr.captures_iter(raw).any(|c| {
+        String::from_utf8_lossy(&c[1]).split(';').any(|p| {
+            matches!(
+                p.parse::<u32>(),
+                Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+            )
+        })
+    })
+}
+
+#[test]
+fn no_color_is_honoured() {
+    for (env, want) in [(vec![("NO_COLOR", "1")], false), (vec![], true)] {
+        let mut pty = Pty::spawn_env(100, 30, &env);
+        pty.wait_for(">>>");
+        pty.type_line("s = socket()");
+        pty.wait_for("created");
+        std::thread::sleep(Duration::from_millis(200));
+        let coloured = has_colour(&pty.raw.lock().expect("lock"));
+        assert_eq!(coloured, want, "NO_COLOR={env:?}");
+        pty.type_line(":quit");
+        assert!(pty.wait_exit().success());
+    }
 }
