@@ -240,7 +240,7 @@ pub static KEYS: &[Binding] = &[
     b(k(C::Up), S::Only(Pane::Prompt), A::HistoryPrev, "previous line from history", "history"),
     b(k(C::Down), S::Only(Pane::Prompt), A::HistoryNext, "next line from history", ""),
     b(k(C::Enter), S::Only(Pane::Send), A::Submit, "sendall() the text", "send"),
-    b(ctrl('n'), S::Only(Pane::Send), A::ToggleNewline, "toggle adding \\n on Enter", "+\\n"),
+    b(ctrl('n'), S::Only(Pane::Send), A::ToggleNewline, "toggle adding a newline on Enter", "+\\n"),
     b(k(C::Up), S::Only(Pane::Send), A::TargetPrev, "previous target socket", "target"),
     b(k(C::Down), S::Only(Pane::Send), A::TargetNext, "next target socket", ""),
     b(k(C::Esc), S::Text, A::FocusPrompt, "back to the prompt", ""),
