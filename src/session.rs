@@ -161,7 +161,10 @@ impl Session {
 
     /// One line of input: a call, an expression, an assignment, `# comment`, or `:command`.
     pub fn submit(&mut self, line: &str) -> Submitted {
-        let text = self.expand(line.trim_end_matches(['\r', '\n']));
+        let line = line.trim_end_matches(['\r', '\n']);
+        // Lines pasted from a Python REPL transcript keep their prompt.
+        let line = line.trim_start().strip_prefix(">>> ").unwrap_or(line);
+        let text = self.expand(line);
         self.submit_expanded(&text)
     }
 
@@ -384,6 +387,7 @@ impl Session {
             match lead.as_str() {
                 ":" => LAB_COMMANDS.iter().map(|s| s.to_string()).collect(),
                 ":peer" => KINDS.iter().map(|k| k.kind.to_string()).collect(),
+                ":stop" => self.engine.peers().into_iter().map(|p| p.0).collect(),
                 _ => Vec::new(),
             }
         } else if before.last() == Some(&'.') {

@@ -516,7 +516,7 @@ async fn partial_send_against_slow_reader() {
         blocking: false,
     })
     .await;
-    let big = vec![b'x'; 64 << 20];
+    let big = vec![b'x'; 16 << 20];
     let n = match lab
         .ok(Op::Send {
             sock: cli,
@@ -717,4 +717,38 @@ async fn ipv6_dual_stack() {
         panic!()
     };
     assert!(from.is_ipv6());
+}
+
+#[tokio::test]
+async fn connect_again_after_refusal_works_like_python() {
+    let mut lab = Lab::new();
+    let srv = lab.tcp().await;
+    lab.ok(Op::Bind {
+        sock: srv,
+        addr: addr("127.0.0.1", 0),
+    })
+    .await;
+    let port = lab.port_of(srv).await;
+    let cli = lab.tcp().await;
+    let e = lab
+        .err(Op::Connect {
+            sock: cli,
+            addr: addr("127.0.0.1", port),
+        })
+        .await;
+    assert_eq!(e.errno, Some(libc::ECONNREFUSED));
+    lab.ok(Op::Listen {
+        sock: srv,
+        backlog: Some(1),
+    })
+    .await;
+    lab.ok(Op::Connect {
+        sock: cli,
+        addr: addr("127.0.0.1", port),
+    })
+    .await;
+    assert!(matches!(
+        lab.ok(Op::Accept { sock: srv }).await,
+        Ret::Accepted(..)
+    ));
 }

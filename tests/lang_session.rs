@@ -193,7 +193,7 @@ async fn pure_lines_errors_and_lab_commands() {
         sn.submit("msg = b'hi\\n' * 2"),
         Submitted::Echo(r"msg = b'hi\nhi\n'".into())
     );
-    assert_eq!(sn.submit("len(msg)"), Submitted::Echo("6".into()));
+    assert_eq!(sn.submit(">>> len(msg)"), Submitted::Echo("6".into()));
     assert_eq!(sn.submit("{port}"), Submitted::Echo("9000".into()));
     assert_eq!(
         sn.submit(":hint  more please"),

@@ -374,7 +374,11 @@ async fn a_reader_that_falls_behind_costs_bounded_memory() {
     // 16 KiB reads: every chunk fits a preview, so without the bound the log
     // would hold every byte.
     lab.engine
-        .start_peer(PeerSpec::new("discard", &format!("127.0.0.1:{port}")).opt("bufsize", "16384"))
+        .start_peer(
+            PeerSpec::new("discard", &format!("127.0.0.1:{port}"))
+                .opt("bufsize", "16384")
+                .opt("preview", "16384"),
+        )
         .unwrap();
     let c = lab.tcp().await;
     let call = lab.engine.call(
@@ -413,5 +417,22 @@ async fn a_reader_that_falls_behind_costs_bounded_memory() {
     assert!(
         kept <= total / 2,
         "previews are bounded while the reader is behind: kept {kept}"
+    );
+}
+
+#[tokio::test]
+async fn a_peer_closing_while_it_reads_sends_fin() {
+    let mut lab = Lab::new();
+    let (srv, port) = lab.server(5).await;
+    lab.engine
+        .start_peer(PeerSpec::new("greeter", &format!("127.0.0.1:{port}")).opt("close_ms", "100"))
+        .unwrap();
+    let conn = accept(&mut lab, srv).await;
+    assert_eq!(as_bytes(lab.ok(recv_op(conn, 100)).await), b"hello\n");
+    // The greeter is blocked in its own recv when its timer closes the socket.
+    assert_eq!(
+        as_bytes(lab.ok(recv_op(conn, 100)).await),
+        b"",
+        "EOF: the FIN arrived"
     );
 }

@@ -79,8 +79,16 @@ pub struct TableRow {
     pub recv_q: u32,
 }
 
-/// The kernel's TCP socket table (IPv4 and IPv6).
+/// The kernel's TCP socket table (IPv4 and IPv6): sock_diag, or
+/// `/proc/net/tcp{,6}` where netlink is not available.
 pub fn read_tcp_table() -> Vec<TableRow> {
+    match super::diag::tcp_table() {
+        Ok(rows) => rows,
+        Err(_) => read_proc_tcp(),
+    }
+}
+
+fn read_proc_tcp() -> Vec<TableRow> {
     let mut rows = Vec::new();
     for (path, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
         if let Ok(text) = std::fs::read_to_string(path) {

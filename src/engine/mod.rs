@@ -9,6 +9,7 @@
 //! be cancelled. The kernel's own view (TCP_INFO, queues, and the socket-table
 //! entries with no descriptor) is observed after every call and on a cadence.
 
+mod diag;
 pub mod error;
 pub mod event;
 mod kernel;

@@ -61,6 +61,7 @@ pub(crate) fn spawn_call(shared: &Arc<Shared>, owner: Owner, op: Op) -> CallId {
             sh: &sh,
             call: Some(call),
             owner: &owner,
+            preview: DATA_KEEP,
         };
         let res = execute(&mut ctx, op).await;
         if sh.take_call(call).is_some() {
@@ -77,14 +78,24 @@ pub(crate) fn spawn_call(shared: &Arc<Shared>, owner: Owner, op: Op) -> CallId {
 
 /// Run a call without call events (peers' routine reads and writes), still
 /// reporting bytes and state changes.
-pub(crate) async fn run_quiet(sh: &Arc<Shared>, owner: &Owner, op: Op) -> Result<Ret, CallError> {
+/// `preview` is how many bytes of each chunk the event log keeps (a sink
+/// peer needs only a glimpse). Quiet calls do not wake the kernel observer:
+/// a peer streaming data would otherwise make it read the socket table on
+/// every chunk; its regular fast cadence catches up.
+pub(crate) async fn run_quiet(
+    sh: &Arc<Shared>,
+    owner: &Owner,
+    op: Op,
+    preview: usize,
+) -> Result<Ret, CallError> {
     let mut ctx = Ctx {
         sh,
         call: None,
         owner,
+        preview,
     };
     let r = execute(&mut ctx, op).await;
-    sh.poke_observer();
+    sh.touch();
     r
 }
 
@@ -111,6 +122,7 @@ pub(crate) async fn run_logged(sh: &Arc<Shared>, owner: &Owner, op: Op) -> Resul
         sh,
         call: Some(call),
         owner,
+        preview: DATA_KEEP,
     };
     let res = execute(&mut ctx, op).await;
     if sh.take_call(call).is_some() {
@@ -306,6 +318,8 @@ struct Ctx<'a> {
     sh: &'a Arc<Shared>,
     call: Option<CallId>,
     owner: &'a Owner,
+    /// Bytes of each chunk kept in Data events.
+    preview: usize,
 }
 
 impl Ctx<'_> {
@@ -384,13 +398,14 @@ pub(crate) fn data_event(
     dir: Dir,
     data: &[u8],
     addr: Option<SocketAddr>,
+    preview: usize,
 ) {
     if dir == Dir::Sent
         && let Some(e) = sh.get_sock(sock)
     {
         e.st().last_sent_us = sh.now_us();
     }
-    let keep = &data[..data.len().min(DATA_KEEP)];
+    let keep = &data[..data.len().min(preview.min(DATA_KEEP))];
     sh.emit(EventKind::Data {
         sock,
         dir,
@@ -519,20 +534,58 @@ pub(crate) fn resolve(
     Ok(SocketAddr::new(ip, port))
 }
 
-/// Wait until the socket is ready for `interest`, without a timeout.
-///
-/// Each wait registers a fresh duplicate of the descriptor with the reactor.
-/// Registering once at creation does not work here: a TCP socket that is not
-/// yet connected reports EPOLLHUP, and tokio keeps "closed" readiness forever,
-/// which would turn every later wait into a busy loop. A duplicate also lets
-/// several tasks wait on one socket (a peer reading while it writes).
-pub(crate) async fn ready(entry: &SockEntry, interest: Interest) -> io::Result<()> {
-    let dup = entry.sock().try_clone()?;
+fn register(sock: &Socket, interest: Interest) -> io::Result<AsyncFd<Socket>> {
+    let dup = sock.try_clone()?;
     // SAFETY: `dup` owns its descriptor and is owned by the AsyncFd, so the
     // descriptor stays open and the same for the AsyncFd's whole life.
-    let afd =
-        unsafe { AsyncFd::register_with_interest(dup, interest) }.map_err(|e| e.into_parts().1)?;
-    let _guard = afd.ready(interest).await?;
+    unsafe { AsyncFd::register_with_interest(dup, interest) }.map_err(|e| e.into_parts().1)
+}
+
+/// Wait until the socket is ready for `interest`, without a timeout.
+///
+/// Registrations are of a duplicate descriptor. A socket that is not yet
+/// connected (or listening) reports EPOLLHUP, and tokio keeps "closed"
+/// readiness forever, which would turn every later wait into a busy loop —
+/// so such a socket gets a fresh registration for each wait. Once it is
+/// connected or listening, one registration is kept and reused (streaming
+/// peers wait thousands of times a second); a "closed" state from then on is
+/// real, and the retried call returns EOF or an error instead of EAGAIN.
+pub(crate) async fn ready(entry: &SockEntry, interest: Interest) -> io::Result<()> {
+    tokio::select! {
+        r = ready_inner(entry, interest) => r,
+        _ = entry.closed() => Err(io::Error::from_raw_os_error(libc::EBADF)),
+    }
+}
+
+async fn ready_inner(entry: &SockEntry, interest: Interest) -> io::Result<()> {
+    let settled = entry.ty == SockType::Dgram
+        || matches!(
+            entry.st().lab,
+            LabState::Connected | LabState::Listening | LabState::HalfClosed(_)
+        );
+    if !settled {
+        let afd = register(entry.sock(), interest)?;
+        let _guard = afd.ready(interest).await?;
+        return Ok(());
+    }
+    let afd = {
+        let mut reg = entry.reg.lock().unwrap_or_else(|e| e.into_inner());
+        match &*reg {
+            Some(a) => a.clone(),
+            None => {
+                let a = Arc::new(register(
+                    entry.sock(),
+                    Interest::READABLE.add(Interest::WRITABLE),
+                )?);
+                *reg = Some(a.clone());
+                a
+            }
+        }
+    };
+    let mut guard = afd.ready(interest).await?;
+    // The caller retries the system call right after this; forget this
+    // readiness so that if the retry says EAGAIN, the next wait really waits.
+    guard.clear_ready();
     Ok(())
 }
 
@@ -961,6 +1014,10 @@ async fn op_connect(
             if ex { Ok(Ret::Int(0)) } else { Ok(Ret::None) }
         }
         Ok(Some(err)) | Err(err) => {
+            // Reading SO_ERROR leaves the kernel's socket half-way (still
+            // "connecting"); one more connect() resets it, as a blocking
+            // connect would have, so the student can simply try again.
+            let _ = e.sock().connect(&SockAddr::from(sa));
             set_lab(sh, &e, before);
             refresh_endpoints(sh, &e);
             fail(errno_of(&err))
@@ -1012,7 +1069,7 @@ async fn op_send(
         match r {
             Ok(n) => {
                 if n > 0 || rest.is_empty() || e.ty == SockType::Dgram {
-                    data_event(sh, sock, Dir::Sent, &rest[..n], to);
+                    data_event(sh, sock, Dir::Sent, &rest[..n], to, ctx.preview);
                 }
                 if to.is_some() {
                     refresh_endpoints(sh, &e);
@@ -1109,7 +1166,7 @@ async fn op_recv(
         match recv_into(e.sock(), &mut buf, flags as i32, from) {
             Ok((n, addr)) => {
                 if n > 0 || e.ty == SockType::Dgram {
-                    data_event(sh, sock, Dir::Received, &buf, addr);
+                    data_event(sh, sock, Dir::Received, &buf, addr, ctx.preview);
                 }
                 let data = Bytes::from(buf);
                 return Ok(match (from, addr) {

@@ -294,6 +294,7 @@ impl Shared {
     /// `closer` is the close() call itself, which must not cancel itself.
     pub fn close_entry(&self, id: SockId, closer: Option<CallId>) -> Option<Arc<SockEntry>> {
         let entry = self.remove_sock(id)?;
+        entry.unregister();
         self.cancel_calls_on(id, "the socket was closed while the call waited", closer);
         let from = {
             let mut st = entry.st();
@@ -347,11 +348,19 @@ impl Shared {
                 a.abort();
             }
         }
-        lock(&self.socks).clear();
+        for e in std::mem::take(&mut *lock(&self.socks)).into_values() {
+            e.unregister();
+        }
         self.observe.notify_one();
     }
 
     // ---- observation ----
+
+    /// Note activity (keeps the observer on its fast cadence) without waking it.
+    pub fn touch(&self) {
+        self.last_activity_us
+            .store(self.now_us(), Ordering::Relaxed);
+    }
 
     pub fn poke_observer(&self) {
         self.last_activity_us

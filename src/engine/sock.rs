@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use std::time::Duration;
+use tokio::io::unix::AsyncFd;
 
 use socket2::Socket;
 
@@ -41,6 +43,13 @@ pub(crate) struct SockEntry {
     /// readiness (see `ops::wait_ready`).
     pub fd: Socket,
     st: Mutex<SockState>,
+    /// A reactor registration kept once the socket is connected or listening
+    /// (see `ops::ready`); dropped at close so its duplicate descriptor does
+    /// not keep the socket open.
+    pub reg: Mutex<Option<Arc<AsyncFd<Socket>>>>,
+    /// Becomes true at close: every wait on this socket ends, so no task keeps
+    /// a duplicate descriptor (which would keep the connection open: no FIN).
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl SockEntry {
@@ -60,6 +69,8 @@ impl SockEntry {
             ty,
             raw_fd,
             fd: sock,
+            reg: Mutex::new(None),
+            closing: tokio::sync::watch::Sender::new(false),
             st: Mutex::new(SockState {
                 lab: LabState::Created,
                 label: None,
@@ -81,6 +92,18 @@ impl SockEntry {
         // A poisoned lock means a task panicked mid-update; the state is still
         // the best we have, and the lab must keep going.
         self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// At close: end every wait and drop the kept reactor registration.
+    pub fn unregister(&self) {
+        self.closing.send_replace(true);
+        self.reg.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Resolves when the socket is being closed.
+    pub async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
     }
 
     pub fn sock(&self) -> &Socket {

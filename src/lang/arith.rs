@@ -211,6 +211,8 @@ fn repeat(seq: &Value, n: i64) -> Result<Value, LangError> {
             if (v.len() as u128) * (n as u128) > MAX_ITEMS as u128 {
                 return Err(LangError::new("MemoryError", "too many items for socklab"));
             }
+            // `() * 2**62` must not spin through 2**62 empty rounds.
+            let n = if v.is_empty() { 0 } else { n };
             let out: Vec<Value> = (0..n).flat_map(|_| v.iter().cloned()).collect();
             Ok(if matches!(seq, Value::Tuple(_)) {
                 Value::Tuple(out)
@@ -446,6 +448,20 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.exc, "MemoryError");
         assert!(binop(BinOp::Mul, &b(b"x"), &Value::Int(MAX_BYTES as i64)).is_ok());
+        let max = Value::Int(i64::MAX);
+        assert_eq!(
+            binop(BinOp::Mul, &Value::Tuple(vec![]), &max).unwrap(),
+            Value::Tuple(vec![])
+        );
+        assert_eq!(
+            binop(BinOp::Mul, &max, &Value::List(vec![])).unwrap(),
+            Value::List(vec![])
+        );
+        assert_eq!(binop(BinOp::Mul, &b(b""), &max).unwrap(), b(b""));
+        assert_eq!(
+            binop(BinOp::Mul, &Value::Str(String::new()), &max).unwrap(),
+            Value::Str(String::new())
+        );
     }
 
     #[test]

@@ -62,8 +62,7 @@ pub fn params(
         };
         if out[i].is_some() {
             return Err(LangError::type_error(format!(
-                "argument for {f}() given by name ('{k}') and position ({})",
-                i + 1
+                "{f}() got multiple values for argument '{k}'"
             )));
         }
         out[i] = Some(v.clone());

@@ -132,24 +132,36 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
     let lower = name.to_lowercase();
+    // Edits a name of this length may be away from what was meant; short
+    // names get few, or every one-letter name would "mean" another.
+    let allowed = match lower.chars().count() {
+        0..=2 => 0,
+        3..=5 => 1,
+        6..=9 => 2,
+        _ => 3,
+    };
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         if c == name {
             continue;
         }
-        // Case slips (af_inet) cost least. A little more generous than
-        // CPython, so `recieve` still finds `recv`.
-        let d = if c.to_lowercase() == lower {
-            1
-        } else {
-            2 * strsim::osa_distance(&lower, &c.to_lowercase()) + 1
-        };
-        let limit = (name.chars().count() + c.chars().count() + 3) / 2;
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+        let cl = c.to_lowercase();
+        let d = strsim::osa_distance(&lower, &cl);
+        // Dropped or doubled letters (`recieve` for `recv`, `sock` for
+        // `socket`) keep one name inside the other.
+        let inside = cl.chars().count().min(lower.chars().count()) >= 3
+            && (subsequence(&cl, &lower) || subsequence(&lower, &cl));
+        if (d <= allowed || inside && d <= 4) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
     best.map(|(_, c)| c.to_string())
+}
+
+/// Whether `small`'s letters appear in `big` in order.
+fn subsequence(small: &str, big: &str) -> bool {
+    let mut it = big.chars();
+    small.chars().all(|c| it.any(|b| b == c))
 }
 
 /// `. Did you mean: 'x'?` or nothing.
@@ -198,6 +210,12 @@ mod tests {
         assert_eq!(did_you_mean("sever", c).as_deref(), Some("server"));
         assert_eq!(did_you_mean("af_inet", c).as_deref(), Some("AF_INET"));
         assert_eq!(did_you_mean("zzzzzz", c), None);
+        assert_eq!(did_you_mean("sever", ["srv", "select"]), None);
+        assert_eq!(did_you_mean("sock", c).as_deref(), Some("socket"));
+        assert_eq!(did_you_mean("x", ["n", "s"]), None);
+        assert_eq!(did_you_mean("t", ["str", "dev"]), None);
+        assert_eq!(did_you_mean("c6", ["cli6"]), None);
+        assert_eq!(did_you_mean("mgs", ["msg"]).as_deref(), Some("msg"));
         assert_eq!(
             suggestion("recieve", ["recv", "recvfrom", "send"]),
             ". Did you mean: 'recv'?"

@@ -172,9 +172,12 @@ impl Interp {
         match result {
             Ok(done) => Ok(done),
             Err(Flow::Err(e)) => Err(e),
-            Err(Flow::Call(_)) => Err(LangError::lab(
-                "this line changed while its call ran; run it again",
-            )),
+            // Only reachable through an alias (`f = socket` … `f().connect(a)`),
+            // which the static check in `start` cannot see.
+            Err(Flow::Call(op)) => Err(LangError::lab(format!(
+                "socklab runs one socket call per line; {}() did not run — put it on its own line",
+                op.method()
+            ))),
         }
     }
 

@@ -27,6 +27,8 @@ pub use parser::{MAX_DEPTH, parse};
 pub use value::{Value, addr_value, ret_value};
 
 #[cfg(test)]
+mod error_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

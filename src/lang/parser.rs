@@ -181,6 +181,17 @@ impl Parser {
         if self.is_name("pass") && self.toks.len() == 1 {
             return Ok(Stmt::Empty);
         }
+        // Python 2's `print x`, still all over old socket tutorials.
+        if self.is_name("print")
+            && let Some(t) = self.toks.get(1)
+            && !matches!(t.tok, Tok::Op("(" | "=" | "." | "[" | "," | "+="))
+        {
+            return Err(LangError::syntax(
+                "Missing parentheses in call to 'print'. Did you mean print(...)?",
+                self.toks[0].start,
+                t.end,
+            ));
+        }
         let lhs = self.expr_list()?;
         let stmt = if self.eat_op("=") {
             let target = to_target(&lhs)?;

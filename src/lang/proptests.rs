@@ -46,6 +46,79 @@ fn line_like() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
+/// Small expression trees over every operator, builtin and method, with
+/// extreme numbers, so the evaluator meets overflow and size limits.
+fn expr_like() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("0".to_string()),
+        Just("1".to_string()),
+        Just("-1".to_string()),
+        Just("7".to_string()),
+        Just("100000".to_string()),
+        Just("9223372036854775807".to_string()),
+        Just("2.5".to_string()),
+        Just("b'ab'".to_string()),
+        Just("b'\\xff'".to_string()),
+        Just("'안녕'".to_string()),
+        Just("()".to_string()),
+        Just("[]".to_string()),
+        Just("(1, 'a')".to_string()),
+        Just("None".to_string()),
+        Just("True".to_string()),
+        Just("data".to_string()),
+        Just("srv".to_string()),
+        Just("AF_INET".to_string()),
+        Just("len".to_string()),
+    ];
+    leaf.prop_recursive(4, 40, 3, |inner| {
+        let op = prop_oneof![
+            Just("+"),
+            Just("-"),
+            Just("*"),
+            Just("/"),
+            Just("//"),
+            Just("%")
+        ];
+        let func = prop_oneof![
+            Just("len"),
+            Just("str"),
+            Just("int"),
+            Just("bytes"),
+            Just("repr"),
+            Just("print"),
+            Just("socket"),
+            Just("select")
+        ];
+        let method = prop_oneof![
+            Just("decode"),
+            Just("encode"),
+            Just("upper"),
+            Just("strip"),
+            Just("hex"),
+            Just("startswith"),
+            Just("recv"),
+            Just("bind"),
+            Just("sendall")
+        ];
+        prop_oneof![
+            (inner.clone(), op, inner.clone()).prop_map(|(a, o, b)| format!("({a} {o} {b})")),
+            inner.clone().prop_map(|a| format!("-{a}")),
+            (func, prop::collection::vec(inner.clone(), 0..3))
+                .prop_map(|(f, args)| format!("{f}({})", args.join(", "))),
+            (
+                inner.clone(),
+                method,
+                prop::collection::vec(inner.clone(), 0..2)
+            )
+                .prop_map(|(o, m, args)| format!("{o}.{m}({})", args.join(", "))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}[{b}]")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}[{b}:]")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}, {b})")),
+            (inner.clone(), inner).prop_map(|(a, b)| format!("x, y = {a}, {b}")),
+        ]
+    })
+}
+
 fn run(text: &str) {
     let mut i = Interp::new();
     i.set("srv", Value::Socket(1));
@@ -78,6 +151,11 @@ proptest! {
 
     #[test]
     fn language_like_lines_never_panic(s in line_like()) {
+        run(&s);
+    }
+
+    #[test]
+    fn expressions_never_panic_or_hang(s in expr_like()) {
         run(&s);
     }
 

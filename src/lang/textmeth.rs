@@ -133,19 +133,26 @@ fn decode(b: &[u8], c: Codec, errors: &str) -> Result<String, LangError> {
                         let bad = e.error_len().unwrap_or(rest.len() - good).max(1);
                         if errors == "strict" {
                             let x = rest[good];
-                            let why = match e.error_len() {
-                                None => "unexpected end of data",
+                            let at = pos + good;
+                            let left = rest.len() - good;
+                            let what = match e.error_len() {
+                                None if left > 1 => format!(
+                                    "bytes in position {at}-{}: unexpected end of data",
+                                    at + left - 1
+                                ),
+                                None => format!(
+                                    "byte 0x{x:02x} in position {at}: unexpected end of data"
+                                ),
                                 Some(_) if (0x80..0xc0).contains(&x) || x >= 0xf5 => {
-                                    "invalid start byte"
+                                    format!("byte 0x{x:02x} in position {at}: invalid start byte")
                                 }
-                                Some(_) => "invalid continuation byte",
+                                Some(_) => format!(
+                                    "byte 0x{x:02x} in position {at}: invalid continuation byte"
+                                ),
                             };
                             return Err(LangError::new(
                                 "UnicodeDecodeError",
-                                format!(
-                                    "'utf-8' codec can't decode byte 0x{x:02x} in position {}: {why}",
-                                    pos + good
-                                ),
+                                format!("'utf-8' codec can't decode {what}"),
                             ));
                         }
                         if errors == "replace" {
@@ -257,7 +264,13 @@ pub fn bytes_method(b: &Bytes, m: &str, a: &[Value], kw: &Kwargs) -> Result<Valu
                     "over socklab's limit of 64 MiB",
                 ));
             }
-            Value::Str(b.iter().map(|x| format!("{x:02x}")).collect())
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut out = String::with_capacity(b.len() * 2);
+            for x in b.iter() {
+                out.push(char::from(HEX[usize::from(x >> 4)]));
+                out.push(char::from(HEX[usize::from(x & 15)]));
+            }
+            Value::Str(out)
         }
         "strip" => {
             arity(m, a, kw, 0, 1)?;
@@ -335,7 +348,7 @@ mod tests {
             bytes_method(&Bytes::from_static(b"a\xe4\xb8"), "decode", &[], &[])
                 .unwrap_err()
                 .message,
-            "'utf-8' codec can't decode byte 0xe4 in position 1: unexpected end of data"
+            "'utf-8' codec can't decode bytes in position 1-2: unexpected end of data"
         );
         assert_eq!(
             bytes_method(&bad, "decode", &[s("latin-1")], &[]).unwrap(),

@@ -26,7 +26,9 @@ pub enum Value {
 pub type SockRepr<'a> = &'a dyn Fn(SockId) -> String;
 
 /// Reprs of bytes or str longer than this are cut short for display.
-pub const SHOW_MAX: usize = 200;
+pub const SHOW_MAX: usize = 80;
+/// Tuples and lists longer than this show their first items and their length.
+pub const SHOW_ITEMS: usize = 20;
 
 impl Value {
     /// Python's type name, as error messages use it.
@@ -101,17 +103,27 @@ impl Value {
                 }
                 _ => py_bytes_repr(b),
             },
-            Value::Tuple(v) => {
-                let items: Vec<String> = v.iter().map(|x| x.repr_inner(sock, max)).collect();
-                if items.len() == 1 {
+            Value::Tuple(v) | Value::List(v) => {
+                let (open, close) = if matches!(self, Value::Tuple(_)) {
+                    ("(", ")")
+                } else {
+                    ("[", "]")
+                };
+                let keep = match max {
+                    Some(_) if v.len() > SHOW_ITEMS => SHOW_ITEMS,
+                    _ => v.len(),
+                };
+                let mut items: Vec<String> =
+                    v[..keep].iter().map(|x| x.repr_inner(sock, max)).collect();
+                if keep < v.len() {
+                    items.push("…".into());
+                    return format!("{open}{}{close} ({} items)", items.join(", "), v.len());
+                }
+                if items.len() == 1 && open == "(" {
                     format!("({},)", items[0])
                 } else {
-                    format!("({})", items.join(", "))
+                    format!("{open}{}{close}", items.join(", "))
                 }
-            }
-            Value::List(v) => {
-                let items: Vec<String> = v.iter().map(|x| x.repr_inner(sock, max)).collect();
-                format!("[{}]", items.join(", "))
             }
             Value::Socket(id) => sock(*id),
             Value::Builtin("socket") => "<class 'socket.socket'>".into(),
@@ -237,6 +249,18 @@ mod tests {
             format!("b'{}…' (1000000 bytes)", "x".repeat(SHOW_MAX / 2))
         );
         assert_eq!(big.repr(&plain).len(), 1_000_003);
+        let many = Value::List((0..1000).map(Value::Int).collect());
+        assert_eq!(
+            many.show(&plain),
+            format!(
+                "[{}, …] (1000 items)",
+                (0..20)
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+        assert_eq!(many.repr(&plain).matches(',').count(), 999);
         let long = Value::Str("é".repeat(500));
         assert!(long.show(&plain).ends_with("…' (500 chars)"));
     }

@@ -1,15 +1,114 @@
 //! `socklab list`, `check`, `verify`.
-use std::path::Path;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::Cli;
+use unicode_width::UnicodeWidthStr;
 
-pub fn list(_cli: &Cli) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("lessons are not built yet")
+use crate::cli::{Cli, Lang};
+
+use super::load::load_dir;
+use super::progress::Progress;
+
+pub fn lang(cli: &Cli) -> Lang {
+    cli.lang.unwrap_or_else(Lang::from_env)
 }
-pub fn check(_cli: &Cli, _dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("lessons are not built yet")
+
+/// The lesson directory: `--lessons`, else `./lessons`, else the lessons of
+/// the source tree socklab was built from.
+pub fn lessons_dir(cli: &Cli) -> PathBuf {
+    if let Some(d) = &cli.lessons {
+        return d.clone();
+    }
+    let here = PathBuf::from("lessons");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
 }
-pub fn verify(_cli: &Cli, _lesson: Option<&str>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("lessons are not built yet")
+
+fn pad(s: &str, width: usize) -> String {
+    let w = s.width();
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let lang = lang(cli);
+    let dir = lessons_dir(cli);
+    let rep = load_dir(&dir);
+    for p in &rep.problems {
+        eprintln!("{p}");
+    }
+    if rep.lessons.is_empty() {
+        anyhow::bail!("no lessons could be loaded from {}", dir.display());
+    }
+    let (progress, warning) = Progress::load();
+    if let Some(w) = warning {
+        eprintln!("socklab: {w}");
+    }
+    let id_w = rep.lessons.iter().map(|l| l.id.width()).max().unwrap_or(0);
+    let title_w = rep
+        .lessons
+        .iter()
+        .map(|l| l.title.get(lang).width())
+        .max()
+        .unwrap_or(0);
+    for l in &rep.lessons {
+        let n = l.steps.len();
+        let (mark, done) = match progress.lesson(&l.id) {
+            Some(p) if p.complete => ("✓".to_string(), n),
+            Some(p) => (" ".to_string(), p.done.iter().filter(|s| **s < n).count()),
+            None => (" ".to_string(), 0),
+        };
+        let here = if progress.current.as_deref() == Some(l.id.as_str()) {
+            match lang {
+                Lang::En => "  ← you are here",
+                Lang::Ko => "  ← 지금 여기",
+            }
+        } else {
+            ""
+        };
+        println!(
+            "{:>2}  {}  {}  {mark} {done}/{n}{here}",
+            l.order,
+            pad(&l.id, id_w),
+            pad(l.title.get(lang), title_w),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn check(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| lessons_dir(cli));
+    let rep = load_dir(&dir);
+    for p in &rep.problems {
+        println!("{p}");
+    }
+    if rep.problems.is_empty() {
+        let steps: usize = rep.lessons.iter().map(|l| l.steps.len()).sum();
+        println!(
+            "{}: {} lessons, {steps} steps, no problems",
+            dir.display(),
+            rep.lessons.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let files: std::collections::BTreeSet<&Path> =
+            rep.problems.iter().map(|p| p.file.as_path()).collect();
+        println!(
+            "{}: {} problem{} in {} file{}",
+            dir.display(),
+            rep.problems.len(),
+            if rep.problems.len() == 1 { "" } else { "s" },
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+pub fn verify(cli: &Cli, lesson: Option<&str>) -> anyhow::Result<ExitCode> {
+    super::verify::main(cli, lesson)
 }

@@ -1,2 +1,63 @@
-//! Lessons: file format, loader, validator, checks, progress.
+//! Lessons: file format, loader, validator, check evaluation, the running
+//! lesson, progress, and `socklab list/check/verify`.
+//!
+//! A lesson is data only. Nothing in a lesson file is executed by loading or
+//! checking it; `verify` and the UI run its solution lines through the same
+//! command language a student types, on loopback.
+
 pub mod cli;
+pub mod cond;
+pub mod format;
+pub mod load;
+
+pub use cond::Cond;
+pub use format::{Lesson, Step, Text};
+pub use load::{DirReport, Problem, find, load_dir, load_file};
+pub mod ctx;
+pub mod eval;
+mod leaf;
+pub mod why;
+mod why_leaf;
+
+pub use eval::{Ctx, Evaluator, Tracker, evaluate};
+pub use why::Why;
+pub mod progress;
+pub mod run;
+mod verify;
+
+pub use progress::Progress;
+pub use run::{LessonRun, LessonView, StepStatus};
+
+/// The lessons for the app: from `--lessons` / `./lessons` / the source
+/// tree, with every file problem as a warning line (broken files are skipped).
+pub fn load_for_app(cli: &crate::cli::Cli) -> (Vec<Lesson>, Vec<String>) {
+    let rep = load_dir(&cli::lessons_dir(cli));
+    let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
+    (rep.lessons, warnings)
+}
+
+/// Which lesson to open: the one asked for (id or number), else where the
+/// student left off, else the first one not complete, else the first.
+pub fn pick(lessons: &[Lesson], progress: &Progress, asked: Option<&str>) -> Option<usize> {
+    let idx = |id: &str| lessons.iter().position(|l| l.id == id);
+    if let Some(key) = asked {
+        let l = find(lessons, key)?;
+        return idx(&l.id);
+    }
+    progress
+        .current
+        .as_deref()
+        .and_then(idx)
+        .or_else(|| {
+            lessons
+                .iter()
+                .position(|l| !progress.lesson(&l.id).is_some_and(|p| p.complete))
+        })
+        .or_else(|| (!lessons.is_empty()).then_some(0))
+}
+
+/// The lesson after `id` in course order (for `:next` at the end of a lesson).
+pub fn next_after(lessons: &[Lesson], id: &str) -> Option<usize> {
+    let i = lessons.iter().position(|l| l.id == id)?;
+    (i + 1 < lessons.len()).then_some(i + 1)
+}

@@ -13,7 +13,7 @@ pub struct Lab {
     pub model: LabModel,
 }
 
-pub const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(20);
 
 impl Lab {
     pub fn new() -> Lab {

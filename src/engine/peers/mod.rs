@@ -61,7 +61,12 @@ impl PeerCtx {
     }
 
     pub async fn quiet(&self, op: Op) -> Result<Ret, CallError> {
-        ops::run_quiet(&self.sh, &self.owner, op).await
+        ops::run_quiet(&self.sh, &self.owner, op, crate::engine::event::DATA_KEEP).await
+    }
+
+    /// A quiet call that keeps only the first `preview` bytes of each chunk.
+    pub async fn quiet_glimpse(&self, op: Op, preview: usize) -> Result<Ret, CallError> {
+        ops::run_quiet(&self.sh, &self.owner, op, preview).await
     }
 
     pub async fn logged(&self, op: Op) -> Result<Ret, CallError> {

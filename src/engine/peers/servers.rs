@@ -150,11 +150,19 @@ async fn serve(ctx: &PeerCtx, conn: SockId, kind: &str) -> Result<(), CallError>
         }
         "discard" => {
             let size = ctx.spec.get_i64("bufsize").clamp(1, 16 << 20);
-            loop {
-                if recv(ctx, conn, size).await?.is_empty() {
+            let op = || Op::Recv {
+                sock: conn,
+                bufsize: size,
+                flags: 0,
+            };
+            // A sink keeps a glimpse of each chunk, not the chunk.
+            let preview = ctx.spec.get_i64("preview").clamp(0, 1 << 20) as usize;
+            while let Ok(Ret::Bytes(b)) = ctx.quiet_glimpse(op(), preview).await {
+                if b.is_empty() {
                     return Ok(());
                 }
             }
+            Ok(())
         }
         "slowreader" => {
             let chunk = ctx.spec.get_i64("chunk").clamp(1, 1 << 20);

@@ -55,7 +55,14 @@ pub const KINDS: &[PeerKind] = &[
         kind: "discard",
         role: Role::Server,
         about: "TCP server (sink): reads and drops everything as fast as the kernel delivers",
-        options: &[("bufsize", "262144", "bytes per read")],
+        options: &[
+            ("bufsize", "262144", "bytes per read"),
+            (
+                "preview",
+                "256",
+                "bytes of each chunk kept in the traffic log",
+            ),
+        ],
     },
     PeerKind {
         kind: "slowreader",

@@ -1,0 +1,292 @@
+//! A lesson in progress: which step is current, which are done, and what the
+//! lesson pane shows. The caller (the app, or `verify`) feeds it every engine
+//! event and starts the peers it asks for.
+
+use std::collections::BTreeMap;
+
+use crate::cli::Lang;
+use crate::engine::PeerSpec;
+use crate::engine::event::Event;
+use crate::engine::model::LabModel;
+
+use super::eval::{Ctx, Tracker};
+use super::format::Lesson;
+use super::progress::Progress;
+use super::why::Why;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    Done,
+    Current,
+    Todo,
+}
+
+/// What the lesson pane draws, already in the student's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LessonView {
+    pub title: String,
+    pub text: String,
+    pub steps: Vec<(String, StepStatus)>,
+    pub hint: Option<String>,
+    pub why_not: Vec<String>,
+    pub footer: String,
+}
+
+pub struct LessonRun {
+    /// The lesson with placeholders filled.
+    lesson: Lesson,
+    model: LabModel,
+    ctx: Ctx,
+    trackers: Vec<Tracker>,
+    done: Vec<bool>,
+    current: usize,
+    show_hint: bool,
+    /// Which line `:solution` offers next.
+    solution_at: usize,
+    step_peers_started: Vec<bool>,
+    peers_to_start: Vec<PeerSpec>,
+}
+
+impl LessonRun {
+    /// Open `lesson` with these placeholder values (`Session::placeholders()`).
+    /// `model` is the lab as it is now; checks count what happens from here on.
+    pub fn new(lesson: &Lesson, ph: &BTreeMap<String, String>, model: &LabModel) -> LessonRun {
+        let lesson = lesson.expanded(ph);
+        let n = lesson.steps.len();
+        let mut run = LessonRun {
+            trackers: Vec::new(),
+            model: LabModel::new(),
+            ctx: Ctx::default(),
+            done: vec![false; n],
+            current: 0,
+            show_hint: false,
+            solution_at: 0,
+            step_peers_started: vec![false; n],
+            peers_to_start: Vec::new(),
+            lesson,
+        };
+        run.restart(model);
+        run
+    }
+
+    /// `:reset`: checks start over from the lab as it is now (the caller has
+    /// reset the engine), the first step is current again, and the lesson's
+    /// peers are to be started again.
+    pub fn restart(&mut self, model: &LabModel) {
+        let n = self.lesson.steps.len();
+        self.model = model.clone();
+        self.ctx = Ctx::from_model(model);
+        self.trackers = self
+            .lesson
+            .steps
+            .iter()
+            .map(|s| Tracker::new(&s.check))
+            .collect();
+        self.done = vec![false; n];
+        self.current = 0;
+        self.show_hint = false;
+        self.solution_at = 0;
+        self.step_peers_started = vec![false; n];
+        self.peers_to_start = self.lesson.setup.clone();
+        self.queue_step_peers();
+    }
+
+    pub fn lesson(&self) -> &Lesson {
+        &self.lesson
+    }
+
+    /// Peers the caller should start now (the lesson's on open and reset, a
+    /// step's when it becomes current). Each is handed out once.
+    pub fn take_peers(&mut self) -> Vec<PeerSpec> {
+        std::mem::take(&mut self.peers_to_start)
+    }
+
+    /// Feed one engine event. Returns the steps that became done with it.
+    pub fn on_event(&mut self, ev: &Event) -> Vec<usize> {
+        self.model.apply(ev);
+        self.ctx.begin(ev);
+        for t in &mut self.trackers {
+            t.feed(ev, &self.ctx, &self.model);
+        }
+        self.ctx.end(ev);
+        let mut newly = Vec::new();
+        for (i, t) in self.trackers.iter().enumerate() {
+            if !self.done[i] && t.met(&self.ctx, &self.model).is_some() {
+                self.done[i] = true;
+                newly.push(i);
+            }
+        }
+        if !newly.is_empty() && self.done.get(self.current) == Some(&true) {
+            let next = (self.current + 1..self.done.len())
+                .chain(0..self.current)
+                .find(|&i| !self.done[i]);
+            if let Some(i) = next {
+                self.go_to(i);
+            }
+        }
+        newly
+    }
+
+    fn go_to(&mut self, step: usize) {
+        if step != self.current {
+            self.current = step;
+            self.show_hint = false;
+            self.solution_at = 0;
+        }
+        self.queue_step_peers();
+    }
+
+    fn queue_step_peers(&mut self) {
+        if let Some(s) = self.lesson.steps.get(self.current)
+            && !self.step_peers_started[self.current]
+        {
+            self.step_peers_started[self.current] = true;
+            self.peers_to_start.extend(s.setup.iter().cloned());
+        }
+    }
+
+    pub fn current(&self) -> usize {
+        self.current
+    }
+
+    pub fn is_done(&self, step: usize) -> bool {
+        self.done.get(step).copied().unwrap_or(false)
+    }
+
+    pub fn done_steps(&self) -> Vec<usize> {
+        (0..self.done.len()).filter(|&i| self.done[i]).collect()
+    }
+
+    pub fn finished(&self) -> bool {
+        self.done.iter().all(|d| *d)
+    }
+
+    /// Whether a step's check holds now or has held (for `verify`).
+    pub fn step_met(&self, step: usize) -> bool {
+        self.is_done(step)
+            || self
+                .trackers
+                .get(step)
+                .is_some_and(|t| t.met(&self.ctx, &self.model).is_some())
+    }
+
+    /// `:next` inside the lesson: the following step. False at the last one
+    /// (the caller then offers the next lesson).
+    pub fn next_step(&mut self) -> bool {
+        if self.current + 1 < self.lesson.steps.len() {
+            self.go_to(self.current + 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn prev_step(&mut self) -> bool {
+        if self.current > 0 {
+            self.go_to(self.current - 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `:hint`: shows the current step's hint in the view (and returns it).
+    pub fn hint(&mut self, lang: Lang) -> Option<String> {
+        let s = self.lesson.steps.get(self.current)?;
+        self.show_hint = true;
+        Some(s.hint.get(lang).to_string())
+    }
+
+    /// `:solution`: the current step's next reference line, for the prompt
+    /// (not run). Repeated calls walk through the step's lines and wrap.
+    pub fn solution(&mut self) -> Option<String> {
+        let lines: Vec<&String> = self
+            .lesson
+            .steps
+            .get(self.current)?
+            .solution
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        if lines.is_empty() {
+            return None;
+        }
+        let line = lines[self.solution_at % lines.len()].clone();
+        self.solution_at = (self.solution_at + 1) % lines.len();
+        Some(line)
+    }
+
+    /// What the current step still misses, in both languages.
+    pub fn why_not_both(&self) -> Vec<Why> {
+        if self.is_done(self.current) {
+            return Vec::new();
+        }
+        self.trackers
+            .get(self.current)
+            .map(|t| t.why_not(&self.ctx, &self.model))
+            .unwrap_or_default()
+    }
+
+    pub fn why_not(&self, lang: Lang) -> Vec<String> {
+        self.why_not_both()
+            .iter()
+            .map(|w| w.get(lang).to_string())
+            .collect()
+    }
+
+    /// Write this run's done steps into `p` (the caller saves it).
+    pub fn record(&self, p: &mut Progress) {
+        p.set_current(&self.lesson.id);
+        for s in self.done_steps() {
+            p.mark_step(&self.lesson.id, s, self.done.len());
+        }
+    }
+
+    pub fn view(&self, lang: Lang) -> LessonView {
+        let l = &self.lesson;
+        let steps = l
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let st = if self.done[i] {
+                    StepStatus::Done
+                } else if i == self.current {
+                    StepStatus::Current
+                } else {
+                    StepStatus::Todo
+                };
+                (s.text.get(lang).to_string(), st)
+            })
+            .collect();
+        let hint = self
+            .show_hint
+            .then(|| {
+                l.steps
+                    .get(self.current)
+                    .map(|s| s.hint.get(lang).to_string())
+            })
+            .flatten();
+        let n = l.steps.len();
+        let footer = match (self.finished(), lang) {
+            (true, Lang::En) => "Lesson complete — :next for the next lesson".to_string(),
+            (true, Lang::Ko) => "레슨 완료 — 다음 레슨은 :next".to_string(),
+            (false, Lang::En) => format!(
+                "Step {} of {n} · :hint · :solution · :reset · :next",
+                self.current + 1
+            ),
+            (false, Lang::Ko) => format!(
+                "{n}단계 중 {}단계 · :hint 힌트 · :solution 정답 · :reset 다시 · :next 다음",
+                self.current + 1
+            ),
+        };
+        LessonView {
+            title: l.title.get(lang).to_string(),
+            text: l.text.get(lang).to_string(),
+            steps,
+            hint,
+            why_not: self.why_not(lang),
+            footer,
+        }
+    }
+}

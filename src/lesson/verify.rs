@@ -1,0 +1,270 @@
+//! `socklab verify`: run every lesson's setup and reference solutions
+//! head-less on real sockets, and prove each step is unmet before its
+//! solution and met after it.
+
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crate::cli::{Cli, Lang};
+use crate::engine::{Engine, EngineConfig, Events};
+use crate::session::{Session, Submitted};
+
+use super::cli::{lang, lessons_dir};
+use super::format::Lesson;
+use super::load::{find, load_dir};
+use super::run::LessonRun;
+
+/// How long one solution line may take before verify moves on.
+const LINE_WAIT: Duration = Duration::from_secs(10);
+/// How long the check may take to be met after the last line.
+const CHECK_WAIT: Duration = Duration::from_secs(5);
+/// Events are considered settled after this much quiet.
+const QUIET: Duration = Duration::from_millis(60);
+const TRANSCRIPT: usize = 8;
+
+pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
+    let lang = lang(cli);
+    let dir = lessons_dir(cli);
+    let rep = load_dir(&dir);
+    for p in &rep.problems {
+        eprintln!("{p}");
+    }
+    let lessons: Vec<&Lesson> = match which {
+        Some(key) => vec![find(&rep.lessons, key).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no lesson \"{key}\" in {} (try `socklab list`)",
+                dir.display()
+            )
+        })?],
+        None => rep.lessons.iter().collect(),
+    };
+    if lessons.is_empty() {
+        anyhow::bail!("no lessons to verify in {}", dir.display());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let mut failed = 0;
+    for l in &lessons {
+        let t0 = Instant::now();
+        let result = rt.block_on(verify_lesson(l, cli.allow_remote, lang));
+        let secs = t0.elapsed().as_secs_f64();
+        match result {
+            Ok(()) => println!(
+                "✓ {:>2} {} ({} steps, {secs:.1} s)",
+                l.order,
+                l.id,
+                l.steps.len()
+            ),
+            Err(report) => {
+                failed += 1;
+                println!("✗ {:>2} {} ({secs:.1} s)", l.order, l.id);
+                for line in report.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    if !rep.problems.is_empty() {
+        println!(
+            "{} problem(s) in lesson files (run `socklab check`)",
+            rep.problems.len()
+        );
+    }
+    println!(
+        "{} of {} lessons verified in {total:.1} s",
+        lessons.len() - failed,
+        lessons.len()
+    );
+    Ok(if failed == 0 && rep.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+struct Verifier {
+    session: Session,
+    events: Events,
+    run: LessonRun,
+    transcript: VecDeque<String>,
+}
+
+impl Verifier {
+    fn note(&mut self, s: String) {
+        if self.transcript.len() == TRANSCRIPT {
+            self.transcript.pop_front();
+        }
+        self.transcript.push_back(s);
+    }
+
+    /// Take events until `done` says stop or `deadline` passes. Returns
+    /// whether `done` said stop.
+    async fn pump(&mut self, deadline: Instant, done: &mut dyn FnMut(&Verifier) -> bool) -> bool {
+        loop {
+            if done(self) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(50));
+            match tokio::time::timeout(wait, self.events.recv()).await {
+                Ok(Some(ev)) => self.apply(ev),
+                Ok(None) => return done(self),
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn apply(&mut self, ev: crate::engine::Event) {
+        if let Some(out) = self.session.on_event(&ev) {
+            let said = out.error.or(out.echo).unwrap_or_default();
+            self.note(format!("  {}: {}", out.text, said.replace('\n', "\n  ")));
+        }
+        self.run.on_event(&ev);
+    }
+
+    /// Take whatever events are already queued or arrive within QUIET.
+    async fn settle(&mut self) {
+        let cap = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < cap {
+            match tokio::time::timeout(QUIET, self.events.recv()).await {
+                Ok(Some(ev)) => self.apply(ev),
+                _ => break,
+            }
+        }
+    }
+
+    fn start_peers(&mut self) -> Result<(), String> {
+        for p in self.run.take_peers() {
+            let what = format!("{} {}", p.kind, p.addr);
+            self.session
+                .engine()
+                .start_peer(p)
+                .map_err(|e| format!("setup peer {what} did not start: {e}"))?;
+            self.note(format!("(peer {what})"));
+        }
+        Ok(())
+    }
+
+    fn failure(&self, head: String, lang: Lang) -> String {
+        let mut s = head;
+        let why = self.run.why_not(lang);
+        if !why.is_empty() {
+            s.push_str("\nnot yet:");
+            for w in why {
+                s.push_str(&format!("\n  {w}"));
+            }
+        }
+        if !self.transcript.is_empty() {
+            s.push_str("\nlast lines:");
+            for t in &self.transcript {
+                s.push_str(&format!("\n  {t}"));
+            }
+        }
+        s
+    }
+}
+
+async fn verify_lesson(lesson: &Lesson, allow_remote: bool, lang: Lang) -> Result<(), String> {
+    let (engine, events) = Engine::start(EngineConfig {
+        allow_remote,
+        ..EngineConfig::default()
+    });
+    let session = Session::new(engine.clone());
+    let run = LessonRun::new(lesson, session.placeholders(), session.model());
+    let mut v = Verifier {
+        session,
+        events,
+        run,
+        transcript: VecDeque::new(),
+    };
+    let result = verify_steps(&mut v, lang).await;
+    engine.shutdown();
+    result
+}
+
+async fn verify_steps(v: &mut Verifier, lang: Lang) -> Result<(), String> {
+    let steps = v.run.lesson().steps.clone();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        v.start_peers()
+            .map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
+        v.settle().await;
+        if v.run.step_met(i) {
+            return Err(v.failure(
+                format!("step {n} passes with nothing done (its check is met before its solution)"),
+                lang,
+            ));
+        }
+        let lines: Vec<&String> = step
+            .solution
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        for line in lines {
+            run_line(v, i, line)
+                .await
+                .map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
+        }
+        let met = v
+            .pump(Instant::now() + CHECK_WAIT, &mut |v| v.run.step_met(i))
+            .await;
+        if !met {
+            return Err(v.failure(format!("step {n} is not met after its solution"), lang));
+        }
+    }
+    Ok(())
+}
+
+async fn run_line(v: &mut Verifier, step: usize, line: &str) -> Result<(), String> {
+    v.note(format!(">>> {line}"));
+    let mut retried = false;
+    loop {
+        match v.session.submit(line) {
+            Submitted::Started { call, .. } => {
+                // Like a program, wait for the call; a call that blocks
+                // until something later happens gives way after LINE_WAIT.
+                let deadline = Instant::now() + LINE_WAIT;
+                v.pump(deadline, &mut |v| {
+                    !v.session.pending().iter().any(|(c, _)| *c == call) || v.run.step_met(step)
+                })
+                .await;
+                return Ok(());
+            }
+            Submitted::Error(e) => {
+                // A later line may need the result of a call still blocked
+                // (its variable is bound when it finishes): wait for it once.
+                if !retried && !v.session.pending().is_empty() {
+                    retried = true;
+                    v.pump(Instant::now() + LINE_WAIT, &mut |v| {
+                        v.session.pending().is_empty()
+                    })
+                    .await;
+                    continue;
+                }
+                v.note(format!("  {}", e.replace('\n', "\n  ")));
+                return Err(format!("solution line `{line}` failed:\n{e}"));
+            }
+            Submitted::Echo(s) => {
+                if !s.is_empty() {
+                    v.note(format!("  {s}"));
+                }
+                v.start_peers()?;
+                return Ok(());
+            }
+            Submitted::Lab { name, args } => {
+                return Err(format!(
+                    "solution line `{line}` is a lab command (:{name} {args}) that only the UI handles"
+                ));
+            }
+            Submitted::Nothing => return Ok(()),
+        }
+    }
+}
