@@ -179,7 +179,8 @@ pub struct App {
     pub now_us: u64,
     /// Tests pin the clock so snapshots do not depend on timing.
     pub frozen_clock: Option<u64>,
-    animating: bool,
+    /// What time alone changes on screen, as of the last tick (see `fade_look`).
+    fade_look: Vec<(SockId, u8)>,
 }
 
 impl App {
@@ -214,7 +215,7 @@ impl App {
             hook: None,
             now_us: 0,
             frozen_clock: None,
-            animating: false,
+            fade_look: Vec::new(),
         }
     }
 
@@ -280,6 +281,36 @@ impl App {
         })
     }
 
+    /// How each fading row looks now: for every socket, the stage of its
+    /// lab and kernel highlights and whether it is shown at all. A tick
+    /// redraws only when this changes, not on every tick.
+    fn fade_look(&self) -> Vec<(SockId, u8)> {
+        let now = self.now_us;
+        let stage = |t: u64| {
+            let age = now.saturating_sub(t);
+            u8::from(age < FADE_US) + u8::from(age < FADE_US / 2)
+        };
+        let mut look: Vec<(SockId, u8)> = self
+            .fades
+            .iter()
+            .map(|(id, f)| {
+                let lab = f.lab.map_or(0, |(_, t)| stage(t));
+                let kernel = f.kernel.map_or(0, |(_, t)| stage(t));
+                (*id, lab * 3 + kernel)
+            })
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        for r in self.session.model().socks.values() {
+            if r.closed_us
+                .is_some_and(|t| now.saturating_sub(t) < CLOSED_SHOW_US)
+            {
+                look.push((r.id, 100));
+            }
+        }
+        look.sort_unstable();
+        look
+    }
+
     fn say(&mut self, kind: LineKind, text: &str) {
         for line in text.lines() {
             self.output.push_back(OutLine {
@@ -332,10 +363,11 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
         }
         Msg::Tick => {
             app.tick_clock();
-            let was = app.animating;
-            app.animating = app.animating();
+            let look = app.fade_look();
+            let changed = look != app.fade_look;
+            app.fade_look = look;
             Effect {
-                redraw: was || app.animating,
+                redraw: changed,
                 quit: false,
             }
         }
@@ -757,7 +789,7 @@ fn on_engine(app: &mut App, ev: Event) {
         app.lesson = Some(hook.view(&app.session));
         app.hook = Some(hook);
     }
-    app.animating = app.animating();
+    app.fade_look = app.fade_look();
 }
 
 fn show_outcome(app: &mut App, out: Outcome) {

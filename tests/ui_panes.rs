@@ -253,6 +253,13 @@ async fn a_fresh_transition_shows_from_and_to_then_fades() {
     app.frozen_clock = Some(1_100_000);
     app::update(&mut app, Msg::Tick);
     assert!(app.animating());
+    // Ticks redraw only when the look changes, not on every tick.
+    app.frozen_clock = Some(1_200_000);
+    assert!(!app::update(&mut app, Msg::Tick).redraw);
+    app.frozen_clock = Some(1_000_000 + app::FADE_US / 2 + 1);
+    assert!(app::update(&mut app, Msg::Tick).redraw, "strong → soft");
+    app.frozen_clock = Some(1_100_000);
+    app::update(&mut app, Msg::Tick);
     let area = Rect::new(0, 0, 136, 3);
     let mut buf = Buffer::empty(area);
     ui::sockets::render(&mut buf, area, &app);
