@@ -107,6 +107,8 @@ pub struct TrafficRec {
     pub len: usize,
     /// At most [`TRAFFIC_BYTES`] of the chunk.
     pub data: Bytes,
+    /// For datagrams: the other end.
+    pub addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Default)]
@@ -163,6 +165,8 @@ pub struct App {
     pub send_input: Input,
     pub send_newline: bool,
     pub send_target: Option<SockId>,
+    /// Sockets in the order they became connected (newest last).
+    pub connected_order: Vec<SockId>,
     pub sock_sel: usize,
     pub traffic: Traffic,
     pub events: VecDeque<EvLine>,
@@ -204,6 +208,7 @@ impl App {
             send_input: Input::default(),
             send_newline: true,
             send_target: None,
+            connected_order: Vec::new(),
             sock_sel: 0,
             traffic: Traffic::default(),
             events: VecDeque::new(),
@@ -263,12 +268,19 @@ impl App {
             .collect()
     }
 
-    /// The Send pane's target: the chosen one while it stays valid, else the newest.
+    /// The Send pane's target: the chosen one while it stays valid, else
+    /// the socket connected most recently.
     pub fn current_target(&self) -> Option<SockId> {
         let targets = self.send_targets();
         match self.send_target {
             Some(t) if targets.contains(&t) => Some(t),
-            _ => targets.last().copied(),
+            _ => self
+                .connected_order
+                .iter()
+                .rev()
+                .find(|s| targets.contains(s))
+                .or(targets.last())
+                .copied(),
         }
     }
 
@@ -384,8 +396,15 @@ fn on_engine(app: &mut App, ev: Event) {
     let outcome = app.session.on_event(&ev);
     let model = app.session.model();
     match &ev.kind {
-        EventKind::LabState { sock, from, .. } => {
+        EventKind::LabState { sock, from, to } => {
             app.fades.entry(*sock).or_default().lab = Some((*from, ev.t_us));
+            if *to == LabState::Connected {
+                app.connected_order.retain(|s| s != sock);
+                app.connected_order.push(*sock);
+                // Only live sockets matter; the list stays as short as the lab.
+                let live: Vec<SockId> = model.live().map(|r| r.id).collect();
+                app.connected_order.retain(|s| live.contains(s));
+            }
         }
         EventKind::KernelState { sock, from, .. } => {
             app.fades.entry(*sock).or_default().kernel = Some((*from, ev.t_us));
@@ -402,7 +421,7 @@ fn on_engine(app: &mut App, ev: Event) {
             dir,
             data,
             len,
-            ..
+            addr,
         } => {
             let row = model.sock(*sock);
             let keep = data.len().min(TRAFFIC_BYTES);
@@ -415,6 +434,7 @@ fn on_engine(app: &mut App, ev: Event) {
                 dir: *dir,
                 len: *len,
                 data: Bytes::copy_from_slice(&data[..keep]),
+                addr: *addr,
             });
             if t.back > 0 {
                 // Scrolled back: keep the same records in view.

@@ -291,3 +291,69 @@ async fn tab_completes_names_and_methods() {
     assert!(text.contains("sendall"), "{text}");
     app.session.engine().shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_pane_to_a_socket_chosen_in_the_sockets_pane() {
+    let (mut app, mut events) = app();
+    let port = free_port().expect("port");
+    enter_line(&mut app, &format!(":peer echo 127.0.0.1:{port}"));
+    enter_line(&mut app, "a = socket()");
+    enter_line(&mut app, "b = socket()");
+    pump(&mut app, &mut events, "sockets", |a| {
+        idle(a) && lab_of(a, "b").is_some()
+    })
+    .await;
+    for s in ["a", "b"] {
+        enter_line(&mut app, &format!("{s}.connect((\"127.0.0.1\", {port}))"));
+        pump(&mut app, &mut events, "connect", |a| {
+            idle(a)
+                && a.session
+                    .model()
+                    .by_label(s)
+                    .is_some_and(|r| r.lab == LabState::Connected && r.peer.is_some())
+        })
+        .await;
+    }
+    // Newest connected socket is the default target; pick `a` on the Sockets pane.
+    assert_eq!(
+        app.current_target(),
+        app.session.model().by_label("b").map(|r| r.id)
+    );
+    key(&mut app, KeyCode::BackTab); // Prompt -> Lesson
+    key(&mut app, KeyCode::BackTab); // -> Code
+    key(&mut app, KeyCode::BackTab); // -> Events
+    key(&mut app, KeyCode::BackTab); // -> Traffic
+    key(&mut app, KeyCode::BackTab); // -> Sockets
+    assert_eq!(app.focus, Pane::Sockets);
+    let row = app
+        .socket_rows()
+        .iter()
+        .position(|r| r.label.as_deref() == Some("a"))
+        .expect("row of a");
+    key(&mut app, KeyCode::Home);
+    for _ in 0..row {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Pane::Send);
+    assert!(socklab::ui::send::title_extra(&app).starts_with("to a "));
+    type_str(&mut app, "안녕\\t!");
+    key(&mut app, KeyCode::Enter);
+    pump(&mut app, &mut events, "echo", |a| {
+        a.traffic
+            .recs
+            .iter()
+            .filter(|r| r.data.as_ref() == "안녕\t!\n".as_bytes())
+            .count()
+            >= 3
+    })
+    .await;
+    assert!(
+        app.output
+            .iter()
+            .any(|l| l.text.starts_with(">>> a.sendall("))
+    );
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("안녕\\t!\\n"), "{text}");
+    app.session.engine().shutdown();
+}

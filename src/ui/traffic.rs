@@ -81,14 +81,24 @@ fn head_spans(rec: &TrafficRec, app: &App) -> Vec<Span<'static>> {
     } else {
         Style::new()
     };
-    vec![
+    let mut spans = vec![
         Span::styled(fmt_time(rec.t_us), t.dim()),
         Span::raw(" "),
         Span::styled(pad(&sanitize(&rec.name), 10), name_style),
         Span::raw(" "),
         Span::styled(arrow, st),
         Span::raw(format!(" {:>5} ", rec.len)),
-    ]
+    ];
+    if let Some(a) = rec.addr {
+        // A datagram says where it came from or went.
+        let a = if a.ip().is_loopback() {
+            format!(":{}", a.port())
+        } else {
+            a.to_string()
+        };
+        spans.push(Span::styled(format!("{a} "), t.dim()));
+    }
+    spans
 }
 
 fn text_line(rec: &TrafficRec, width: usize, app: &App) -> Line<'static> {
