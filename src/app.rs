@@ -161,6 +161,8 @@ pub struct App {
     pub hist_pos: Option<usize>,
     pub hist_draft: String,
     pub output: VecDeque<OutLine>,
+    /// Output lines hidden below the Prompt pane; 0 = showing the newest.
+    pub output_back: usize,
     pub completions: Vec<String>,
     pub send_input: Input,
     pub send_newline: bool,
@@ -204,6 +206,7 @@ impl App {
             hist_pos: None,
             hist_draft: String::new(),
             output: VecDeque::new(),
+            output_back: 0,
             completions: Vec::new(),
             send_input: Input::default(),
             send_newline: true,
@@ -327,6 +330,8 @@ impl App {
     }
 
     fn say(&mut self, kind: LineKind, text: &str) {
+        // Something new to read: show it.
+        self.output_back = 0;
         for line in text.lines() {
             self.output.push_back(OutLine {
                 kind,

@@ -239,6 +239,8 @@ pub static KEYS: &[Binding] = &[
     b(k(C::Tab), S::Only(Pane::Prompt), A::Complete, "complete the name (empty line: next pane)", "complete"),
     b(k(C::Up), S::Only(Pane::Prompt), A::HistoryPrev, "previous line from history", "history"),
     b(k(C::Down), S::Only(Pane::Prompt), A::HistoryNext, "next line from history", ""),
+    b(k(C::PageUp), S::Only(Pane::Prompt), A::PageUp, "scroll back through the output", ""),
+    b(k(C::PageDown), S::Only(Pane::Prompt), A::PageDown, "scroll the output forward", ""),
     b(k(C::Enter), S::Only(Pane::Send), A::Submit, "sendall() the text", "send"),
     b(ctrl('n'), S::Only(Pane::Send), A::ToggleNewline, "toggle adding a newline on Enter", "+\\n"),
     b(k(C::Up), S::Only(Pane::Send), A::TargetPrev, "previous target socket", "target"),

@@ -177,3 +177,23 @@ fn the_readme_lists_every_key() {
         assert!(text.contains(&row), "README lacks: {row}");
     }
 }
+
+#[tokio::test]
+async fn page_up_scrolls_back_through_the_prompt_output() {
+    let (mut app, _ev) = app();
+    for i in 0..12 {
+        enter_line(&mut app, &format!(":nothing{i}"));
+    }
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(":nothing11 is not"), "{text}");
+    assert!(!text.contains(">>> :nothing3"), "{text}");
+    key(&mut app, KeyCode::PageUp);
+    key(&mut app, KeyCode::PageUp);
+    let text = screen(&mut app, 80, 24);
+    assert!(!text.contains(":nothing11 is not"), "{text}");
+    assert!(text.contains("lines below · PgDn"), "{text}");
+    // Typing a new line shows the newest output again.
+    enter_line(&mut app, ":again");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(":again is not"), "{text}");
+}

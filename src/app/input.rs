@@ -170,7 +170,11 @@ fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
                 app.sock_sel.saturating_add(n).min(max)
             };
         }
-        Pane::Prompt | Pane::Send => {}
+        Pane::Prompt => {
+            let max = app.output.len().saturating_sub(1);
+            app.output_back = bump(app.output_back, max);
+        }
+        Pane::Send => {}
     }
 }
 

@@ -73,6 +73,9 @@ fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
 fn title_extra(pane: Pane, app: &App) -> String {
     match pane {
         Pane::Traffic => traffic::title_extra(app),
+        Pane::Prompt if app.output_back > 0 => {
+            format!("{} lines below · PgDn", app.output_back)
+        }
         Pane::Send => send::title_extra(app),
         Pane::Events if app.events_back > 0 => format!("{} newer below · End", app.events_back),
         Pane::Events if app.events_dropped > 0 => format!("{} older dropped", app.events_dropped),

@@ -43,9 +43,10 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let extra = extra_lines(app, w);
     let h = area.height as usize;
     let out_rows = h.saturating_sub(1 + extra.len());
-    let start = app.output.len().saturating_sub(out_rows);
+    let end = app.output.len() - app.output_back.min(app.output.len());
+    let start = end.saturating_sub(out_rows);
     let mut y = area.y;
-    for l in app.output.range(start..) {
+    for l in app.output.range(start..end) {
         let style = match l.kind {
             LineKind::Input => t.prompt(),
             LineKind::Echo => ratatui::style::Style::new(),
