@@ -108,7 +108,9 @@ fn text_line(rec: &TrafficRec, width: usize, app: &App) -> Line<'static> {
     let room = width.saturating_sub(head_w);
     let text = escape_display(&rec.data);
     // Bytes the pane did not keep: say so rather than pretend the chunk ended.
-    let more = if rec.len > rec.data.len() {
+    // (Only where it leaves room for the bytes themselves; the length column
+    // already says how long the chunk was.)
+    let more = if rec.len > rec.data.len() && room >= 40 {
         format!(" (+{} bytes)", rec.len - rec.data.len())
     } else {
         String::new()
