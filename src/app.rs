@@ -1,0 +1,501 @@
+//! The interactive screen's state and the one `update` that changes it.
+//!
+//! Everything that happens — a key, a mouse click, a resize, an engine event,
+//! a timer tick — arrives as a [`Msg`]; [`update`] applies it and says whether
+//! the screen must be redrawn or the app should quit. Panes (`crate::ui`) only
+//! read an `&App`.
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+use crossterm::event::{KeyEvent, MouseEvent};
+use tui_input::{Input, InputRequest};
+
+use crate::engine::model::SockRow;
+use crate::engine::text::sanitize;
+use crate::engine::{CallId, Dir, Event, EventKind, LabState, SockId, TcpState};
+use crate::keys::Pane;
+use crate::ui::events as ev_fmt;
+use crate::ui::lesson::LessonView;
+use crate::ui::theme::Theme;
+
+mod input;
+use input::{on_key, on_mouse};
+
+pub use crate::session::{Outcome, Session, Submitted};
+
+/// How long a changed state stays highlighted.
+pub const FADE_US: u64 = 2_000_000;
+/// How long a closed socket stays on the Sockets pane (dimmed).
+pub const CLOSED_SHOW_US: u64 = 5_000_000;
+/// Traffic records kept, and bytes kept of each (the length is always exact).
+pub const TRAFFIC_KEEP: usize = 50_000;
+pub const TRAFFIC_BYTES: usize = 128;
+pub const EVENTS_KEEP: usize = 5_000;
+pub const OUTPUT_KEEP: usize = 500;
+pub const HISTORY_KEEP: usize = 500;
+
+/// Lesson commands passed to the lesson hook.
+pub const LESSON_COMMANDS: &[&str] = &[
+    "next", "prev", "hint", "solution", "reset", "check", "lesson",
+];
+
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Paste(String),
+    Engine(Event),
+    Tick,
+}
+
+/// What the loop should do after an update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    pub redraw: bool,
+    pub quit: bool,
+}
+
+impl Effect {
+    const NONE: Effect = Effect {
+        redraw: false,
+        quit: false,
+    };
+    const REDRAW: Effect = Effect {
+        redraw: true,
+        quit: false,
+    };
+    const QUIT: Effect = Effect {
+        redraw: false,
+        quit: true,
+    };
+}
+
+/// Where lessons plug in (`socklab learn`). The app calls it; it never
+/// touches the screen. The sandbox has none.
+pub trait LessonHook {
+    /// Every engine event, after the session has applied it.
+    fn on_event(&mut self, session: &Session, ev: &Event);
+    /// A lesson command (`:next`, `:hint`, … — see [`LESSON_COMMANDS`]);
+    /// returns lines to show under the prompt.
+    fn command(&mut self, session: &mut Session, name: &str, args: &str) -> Vec<String>;
+    /// What the Lesson pane shows now.
+    fn view(&self, session: &Session) -> LessonView;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineKind {
+    Input,
+    Echo,
+    Error,
+    Info,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutLine {
+    pub kind: LineKind,
+    pub text: String,
+}
+
+pub struct TrafficRec {
+    pub t_us: u64,
+    pub sock: SockId,
+    /// The socket's name when the bytes moved.
+    pub name: String,
+    pub peer_owned: bool,
+    pub dir: Dir,
+    pub len: usize,
+    /// At most [`TRAFFIC_BYTES`] of the chunk.
+    pub data: Bytes,
+    /// For datagrams: the other end.
+    pub addr: Option<std::net::SocketAddr>,
+}
+
+#[derive(Default)]
+pub struct Traffic {
+    pub recs: VecDeque<TrafficRec>,
+    pub dropped: u64,
+    /// Records hidden below the view; 0 = following new data.
+    pub back: usize,
+    pub hex: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvClass {
+    Socket,
+    Lab,
+    Kernel,
+    Call,
+    Ok,
+    Fail,
+    Peer,
+    Notice,
+}
+
+pub struct EvLine {
+    pub t_us: u64,
+    /// The socket the line is about; its name is shown in front of `text`.
+    pub sock: Option<SockId>,
+    pub class: EvClass,
+    pub peer_owned: bool,
+    pub text: String,
+}
+
+/// When a socket's states last changed, and from what.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fade {
+    pub lab: Option<(LabState, u64)>,
+    pub kernel: Option<(Option<TcpState>, u64)>,
+}
+
+pub struct App {
+    pub session: Session,
+    pub theme: Theme,
+    pub size: (u16, u16),
+    pub focus: Pane,
+    pub help: bool,
+    pub help_scroll: usize,
+    pub input: Input,
+    pub history: Vec<String>,
+    /// Position while walking history, and the line being typed before.
+    pub hist_pos: Option<usize>,
+    pub hist_draft: String,
+    pub output: VecDeque<OutLine>,
+    /// Output lines hidden below the Prompt pane; 0 = showing the newest.
+    pub output_back: usize,
+    pub completions: Vec<String>,
+    pub send_input: Input,
+    pub send_newline: bool,
+    pub send_target: Option<SockId>,
+    /// Sockets in the order they became connected (newest last).
+    pub connected_order: Vec<SockId>,
+    pub sock_sel: usize,
+    pub traffic: Traffic,
+    pub events: VecDeque<EvLine>,
+    pub events_dropped: u64,
+    pub events_back: usize,
+    pub code_back: usize,
+    pub lesson_scroll: usize,
+    pub fades: HashMap<SockId, Fade>,
+    /// The text of calls in flight, for naming their results.
+    pub call_text: HashMap<CallId, (String, bool)>,
+    /// The newest call typed at the prompt, to tell whether an outcome
+    /// arrives right after its own line.
+    pub last_typed: Option<CallId>,
+    pub lesson: Option<LessonView>,
+    pub hook: Option<Box<dyn LessonHook>>,
+    /// Engine time the screen shows (µs).
+    pub now_us: u64,
+    /// Tests pin the clock so snapshots do not depend on timing.
+    pub frozen_clock: Option<u64>,
+    /// What time alone changes on screen, as of the last tick (see `fade_look`).
+    fade_look: Vec<(SockId, u8)>,
+}
+
+impl App {
+    pub fn new(session: Session, theme: Theme) -> App {
+        App {
+            session,
+            theme,
+            size: (80, 24),
+            focus: Pane::Prompt,
+            help: false,
+            help_scroll: 0,
+            input: Input::default(),
+            history: Vec::new(),
+            hist_pos: None,
+            hist_draft: String::new(),
+            output: VecDeque::new(),
+            output_back: 0,
+            completions: Vec::new(),
+            send_input: Input::default(),
+            send_newline: true,
+            send_target: None,
+            connected_order: Vec::new(),
+            sock_sel: 0,
+            traffic: Traffic::default(),
+            events: VecDeque::new(),
+            events_dropped: 0,
+            events_back: 0,
+            code_back: 0,
+            lesson_scroll: 0,
+            fades: HashMap::new(),
+            call_text: HashMap::new(),
+            last_typed: None,
+            lesson: None,
+            hook: None,
+            now_us: 0,
+            frozen_clock: None,
+            fade_look: Vec::new(),
+        }
+    }
+
+    /// A first line under the prompt saying how to begin.
+    pub fn welcome(&mut self, text: &str) {
+        self.say(LineKind::Info, text);
+    }
+
+    /// Plug in a lesson (see [`LessonHook`]).
+    pub fn set_hook(&mut self, hook: Box<dyn LessonHook>) {
+        self.lesson = Some(hook.view(&self.session));
+        self.hook = Some(hook);
+    }
+
+    /// Socket rows the Sockets pane shows: open ones, and closed ones for a moment.
+    pub fn socket_rows(&self) -> Vec<&SockRow> {
+        self.session
+            .model()
+            .socks
+            .values()
+            .filter(|r| {
+                !r.closed
+                    || r.closed_us
+                        .is_some_and(|t| self.now_us.saturating_sub(t) < CLOSED_SHOW_US)
+            })
+            .collect()
+    }
+
+    /// Sockets the Send pane can write to: the student's connected ones.
+    pub fn send_targets(&self) -> Vec<SockId> {
+        self.session
+            .model()
+            .live()
+            .filter(|r| r.owner.is_student() && r.peer.is_some())
+            .filter(|r| {
+                matches!(
+                    r.lab,
+                    LabState::Connected | LabState::HalfClosed(crate::engine::Shut::Rd)
+                )
+            })
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// The Send pane's target: the chosen one while it stays valid, else
+    /// the socket connected most recently.
+    pub fn current_target(&self) -> Option<SockId> {
+        let targets = self.send_targets();
+        match self.send_target {
+            Some(t) if targets.contains(&t) => Some(t),
+            _ => self
+                .connected_order
+                .iter()
+                .rev()
+                .find(|s| targets.contains(s))
+                .or(targets.last())
+                .copied(),
+        }
+    }
+
+    /// Whether something on screen changes with time alone.
+    pub fn animating(&self) -> bool {
+        let now = self.now_us;
+        let recent = |t: u64| now.saturating_sub(t) < FADE_US;
+        self.fades.values().any(|f| {
+            f.lab.is_some_and(|(_, t)| recent(t)) || f.kernel.is_some_and(|(_, t)| recent(t))
+        }) || self.session.model().socks.values().any(|r| {
+            r.closed_us
+                .is_some_and(|t| now.saturating_sub(t) < CLOSED_SHOW_US)
+        })
+    }
+
+    /// How each fading row looks now: for every socket, the stage of its
+    /// lab and kernel highlights and whether it is shown at all. A tick
+    /// redraws only when this changes, not on every tick.
+    fn fade_look(&self) -> Vec<(SockId, u8)> {
+        let now = self.now_us;
+        let stage = |t: u64| {
+            let age = now.saturating_sub(t);
+            u8::from(age < FADE_US) + u8::from(age < FADE_US / 2)
+        };
+        let mut look: Vec<(SockId, u8)> = self
+            .fades
+            .iter()
+            .map(|(id, f)| {
+                let lab = f.lab.map_or(0, |(_, t)| stage(t));
+                let kernel = f.kernel.map_or(0, |(_, t)| stage(t));
+                (*id, lab * 3 + kernel)
+            })
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        for r in self.session.model().socks.values() {
+            if r.closed_us
+                .is_some_and(|t| now.saturating_sub(t) < CLOSED_SHOW_US)
+            {
+                look.push((r.id, 100));
+            }
+        }
+        look.sort_unstable();
+        look
+    }
+
+    fn say(&mut self, kind: LineKind, text: &str) {
+        // Something new to read: show it.
+        self.output_back = 0;
+        for line in text.lines() {
+            self.output.push_back(OutLine {
+                kind,
+                text: sanitize(line),
+            });
+        }
+        while self.output.len() > OUTPUT_KEEP {
+            self.output.pop_front();
+        }
+    }
+
+    fn tick_clock(&mut self) {
+        self.now_us = match self.frozen_clock {
+            Some(t) => t,
+            None => self.session.engine().now_us().max(self.now_us),
+        };
+    }
+}
+
+/// Apply one message. The only place app state changes.
+pub fn update(app: &mut App, msg: Msg) -> Effect {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Mouse(m) => on_mouse(app, m),
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            Effect::REDRAW
+        }
+        Msg::Paste(text) => {
+            let input = match app.focus {
+                Pane::Prompt => &mut app.input,
+                Pane::Send => &mut app.send_input,
+                _ => return Effect::NONE,
+            };
+            // A pasted newline would submit half a line; keep it one line.
+            for c in text
+                .chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            {
+                if !c.is_control() {
+                    input.handle(InputRequest::InsertChar(c));
+                }
+            }
+            Effect::REDRAW
+        }
+        Msg::Engine(ev) => {
+            on_engine(app, ev);
+            Effect::REDRAW
+        }
+        Msg::Tick => {
+            app.tick_clock();
+            let look = app.fade_look();
+            let changed = look != app.fade_look;
+            app.fade_look = look;
+            Effect {
+                redraw: changed,
+                quit: false,
+            }
+        }
+    }
+}
+
+fn on_engine(app: &mut App, ev: Event) {
+    if app.frozen_clock.is_none() {
+        app.now_us = app.now_us.max(ev.t_us);
+    }
+    let outcome = app.session.on_event(&ev);
+    let model = app.session.model();
+    match &ev.kind {
+        EventKind::LabState { sock, from, to } => {
+            app.fades.entry(*sock).or_default().lab = Some((*from, ev.t_us));
+            if *to == LabState::Connected {
+                app.connected_order.retain(|s| s != sock);
+                app.connected_order.push(*sock);
+                // Only live sockets matter; the list stays as short as the lab.
+                let live: Vec<SockId> = model.live().map(|r| r.id).collect();
+                app.connected_order.retain(|s| live.contains(s));
+            }
+        }
+        EventKind::KernelState { sock, from, .. } => {
+            app.fades.entry(*sock).or_default().kernel = Some((*from, ev.t_us));
+        }
+        EventKind::CallStarted {
+            call, text, owner, ..
+        } => {
+            app.call_text
+                .entry(*call)
+                .or_insert_with(|| (text.clone(), owner.is_student()));
+        }
+        EventKind::Data {
+            sock,
+            dir,
+            data,
+            len,
+            addr,
+        } => {
+            let row = model.sock(*sock);
+            let keep = data.len().min(TRAFFIC_BYTES);
+            let t = &mut app.traffic;
+            t.recs.push_back(TrafficRec {
+                t_us: ev.t_us,
+                sock: *sock,
+                name: model.name_of(*sock),
+                peer_owned: row.is_some_and(|r| !r.owner.is_student()),
+                dir: *dir,
+                len: *len,
+                data: Bytes::copy_from_slice(&data[..keep]),
+                addr: *addr,
+            });
+            if t.back > 0 {
+                // Scrolled back: keep the same records in view.
+                t.back += 1;
+            }
+            while t.recs.len() > TRAFFIC_KEEP {
+                t.recs.pop_front();
+                t.dropped += 1;
+            }
+            t.back = t.back.min(t.recs.len().saturating_sub(1));
+        }
+        _ => {}
+    }
+    if let Some(line) = ev_fmt::describe(&ev, app.session.model(), &app.call_text) {
+        app.events.push_back(line);
+        if app.events_back > 0 {
+            app.events_back += 1;
+        }
+        while app.events.len() > EVENTS_KEEP {
+            app.events.pop_front();
+            app.events_dropped += 1;
+        }
+    }
+    if let EventKind::CallDone { call, .. } | EventKind::CallFailed { call, .. } = &ev.kind {
+        app.call_text.remove(call);
+    }
+    if let EventKind::SocketClosed { sock } = &ev.kind
+        && app.send_target == Some(*sock)
+    {
+        app.send_target = None;
+    }
+    if let Some(out) = outcome {
+        show_outcome(app, out);
+    }
+    if let Some(mut hook) = app.hook.take() {
+        hook.on_event(&app.session, &ev);
+        app.lesson = Some(hook.view(&app.session));
+        app.hook = Some(hook);
+    }
+    app.fade_look = app.fade_look();
+}
+
+fn show_outcome(app: &mut App, out: Outcome) {
+    // A result that arrives after other lines were typed says which call it answers.
+    let prefix = if app.last_typed == Some(out.call) {
+        String::new()
+    } else {
+        format!("[{}] ", out.text)
+    };
+    if let Some(echo) = out.echo.filter(|e| !e.is_empty()) {
+        app.say(LineKind::Echo, &format!("{prefix}{echo}"));
+    }
+    if let Some(err) = out.error {
+        app.say(LineKind::Error, &format!("{prefix}{err}"));
+    }
+    if app.last_typed == Some(out.call) {
+        app.last_typed = None;
+    }
+}

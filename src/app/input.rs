@@ -1,0 +1,399 @@
+//! Keys, mouse and lines typed: what the prompt, the send pane, scrolling
+//! and lab commands do to the app. Part of `update` (see `app.rs`).
+
+use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use tui_input::{Input, InputRequest};
+
+use super::*;
+use crate::keys::{self, Action, Pane};
+use crate::ui::layout;
+
+pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
+    let Some(action) = keys::lookup(&key, app.focus, app.help) else {
+        if app.help {
+            return Effect::NONE;
+        }
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if let (true, crossterm::event::KeyCode::Char(c), true) =
+            (app.focus.takes_text(), key.code, plain)
+        {
+            app.completions.clear();
+            edit(app, InputRequest::InsertChar(c));
+            return Effect::REDRAW;
+        }
+        return Effect::NONE;
+    };
+    if !matches!(action, Action::Complete) {
+        app.completions.clear();
+    }
+    if app.help {
+        match action {
+            Action::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
+            Action::Down => {
+                // The overlay shows the screen's height less its frame and the status line.
+                let visible = (app.size.1 as usize).saturating_sub(3);
+                let max = crate::ui::help::lines(app).len().saturating_sub(visible);
+                app.help_scroll = (app.help_scroll + 1).min(max);
+            }
+            _ => app.help = false,
+        }
+        return Effect::REDRAW;
+    }
+    match action {
+        Action::Quit => return Effect::QUIT,
+        Action::Interrupt => {
+            if !app.session.pending().is_empty() {
+                app.session.cancel_latest();
+            } else if app.focus.takes_text() && !focused_input(app).value().is_empty() {
+                // Like Python: Ctrl-C on a half-typed line abandons the line.
+                let line = focused_input(app).value().to_string();
+                app.say(LineKind::Input, &format!(">>> {line}"));
+                app.say(LineKind::Error, "KeyboardInterrupt");
+                focused_input(app).reset();
+            } else {
+                return Effect::QUIT;
+            }
+        }
+        Action::NextFocus => app.focus = app.focus.next(),
+        Action::PrevFocus => app.focus = app.focus.prev(),
+        Action::FocusPrompt => app.focus = Pane::Prompt,
+        Action::ToggleHelp => {
+            app.help = !app.help;
+            app.help_scroll = 0;
+        }
+        Action::CloseHelp => app.help = false,
+        Action::Complete => complete(app),
+        Action::Submit => {
+            if app.focus == Pane::Send {
+                return submit_send(app);
+            }
+            return submit_prompt(app);
+        }
+        Action::HistoryPrev => history(app, true),
+        Action::HistoryNext => history(app, false),
+        Action::Edit(req) => edit(app, req),
+        Action::Up => scroll(app, app.focus, 1, true),
+        Action::Down => scroll(app, app.focus, 1, false),
+        Action::PageUp => scroll(app, app.focus, page(app), true),
+        Action::PageDown => scroll(app, app.focus, page(app), false),
+        Action::Top => scroll(app, app.focus, usize::MAX / 2, true),
+        Action::Bottom => scroll(app, app.focus, usize::MAX / 2, false),
+        Action::ToggleHex => app.traffic.hex = !app.traffic.hex,
+        Action::TargetPrev | Action::TargetNext => {
+            let targets = app.send_targets();
+            if !targets.is_empty() {
+                let cur = app.current_target();
+                let i = targets.iter().position(|t| Some(*t) == cur).unwrap_or(0);
+                let n = targets.len();
+                let j = if action == Action::TargetPrev {
+                    (i + n - 1) % n
+                } else {
+                    (i + 1) % n
+                };
+                app.send_target = Some(targets[j]);
+            }
+        }
+        Action::ToggleNewline => app.send_newline = !app.send_newline,
+        Action::SendToSelected => {
+            let rows = app.socket_rows();
+            if let Some(r) = rows.get(app.sock_sel) {
+                let id = r.id;
+                if app.send_targets().contains(&id) {
+                    app.send_target = Some(id);
+                    app.focus = Pane::Send;
+                } else {
+                    let name = r.name();
+                    app.say(
+                        LineKind::Info,
+                        &format!("{name} is not a connected socket of yours; nothing to send to"),
+                    );
+                }
+            }
+        }
+    }
+    Effect::REDRAW
+}
+
+fn focused_input(app: &mut App) -> &mut Input {
+    if app.focus == Pane::Send {
+        &mut app.send_input
+    } else {
+        &mut app.input
+    }
+}
+
+fn edit(app: &mut App, req: InputRequest) {
+    focused_input(app).handle(req);
+}
+
+fn page(app: &App) -> usize {
+    (app.size.1 as usize / 3).max(1)
+}
+
+fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
+    let bump = |v: usize, max: usize| {
+        if up {
+            v.saturating_add(n).min(max)
+        } else {
+            v.saturating_sub(n)
+        }
+    };
+    match pane {
+        Pane::Traffic => {
+            let max = app.traffic.recs.len().saturating_sub(1);
+            app.traffic.back = bump(app.traffic.back, max);
+        }
+        Pane::Events => {
+            let max = app.events.len().saturating_sub(1);
+            app.events_back = bump(app.events_back, max);
+        }
+        Pane::Code => {
+            let max = app.session.code().len().saturating_sub(1);
+            app.code_back = bump(app.code_back, max);
+        }
+        Pane::Lesson => {
+            // The lesson reads top-down, so "up" moves towards the start.
+            app.lesson_scroll = if up {
+                app.lesson_scroll.saturating_sub(n)
+            } else {
+                app.lesson_scroll.saturating_add(n).min(500)
+            };
+        }
+        Pane::Sockets => {
+            let rows = app.socket_rows().len() + app.session.model().orphans.len();
+            let max = rows.saturating_sub(1);
+            app.sock_sel = if up {
+                app.sock_sel.saturating_sub(n)
+            } else {
+                app.sock_sel.saturating_add(n).min(max)
+            };
+        }
+        Pane::Prompt => {
+            let max = app.output.len().saturating_sub(1);
+            app.output_back = bump(app.output_back, max);
+        }
+        Pane::Send => {}
+    }
+}
+
+fn history(app: &mut App, back: bool) {
+    if app.history.is_empty() {
+        return;
+    }
+    let pos = match (app.hist_pos, back) {
+        (None, true) => {
+            app.hist_draft = app.input.value().to_string();
+            Some(app.history.len() - 1)
+        }
+        (None, false) => None,
+        (Some(p), true) => Some(p.saturating_sub(1)),
+        (Some(p), false) if p + 1 < app.history.len() => Some(p + 1),
+        (Some(_), false) => None,
+    };
+    app.hist_pos = pos;
+    let text = match pos {
+        Some(p) => app.history[p].clone(),
+        None => std::mem::take(&mut app.hist_draft),
+    };
+    app.input = Input::new(text);
+}
+
+fn complete(app: &mut App) {
+    let line = app.input.value().to_string();
+    if line.trim().is_empty() {
+        app.focus = app.focus.next();
+        return;
+    }
+    // The session completes the identifier before the cursor (a char index).
+    let cursor_chars = app.input.cursor();
+    let byte_cursor = line
+        .char_indices()
+        .nth(cursor_chars)
+        .map(|(i, _)| i)
+        .unwrap_or(line.len());
+    let before = &line[..byte_cursor];
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .last()
+        .map(|(i, _)| i)
+        .unwrap_or(byte_cursor);
+    let word = &line[start..byte_cursor];
+    let cands: Vec<String> = app.session.completions(&line, cursor_chars);
+    if cands.is_empty() {
+        app.completions.clear();
+        return;
+    }
+    let fill = if cands.len() == 1 {
+        cands[0].clone()
+    } else {
+        common_prefix(&cands)
+    };
+    if fill.len() >= word.len() && fill.starts_with(word) {
+        let new_line = format!("{}{}{}", &line[..start], fill, &line[byte_cursor..]);
+        let cursor = line[..start].chars().count() + fill.chars().count();
+        app.input = Input::new(new_line).with_cursor(cursor);
+    }
+    app.completions = if cands.len() > 1 { cands } else { Vec::new() };
+}
+
+fn common_prefix(words: &[String]) -> String {
+    let first = &words[0];
+    let mut n = first.len();
+    for w in &words[1..] {
+        n = n.min(
+            first
+                .char_indices()
+                .zip(w.chars())
+                .take_while(|((_, a), b)| a == b)
+                .map(|((i, a), _)| i + a.len_utf8())
+                .last()
+                .unwrap_or(0),
+        );
+    }
+    first[..n].to_string()
+}
+
+fn submit_prompt(app: &mut App) -> Effect {
+    let line = app.input.value().to_string();
+    app.input.reset();
+    app.hist_pos = None;
+    if !line.trim().is_empty() && app.history.last() != Some(&line) {
+        app.history.push(line.clone());
+        if app.history.len() > HISTORY_KEEP {
+            app.history.remove(0);
+        }
+    }
+    app.say(LineKind::Input, &format!(">>> {line}"));
+    let result = app.session.submit(&line);
+    submitted(app, result)
+}
+
+fn submit_send(app: &mut App) -> Effect {
+    let Some(target) = app.current_target() else {
+        app.say(
+            LineKind::Error,
+            "nothing to send to: connect() or accept() a connection first",
+        );
+        return Effect::REDRAW;
+    };
+    let text = app.send_input.value().to_string();
+    app.send_input.reset();
+    let result = app.session.send_text(target, &text, app.send_newline);
+    if let Submitted::Started { text, .. } = &result {
+        app.say(LineKind::Input, &format!(">>> {text}"));
+    }
+    submitted(app, result)
+}
+
+fn submitted(app: &mut App, result: Submitted) -> Effect {
+    match result {
+        Submitted::Nothing => {}
+        Submitted::Echo(text) => app.say(LineKind::Echo, &text),
+        Submitted::Error(text) => app.say(LineKind::Error, &text),
+        Submitted::Started { call, text } => {
+            app.call_text.insert(call, (text, true));
+            app.last_typed = Some(call);
+        }
+        Submitted::Lab { name, args } => return lab_command(app, &name, &args),
+    }
+    Effect::REDRAW
+}
+
+fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
+    match name {
+        "quit" | "q" | "exit" => return Effect::QUIT,
+        "help" => {
+            app.help = true;
+            app.help_scroll = 0;
+        }
+        "clear" => {
+            app.output.clear();
+            app.traffic = Traffic {
+                hex: app.traffic.hex,
+                ..Traffic::default()
+            };
+            app.events.clear();
+            app.events_dropped = 0;
+            app.events_back = 0;
+        }
+        n if LESSON_COMMANDS.contains(&n) => {
+            if let Some(mut hook) = app.hook.take() {
+                let lines = hook.command(&mut app.session, n, args);
+                app.lesson = Some(hook.view(&app.session));
+                app.hook = Some(hook);
+                for l in lines {
+                    app.say(LineKind::Info, &l);
+                }
+            } else if n == "reset" {
+                app.session.reset();
+                app.fades.clear();
+                app.say(
+                    LineKind::Info,
+                    "lab reset: every socket closed, every peer stopped",
+                );
+            } else {
+                app.say(
+                    LineKind::Info,
+                    &format!(":{n}: no lesson open (this is the sandbox; `socklab learn` opens the lessons)"),
+                );
+            }
+        }
+        other => app.say(
+            LineKind::Error,
+            &format!(":{other} is not a lab command (:help lists them)"),
+        ),
+    }
+    Effect::REDRAW
+}
+
+/// Mouse: a click focuses the pane under it; the wheel scrolls it.
+pub(super) fn on_mouse(app: &mut App, m: MouseEvent) -> Effect {
+    if app.help {
+        return Effect::NONE;
+    }
+    let (w, h) = app.size;
+    let lay = layout::compute(ratatui::layout::Rect::new(0, 0, w, h), app);
+    let hit = lay
+        .panes
+        .iter()
+        .find(|p| {
+            p.rect
+                .contains(ratatui::layout::Position::new(m.column, m.row))
+        })
+        .map(|p| p.pane);
+    let Some(pane) = hit else {
+        return Effect::NONE;
+    };
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            app.focus = pane;
+            Effect::REDRAW
+        }
+        MouseEventKind::ScrollUp => {
+            scroll(app, pane, 3, true);
+            Effect::REDRAW
+        }
+        MouseEventKind::ScrollDown => {
+            scroll(app, pane, 3, false);
+            Effect::REDRAW
+        }
+        _ => Effect::NONE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_prefix_of_candidates() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(common_prefix(&w(&["send", "sendall", "sendto"])), "send");
+        assert_eq!(common_prefix(&w(&["AF_INET", "AF_INET6"])), "AF_INET");
+        assert_eq!(common_prefix(&w(&["recv", "bind"])), "");
+    }
+}

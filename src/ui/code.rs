@@ -1,0 +1,45 @@
+//! The Code pane: the student's successful lines as a runnable Python
+//! program, growing as they go; follows the end unless scrolled back.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::fit;
+use crate::app::App;
+use crate::engine::text::sanitize;
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let code = app.session.code();
+    if code.is_empty() {
+        Line::styled("your program appears here as you go", t.dim())
+            .render(Rect { height: 1, ..area }, buf);
+        return;
+    }
+    let h = area.height as usize;
+    let end = code.len() - app.code_back.min(code.len() - 1);
+    let start = end.saturating_sub(h);
+    let num_w = end.to_string().len();
+    for (i, line) in code[start..end].iter().enumerate() {
+        let n = start + i + 1;
+        let room = (area.width as usize).saturating_sub(num_w + 1);
+        let style = if line.trim_start().starts_with('#')
+            || line.starts_with("import")
+            || line.starts_with("from")
+        {
+            t.dim()
+        } else {
+            ratatui::style::Style::new()
+        };
+        Line::from(vec![
+            Span::styled(format!("{n:>num_w$} "), t.dim()),
+            Span::styled(fit(&sanitize(line), room), style),
+        ])
+        .render(Rect::new(area.x, area.y + i as u16, area.width, 1), buf);
+    }
+}

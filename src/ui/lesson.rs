@@ -1,0 +1,214 @@
+//! The Lesson pane: a lesson's text, its steps as a checklist, the hint and
+//! what is still missing. Lessons hand over a plain [`LessonView`]; with none
+//! (the sandbox) the pane explains the lab and how to start.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use unicode_width::UnicodeWidthStr;
+
+use super::wrap;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::app::App;
+use crate::engine::text::sanitize;
+
+/// The lesson module's view (`LessonRun::view`) is what this pane draws:
+/// title, text, steps with their status, hint, why-not lines and footer,
+/// already in the student's language with placeholders filled in.
+pub use crate::lesson::{LessonView, StepStatus};
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
+    if area.width == 0 {
+        return;
+    }
+    let items = match &app.lesson {
+        Some(v) => lesson_items(v, app),
+        None if area.height < 12 => sandbox_compact(app),
+        None => sandbox_items(app),
+    };
+    // Wrapped here rather than by Paragraph, so wide (Korean) characters at
+    // the end of a line move to the next one instead of being cut.
+    let width = area.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for it in items {
+        let first_w = it.prefix.width();
+        let room = width.saturating_sub(first_w).max(1);
+        for (i, l) in wrap(&it.text, room).into_iter().enumerate() {
+            let prefix = if i == 0 {
+                it.prefix.clone()
+            } else {
+                " ".repeat(first_w)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(prefix, it.prefix_style),
+                Span::styled(l, it.style),
+            ]));
+        }
+    }
+    Paragraph::new(lines)
+        .scroll((app.lesson_scroll.min(u16::MAX as usize) as u16, 0))
+        .render(area, buf);
+}
+
+/// One paragraph of the pane, before wrapping.
+struct Item {
+    prefix: String,
+    prefix_style: Style,
+    text: String,
+    style: Style,
+}
+
+fn item(text: &str, style: Style) -> Item {
+    Item {
+        prefix: String::new(),
+        prefix_style: style,
+        text: sanitize(text),
+        style,
+    }
+}
+
+fn blank() -> Item {
+    item("", Style::new())
+}
+
+fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
+    let t = &app.theme;
+    let mut out = vec![item(&v.title, t.header())];
+    out.extend(v.text.lines().map(|l| item(l, Style::new())));
+    if !v.steps.is_empty() {
+        out.push(blank());
+    }
+    for (i, (text, status)) in v.steps.iter().enumerate() {
+        let (mark, mark_style, style) = match status {
+            StepStatus::Done => ("✓", t.ok(), Style::new()),
+            StepStatus::Current => (
+                "▶",
+                t.warn().add_modifier(Modifier::BOLD),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            StepStatus::Todo => ("·", t.dim(), t.dim()),
+        };
+        for (j, l) in text.lines().enumerate() {
+            let prefix = format!("{mark} {}. ", i + 1);
+            out.push(Item {
+                prefix: if j == 0 {
+                    prefix
+                } else {
+                    " ".repeat(prefix.width())
+                },
+                prefix_style: mark_style,
+                text: sanitize(l),
+                style,
+            });
+        }
+    }
+    if !v.why_not.is_empty() {
+        out.push(blank());
+        out.push(item("Not done yet:", t.warn()));
+        for w in &v.why_not {
+            out.push(Item {
+                prefix: "  – ".into(),
+                prefix_style: t.warn(),
+                text: sanitize(w),
+                style: t.warn(),
+            });
+        }
+    }
+    if let Some(h) = &v.hint {
+        out.push(blank());
+        out.push(item("Hint:", t.info().add_modifier(Modifier::BOLD)));
+        for l in h.lines() {
+            out.push(Item {
+                prefix: "  ".into(),
+                prefix_style: t.info(),
+                text: sanitize(l),
+                style: t.info(),
+            });
+        }
+    }
+    if !v.footer.is_empty() {
+        out.push(blank());
+        out.push(item(&v.footer, t.dim()));
+    }
+    out
+}
+
+/// The sandbox text for a short pane: the calls to try come first.
+fn sandbox_compact(app: &App) -> Vec<Item> {
+    let t = &app.theme;
+    let port = app
+        .session
+        .placeholders()
+        .get("port")
+        .cloned()
+        .unwrap_or_else(|| "PORT".into());
+    let code = |s: String| Item {
+        prefix: "  ".into(),
+        prefix_style: Style::new(),
+        text: s,
+        style: t.prompt(),
+    };
+    vec![
+        item(
+            "Sandbox: each line you type at >>> is a real socket call on 127.0.0.1. Try:",
+            t.header(),
+        ),
+        code(format!(
+            "srv = socket(AF_INET, SOCK_STREAM)   srv.bind((\"127.0.0.1\", {port}))"
+        )),
+        code(format!(
+            "srv.listen(5)   :peer greeter 127.0.0.1:{port}   conn, addr = srv.accept()"
+        )),
+        item(
+            "Tab: next pane · F1: keys · :peers · :reset · lessons: socklab learn",
+            t.dim(),
+        ),
+    ]
+}
+
+fn sandbox_items(app: &App) -> Vec<Item> {
+    let t = &app.theme;
+    let ph = app.session.placeholders();
+    let port = ph.get("port").cloned().unwrap_or_else(|| "PORT".into());
+    let port2 = ph.get("port2").cloned().unwrap_or_else(|| "PORT2".into());
+    let code = |s: &str| Item {
+        prefix: "  ".into(),
+        prefix_style: Style::new(),
+        text: s.to_string(),
+        style: t.prompt(),
+    };
+    vec![
+        item("Sandbox — no lesson open", t.header()),
+        item(
+            "Each line you type at >>> is a real socket call on this machine's \
+             loopback (127.0.0.1); the panes show what your program and the \
+             kernel do.",
+            Style::new(),
+        ),
+        blank(),
+        item(
+            "A server, and a built-in client that connects to it:",
+            Style::new(),
+        ),
+        code("srv = socket(AF_INET, SOCK_STREAM)"),
+        code(&format!("srv.bind((\"127.0.0.1\", {port}))")),
+        code("srv.listen(5)"),
+        code(&format!(":peer greeter 127.0.0.1:{port}")),
+        code("conn, addr = srv.accept()"),
+        code("conn.recv(1024)"),
+        blank(),
+        item("Or a client of a built-in server:", Style::new()),
+        code(&format!(":peer echo 127.0.0.1:{port2}")),
+        code("cli = socket()"),
+        code(&format!("cli.connect((\"127.0.0.1\", {port2}))")),
+        code("cli.sendall(b\"hello\\n\")"),
+        blank(),
+        item(
+            ":peers lists peers, :stop NAME stops one, :reset starts over. \
+             Lessons: quit (:quit) and run `socklab learn`. F1 or ? shows every key.",
+            t.dim(),
+        ),
+    ]
+}

@@ -1,0 +1,96 @@
+//! The Prompt pane: what was typed and answered (like Python's REPL), the
+//! calls still waiting, Tab candidates, and the `>>> ` input line.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
+
+use super::fit;
+use crate::app::{App, LineKind};
+use crate::engine::text::sanitize;
+
+pub const PS1: &str = ">>> ";
+
+fn extra_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut out = Vec::new();
+    for (_, text) in app.session.pending() {
+        out.push(Line::styled(
+            fit(
+                &format!("… {} is waiting (C-c cancels)", sanitize(&text)),
+                width,
+            ),
+            t.warn(),
+        ));
+    }
+    if !app.completions.is_empty() {
+        out.push(Line::styled(
+            fit(&sanitize(&app.completions.join("  ")), width),
+            t.info(),
+        ));
+    }
+    out
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let w = area.width as usize;
+    let extra = extra_lines(app, w);
+    let h = area.height as usize;
+    let out_rows = h.saturating_sub(1 + extra.len());
+    let end = app.output.len() - app.output_back.min(app.output.len());
+    let start = end.saturating_sub(out_rows);
+    let mut y = area.y;
+    for l in app.output.range(start..end) {
+        let style = match l.kind {
+            LineKind::Input => t.prompt(),
+            LineKind::Echo => ratatui::style::Style::new(),
+            LineKind::Error => t.error(),
+            LineKind::Info => t.info(),
+        };
+        Line::styled(fit(&l.text, w), style).render(Rect::new(area.x, y, area.width, 1), buf);
+        y += 1;
+    }
+    for l in extra.into_iter().take(h.saturating_sub(1)) {
+        l.render(Rect::new(area.x, y, area.width, 1), buf);
+        y += 1;
+    }
+    let y = area.bottom() - 1;
+    let room = w.saturating_sub(PS1.len());
+    let scroll = app.input.visual_scroll(room);
+    let shown = skip_cols(app.input.value(), scroll);
+    Line::from(vec![
+        Span::styled(PS1, t.prompt()),
+        Span::raw(fit(&sanitize(&shown), room)),
+    ])
+    .render(Rect::new(area.x, y, area.width, 1), buf);
+}
+
+/// The text after the first `cols` display columns.
+pub fn skip_cols(s: &str, cols: usize) -> String {
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        if used >= cols {
+            out.push(c);
+        } else {
+            used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        }
+    }
+    out
+}
+
+pub fn cursor(inner: Rect, app: &App) -> Option<Position> {
+    let room = (inner.width as usize).saturating_sub(PS1.len());
+    let scroll = app.input.visual_scroll(room);
+    let x = inner.x as usize + PS1.width() + app.input.visual_cursor().saturating_sub(scroll);
+    Some(Position::new(
+        x.min(inner.right() as usize - 1) as u16,
+        inner.bottom() - 1,
+    ))
+}

@@ -1,0 +1,66 @@
+//! The Send pane: raw text to the chosen connected socket (`sendall`), with
+//! `\n \r \t \0 \xNN` escapes and an optional `\n` added on Enter.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
+
+use super::fit;
+use super::prompt::skip_cols;
+use crate::app::App;
+use crate::engine::text::sanitize;
+
+const PS: &str = "send> ";
+
+pub fn title_extra(app: &App) -> String {
+    let nl = if app.send_newline {
+        "+\\n on"
+    } else {
+        "+\\n off"
+    };
+    match app.current_target() {
+        Some(id) => {
+            let m = app.session.model();
+            let peer = m
+                .sock(id)
+                .and_then(|r| r.peer)
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
+            format!("to {}{peer} · {nl}", m.name_of(id))
+        }
+        None => format!("no connected socket · {nl}"),
+    }
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let w = area.width as usize;
+    let room = w.saturating_sub(PS.len());
+    let value = app.send_input.value();
+    let body = if value.is_empty() && app.focus != crate::keys::Pane::Send {
+        Span::styled(
+            fit("text to sendall() (Tab here, type, Enter)", room),
+            t.dim(),
+        )
+    } else {
+        let scroll = app.send_input.visual_scroll(room);
+        Span::raw(fit(&sanitize(&skip_cols(value, scroll)), room))
+    };
+    Line::from(vec![Span::styled(PS, t.prompt()), body])
+        .render(Rect::new(area.x, area.bottom() - 1, area.width, 1), buf);
+}
+
+pub fn cursor(inner: Rect, app: &App) -> Option<Position> {
+    let room = (inner.width as usize).saturating_sub(PS.len());
+    let scroll = app.send_input.visual_scroll(room);
+    let x = inner.x as usize + PS.width() + app.send_input.visual_cursor().saturating_sub(scroll);
+    Some(Position::new(
+        x.min(inner.right() as usize - 1) as u16,
+        inner.bottom() - 1,
+    ))
+}

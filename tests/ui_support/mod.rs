@@ -1,0 +1,158 @@
+//! Helpers shared by the UI tests: build an app on a real engine, feed it
+//! keys and events, render it to a `TestBackend` as plain text.
+#![allow(dead_code)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use socklab::app::{self, App, Msg, Session};
+use socklab::engine::{Engine, EngineConfig, Events};
+use socklab::ui::theme::Theme;
+
+/// An app over a fresh engine (needs a tokio runtime), colourless, with the
+/// clock pinned far ahead so nothing is mid-fade in snapshots.
+pub fn app() -> (App, Events) {
+    let (engine, events) = Engine::start(EngineConfig::default());
+    let mut app = App::new(Session::new(engine), Theme::plain());
+    app.frozen_clock = Some(u64::MAX / 4);
+    app.now_us = u64::MAX / 4;
+    (app, events)
+}
+
+pub fn buffer(app: &mut App, w: u16, h: u16) -> Buffer {
+    app::update(app, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| socklab::ui::draw(f, app)).expect("draw");
+    t.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row, trailing spaces cut.
+pub fn screen(app: &mut App, w: u16, h: u16) -> String {
+    text_of(&buffer(app, w, h))
+}
+
+pub fn text_of(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // Wide characters take two cells; the second holds nothing of its own.
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn key(app: &mut App, code: KeyCode) -> app::Effect {
+    app::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+pub fn ctrl(app: &mut App, c: char) -> app::Effect {
+    app::update(
+        app,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
+}
+
+pub fn type_str(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// Type a line at the prompt and press Enter.
+pub fn enter_line(app: &mut App, s: &str) -> app::Effect {
+    type_str(app, s);
+    key(app, KeyCode::Enter)
+}
+
+/// Hide what changes from run to run (ports, fds, times) without moving
+/// columns: each is replaced by a placeholder of the same width.
+pub fn mask(screen: &str) -> String {
+    use regex::{Captures, Regex};
+    let same_width = |s: &str, fill: &str| -> String {
+        let w = unicode_width::UnicodeWidthStr::width(s);
+        let mut out = fill.to_string();
+        while out.len() < w {
+            out.insert(0, ' ');
+        }
+        out.chars().take(w.max(fill.len())).collect()
+    };
+    let times = Regex::new(r" *\d+\.\d{3}\b").expect("re");
+    let ports = Regex::new(r"\b\d{5}\b").expect("re");
+    let fds = Regex::new(r"fd(=| )\d+").expect("re");
+    let mut lines: Vec<String> = screen
+        .lines()
+        .map(|l| {
+            let l = ports.replace_all(l, "PPPPP");
+            let l = times.replace_all(&l, |c: &Captures| same_width(&c[0], "t.ttt"));
+            fds.replace_all(&l, |c: &Captures| format!("fd{}#", &c[1]))
+                .to_string()
+        })
+        .collect();
+    // The Sockets pane's fd column: blank it under its header until the next pane.
+    let mut col: Option<usize> = None;
+    for l in lines.iter_mut() {
+        if let Some(i) = l.find("name ")
+            && let Some(j) = l[i..].find(" fd ")
+            && l[i + 4..i + j].trim().is_empty()
+        {
+            col = Some(l[..i + j + 1].chars().count());
+            continue;
+        }
+        if l.contains(" ───") {
+            col = None;
+        }
+        if let Some(c) = col {
+            let chars: Vec<char> = l.chars().collect();
+            if chars.len() >= c + 3
+                && chars[c..c + 3].iter().any(|ch| ch.is_ascii_digit())
+                && chars[c..c + 3]
+                    .iter()
+                    .all(|ch| ch.is_ascii_digit() || *ch == ' ')
+            {
+                let mut v = chars;
+                v[c..c + 3].copy_from_slice(&['#', ' ', ' ']);
+                *l = v.into_iter().collect();
+            }
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Blank a pane's inside in a screen text (for panes whose content depends
+/// on timing, like the Events log; tests assert on it separately).
+pub fn blank_pane(app: &App, screen: &str, pane: socklab::keys::Pane) -> String {
+    let (w, h) = app.size;
+    let lay = socklab::ui::layout::compute(ratatui::layout::Rect::new(0, 0, w, h), app);
+    let Some(p) = lay.panes.iter().find(|p| p.pane == pane) else {
+        return screen.to_string();
+    };
+    let r = socklab::ui::inner_of(p);
+    let mut out = String::new();
+    for (y, line) in screen.lines().enumerate() {
+        let mut chars: Vec<char> = line.chars().collect();
+        let y = y as u16;
+        if y >= r.y && y < r.bottom() {
+            chars.resize((w as usize).max(chars.len()), ' ');
+            for c in chars.iter_mut().take(r.right() as usize).skip(r.x as usize) {
+                *c = ' ';
+            }
+        }
+        let s: String = chars.into_iter().collect();
+        out.push_str(s.trim_end());
+        out.push('\n');
+    }
+    out
+}
