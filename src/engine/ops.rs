@@ -625,16 +625,55 @@ fn would_block(explain: impl Into<String>) -> CallError {
     CallError::os(libc::EAGAIN, explain)
 }
 
-/// Deadline handling: the remaining time of a timeout that spans several waits.
-struct Deadline(Option<tokio::time::Instant>, Option<Duration>);
+/// Python's blocking for one call that may wait several times (a `sendall`
+/// that drains a full buffer bit by bit): the socket's timeout spans all the
+/// waits, and the call is reported pending once.
+struct Deadline {
+    until: Option<tokio::time::Instant>,
+    timeout: Option<Duration>,
+    pended: bool,
+}
 
 impl Deadline {
     fn new(timeout: Option<Duration>) -> Deadline {
-        Deadline(timeout.map(|t| tokio::time::Instant::now() + t), timeout)
+        Deadline {
+            until: timeout.map(|t| tokio::time::Instant::now() + t),
+            timeout,
+            pended: false,
+        }
     }
+
     fn left(&self) -> Option<Duration> {
-        self.0
+        self.until
             .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+    }
+
+    /// The kernel said EAGAIN. Non-blocking: `BlockingIOError` explained by
+    /// `nonblocking`. Otherwise wait for readiness, or fail with
+    /// `TimeoutError` saying that `what` did not happen in time.
+    async fn block(
+        &mut self,
+        ctx: &Ctx<'_>,
+        e: &SockEntry,
+        interest: Interest,
+        nonblocking: impl FnOnce() -> String,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), CallError> {
+        if self.timeout == Some(Duration::ZERO) {
+            return Err(would_block(nonblocking()));
+        }
+        if !self.pended {
+            ctx.mark_pending(&[e.id]);
+            self.pended = true;
+        }
+        let left = self.left();
+        let ready = wait_ready(e, interest, left)
+            .await
+            .map_err(|err| CallError::os(errno_of(&err), ""))?;
+        if !ready || left == Some(Duration::ZERO) {
+            return Err(timed_out(&what(), self.timeout.unwrap_or_default()));
+        }
+        Ok(())
     }
 }
 
@@ -885,8 +924,7 @@ async fn op_accept(ctx: &mut Ctx<'_>, sock: SockId) -> Result<Ret, CallError> {
             "UDP has no connections to accept; use recvfrom()",
         ));
     }
-    let deadline = Deadline::new(e.st().timeout);
-    let mut pended = false;
+    let mut deadline = Deadline::new(e.st().timeout);
     loop {
         match e.sock().accept() {
             Ok((s, addr)) => {
@@ -898,26 +936,15 @@ async fn op_accept(ctx: &mut Ctx<'_>, sock: SockId) -> Result<Ret, CallError> {
                 return Ok(Ret::Accepted(new.id, peer));
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                if deadline.1 == Some(Duration::ZERO) {
-                    return Err(would_block(
-                        "no connection is waiting in the accept queue yet",
-                    ));
-                }
-                if !pended {
-                    ctx.mark_pending(&[sock]);
-                    pended = true;
-                }
-                let left = deadline.left();
-                if !wait_ready(&e, Interest::READABLE, left)
-                    .await
-                    .map_err(|err| CallError::os(errno_of(&err), ""))?
-                    || left == Some(Duration::ZERO)
-                {
-                    return Err(timed_out(
-                        "no client connected",
-                        deadline.1.unwrap_or_default(),
-                    ));
-                }
+                deadline
+                    .block(
+                        ctx,
+                        &e,
+                        Interest::READABLE,
+                        || "no connection is waiting in the accept queue yet".into(),
+                        || "no client connected".into(),
+                    )
+                    .await?;
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => {
@@ -1055,9 +1082,8 @@ async fn op_send(
     let sh = ctx.sh;
     let e = get(sh, sock)?;
     let flags = (flags as i32) | libc::MSG_NOSIGNAL;
-    let deadline = Deadline::new(e.st().timeout);
+    let mut deadline = Deadline::new(e.st().timeout);
     let mut sent = 0usize;
-    let mut pended = false;
     loop {
         let rest = &data[sent..];
         let r = match to {
@@ -1080,32 +1106,22 @@ async fn op_send(
                 }
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                if deadline.1 == Some(Duration::ZERO) {
-                    return Err(would_block(if sent > 0 {
-                        format!("the send buffer filled after {sent} bytes; the rest was not sent")
-                    } else {
-                        "the send buffer is full (see Send-Q); the receiver is not reading"
-                            .to_string()
-                    }));
-                }
-                if !pended {
-                    ctx.mark_pending(&[sock]);
-                    pended = true;
-                }
-                let left = deadline.left();
-                if !wait_ready(&e, Interest::WRITABLE, left)
-                    .await
-                    .map_err(|err| CallError::os(errno_of(&err), ""))?
-                    || left == Some(Duration::ZERO)
-                {
-                    return Err(timed_out(
-                        &format!(
-                            "the buffer did not drain ({sent} of {} bytes sent)",
-                            data.len()
-                        ),
-                        deadline.1.unwrap_or_default(),
-                    ));
-                }
+                let total = data.len();
+                deadline
+                    .block(
+                        ctx,
+                        &e,
+                        Interest::WRITABLE,
+                        || {
+                            if sent > 0 {
+                                format!("the send buffer filled after {sent} bytes; the rest was not sent")
+                            } else {
+                                "the send buffer is full (see Send-Q); the receiver is not reading".into()
+                            }
+                        },
+                        || format!("the buffer did not drain ({sent} of {total} bytes sent)"),
+                    )
+                    .await?;
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => {
@@ -1159,8 +1175,7 @@ async fn op_recv(
         ));
     }
     let mut buf: Vec<u8> = Vec::with_capacity(bufsize as usize);
-    let deadline = Deadline::new(e.st().timeout);
-    let mut pended = false;
+    let mut deadline = Deadline::new(e.st().timeout);
     loop {
         buf.clear();
         match recv_into(e.sock(), &mut buf, flags as i32, from) {
@@ -1179,21 +1194,15 @@ async fn op_recv(
                 if bufsize == 0 {
                     return Ok(Ret::Bytes(Bytes::new()));
                 }
-                if deadline.1 == Some(Duration::ZERO) {
-                    return Err(would_block("nothing has arrived yet (Recv-Q is 0)"));
-                }
-                if !pended {
-                    ctx.mark_pending(&[sock]);
-                    pended = true;
-                }
-                let left = deadline.left();
-                if !wait_ready(&e, Interest::READABLE, left)
-                    .await
-                    .map_err(|err| CallError::os(errno_of(&err), ""))?
-                    || left == Some(Duration::ZERO)
-                {
-                    return Err(timed_out("nothing arrived", deadline.1.unwrap_or_default()));
-                }
+                deadline
+                    .block(
+                        ctx,
+                        &e,
+                        Interest::READABLE,
+                        || "nothing has arrived yet (Recv-Q is 0)".into(),
+                        || "nothing arrived".into(),
+                    )
+                    .await?;
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => {
