@@ -78,6 +78,15 @@ pub trait LessonHook {
     fn command(&mut self, session: &mut Session, name: &str, args: &str) -> Vec<String>;
     /// What the Lesson pane shows now.
     fn view(&self, session: &Session) -> LessonView;
+    /// Text to put in the prompt (not run), e.g. after `:solution`.
+    fn take_prompt(&mut self) -> Option<String> {
+        None
+    }
+    /// Called after every event: start what the lesson needs (a step's
+    /// peers) and return lines to show ("lesson complete").
+    fn poll(&mut self, _session: &mut Session) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -653,6 +662,11 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
         n if LESSON_COMMANDS.contains(&n) => {
             if let Some(mut hook) = app.hook.take() {
                 let lines = hook.command(&mut app.session, n, args);
+                if let Some(text) = hook.take_prompt() {
+                    let cursor = text.chars().count();
+                    app.input = Input::new(text).with_cursor(cursor);
+                    app.focus = Pane::Prompt;
+                }
                 app.lesson = Some(hook.view(&app.session));
                 app.hook = Some(hook);
                 for l in lines {
@@ -754,8 +768,12 @@ fn on_engine(app: &mut App, ev: Event) {
     }
     if let Some(mut hook) = app.hook.take() {
         hook.on_event(&app.session, &ev);
+        let lines = hook.poll(&mut app.session);
         app.lesson = Some(hook.view(&app.session));
         app.hook = Some(hook);
+        for l in lines {
+            app.say(LineKind::Info, &l);
+        }
     }
     app.animating = app.animating();
 }

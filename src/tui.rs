@@ -100,11 +100,11 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
 /// `socklab` (continue). Until lessons are wired in, every mode opens the
 /// sandbox and the Lesson pane explains the lab.
 pub fn lesson_hook(
-    _cli: &Cli,
-    _mode: &Mode,
-    _session: &mut Session,
+    cli: &Cli,
+    mode: &Mode,
+    session: &mut Session,
 ) -> anyhow::Result<Option<Box<dyn LessonHook>>> {
-    Ok(None)
+    Ok(crate::lesson::hook::build(cli, mode, session)?.map(|h| Box::new(h) as Box<dyn LessonHook>))
 }
 
 fn init_terminal() -> io::Result<ratatui::DefaultTerminal> {

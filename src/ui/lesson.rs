@@ -14,27 +14,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use crate::app::App;
 use crate::engine::text::sanitize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepStatus {
-    Done,
-    Current,
-    Todo,
-}
-
-/// Everything the Lesson pane shows, already in the student's language and
-/// with placeholders filled in.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LessonView {
-    pub title: String,
-    pub text: String,
-    pub steps: Vec<(String, StepStatus)>,
-    /// Shown after `:hint`.
-    pub hint: Option<String>,
-    /// Why the current step is not done yet, one reason a line.
-    pub why_not: Vec<String>,
-    /// e.g. "lesson 3/20 · :next :prev :hint :reset".
-    pub footer: String,
-}
+pub use crate::lesson::{LessonView, StepStatus};
 
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     if area.width == 0 {
