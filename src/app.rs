@@ -81,6 +81,15 @@ pub trait LessonHook {
     fn command(&mut self, session: &mut Session, name: &str, args: &str) -> Vec<String>;
     /// What the Lesson pane shows now.
     fn view(&self, session: &Session) -> LessonView;
+    /// Text to put in the prompt (not run), e.g. after `:solution`.
+    fn take_prompt(&mut self) -> Option<String> {
+        None
+    }
+    /// Called after every event: start what the lesson needs (a step's
+    /// peers) and return lines to show ("lesson complete").
+    fn poll(&mut self, _session: &mut Session) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,7 +338,7 @@ impl App {
         look
     }
 
-    fn say(&mut self, kind: LineKind, text: &str) {
+    pub fn say(&mut self, kind: LineKind, text: &str) {
         // Something new to read: show it.
         self.output_back = 0;
         for line in text.lines() {
@@ -476,8 +485,12 @@ fn on_engine(app: &mut App, ev: Event) {
     }
     if let Some(mut hook) = app.hook.take() {
         hook.on_event(&app.session, &ev);
+        let lines = hook.poll(&mut app.session);
         app.lesson = Some(hook.view(&app.session));
         app.hook = Some(hook);
+        for l in lines {
+            app.say(LineKind::Info, &l);
+        }
     }
     app.fade_look = app.fade_look();
 }

@@ -64,7 +64,12 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
             ..EngineConfig::default()
         });
         let mut app = App::new(Session::new(engine.clone()), Theme::from_env());
-        if let Some(hook) = lesson_hook(cli, &mode, &mut app.session)? {
+        if let Some(mut hook) = lesson_hook(cli, &mode, &mut app.session)? {
+            // Warnings from opening (a progress file set aside, a broken
+            // lesson file skipped) show at once.
+            for line in hook.poll(&mut app.session) {
+                app.say(app::LineKind::Info, &line);
+            }
             app.set_hook(hook);
         }
         if app.hook.is_none() {
@@ -72,7 +77,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
                 Mode::Sandbox => {
                     "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)"
                 }
-                _ => "lessons are not wired in yet; this is the sandbox (F1: keys, :help)",
+                _ => "type a socket call, e.g. s = socket()   (F1: keys, :help, :hint)",
             });
         }
         install_panic_hook();
@@ -97,14 +102,14 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
 }
 
 /// THE place lessons plug in: build a [`LessonHook`] for `socklab learn` /
-/// `socklab` (continue). Until lessons are wired in, every mode opens the
-/// sandbox and the Lesson pane explains the lab.
+/// `socklab` (continue); none for the sandbox, whose Lesson pane explains
+/// the lab.
 pub fn lesson_hook(
-    _cli: &Cli,
-    _mode: &Mode,
-    _session: &mut Session,
+    cli: &Cli,
+    mode: &Mode,
+    session: &mut Session,
 ) -> anyhow::Result<Option<Box<dyn LessonHook>>> {
-    Ok(None)
+    Ok(crate::lesson::hook::build(cli, mode, session)?.map(|h| Box::new(h) as Box<dyn LessonHook>))
 }
 
 fn init_terminal() -> io::Result<ratatui::DefaultTerminal> {

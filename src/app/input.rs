@@ -323,6 +323,11 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
         n if LESSON_COMMANDS.contains(&n) => {
             if let Some(mut hook) = app.hook.take() {
                 let lines = hook.command(&mut app.session, n, args);
+                if let Some(text) = hook.take_prompt() {
+                    let cursor = text.chars().count();
+                    app.input = Input::new(text).with_cursor(cursor);
+                    app.focus = Pane::Prompt;
+                }
                 app.lesson = Some(hook.view(&app.session));
                 app.hook = Some(hook);
                 for l in lines {

@@ -21,6 +21,7 @@ mod why_leaf;
 
 pub use eval::{Ctx, Evaluator, Tracker, evaluate};
 pub use why::Why;
+pub mod hook;
 pub mod progress;
 pub mod run;
 mod verify;

@@ -21,8 +21,9 @@ pub enum StepStatus {
     Todo,
 }
 
-/// What the lesson pane draws, already in the student's language.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the lesson pane draws, already in the student's language and with
+/// placeholders filled in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LessonView {
     pub title: String,
     pub text: String,

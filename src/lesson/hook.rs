@@ -1,0 +1,282 @@
+//! Lessons in the lab screen: the app's [`LessonHook`] for `socklab` and
+//! `socklab learn`. It opens lessons, feeds their checks every event, starts
+//! the peers they ask for, answers the lesson commands and saves progress.
+
+use crate::app::LessonHook;
+use crate::cli::{Cli, Lang};
+use crate::engine::Event;
+use crate::session::Session;
+use crate::tui::Mode;
+
+use super::format::Lesson;
+use super::progress::Progress;
+use super::run::{LessonRun, LessonView};
+use super::{find, load_for_app, next_after, pick};
+
+pub struct LessonApp {
+    lessons: Vec<Lesson>,
+    idx: usize,
+    run: LessonRun,
+    progress: Progress,
+    lang: Lang,
+    /// Text for the prompt (`:solution`), taken by the app.
+    prompt: Option<String>,
+    /// Lines for the student that arose outside a command (progress trouble,
+    /// a peer that could not start), shown with the next command's reply.
+    notes: Vec<String>,
+    /// The lesson was complete when last looked at (to say so once).
+    was_finished: bool,
+}
+
+/// The hook for `socklab` / `socklab learn [ID]`; None for the sandbox.
+pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Option<LessonApp>> {
+    let asked = match mode {
+        Mode::Sandbox => return Ok(None),
+        Mode::Continue => None,
+        Mode::Learn(id) => id.clone(),
+    };
+    let (lessons, problems) = load_for_app(cli);
+    if lessons.is_empty() {
+        anyhow::bail!(
+            "no lessons found in {}{}",
+            super::cli::lessons_dir(cli).display(),
+            problems
+                .first()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        );
+    }
+    let (progress, warning) = Progress::load();
+    let Some(idx) = pick(&lessons, &progress, asked.as_deref()) else {
+        anyhow::bail!(
+            "there is no lesson '{}' (socklab list shows them)",
+            asked.unwrap_or_default()
+        );
+    };
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    let run = LessonRun::new(&lessons[idx], session.placeholders(), session.model());
+    let mut app = LessonApp {
+        lessons,
+        idx,
+        run,
+        progress,
+        lang,
+        prompt: None,
+        notes: warning.into_iter().collect(),
+        was_finished: false,
+    };
+    app.notes.extend(problems);
+    app.open(session, idx, false);
+    Ok(Some(app))
+}
+
+impl LessonApp {
+    fn ko(&self) -> bool {
+        self.lang == Lang::Ko
+    }
+
+    /// Open lesson `idx` on a clean lab (fresh ports, no sockets, no names).
+    fn open(&mut self, session: &mut Session, idx: usize, clean: bool) {
+        if clean {
+            let engine = session.engine().clone();
+            session.reset();
+            *session = Session::new(engine);
+        }
+        self.idx = idx;
+        self.run = LessonRun::new(&self.lessons[idx], session.placeholders(), session.model());
+        self.was_finished = false;
+        self.start_peers(session);
+        self.progress.set_current(&self.lessons[idx].id);
+        self.save();
+    }
+
+    fn start_peers(&mut self, session: &mut Session) {
+        for spec in self.run.take_peers() {
+            if let Err(e) = session.engine().start_peer(spec) {
+                self.notes.push(e.python());
+            }
+        }
+    }
+
+    fn save(&mut self) {
+        if let Err(e) = self.progress.save() {
+            let msg = if self.ko() {
+                format!("진도를 저장하지 못했어요: {e}")
+            } else {
+                format!("could not save your progress: {e}")
+            };
+            if !self.notes.contains(&msg) {
+                self.notes.push(msg);
+            }
+        }
+    }
+
+    fn say(&self, en: &str, ko: &str) -> String {
+        if self.ko() { ko } else { en }.to_string()
+    }
+
+    fn next(&mut self, session: &mut Session) -> Vec<String> {
+        if self.run.next_step() {
+            self.start_peers(session);
+            return Vec::new();
+        }
+        match next_after(&self.lessons, &self.lessons[self.idx].id) {
+            Some(i) => {
+                self.open(session, i, true);
+                vec![self.opened_line()]
+            }
+            None => vec![self.say(
+                "This was the last lesson. :lesson ID opens any lesson again.",
+                "마지막 레슨이었어요. :lesson ID로 아무 레슨이나 다시 열 수 있어요.",
+            )],
+        }
+    }
+
+    fn prev(&mut self, session: &mut Session) -> Vec<String> {
+        if self.run.prev_step() {
+            self.start_peers(session);
+            return Vec::new();
+        }
+        if self.idx == 0 {
+            return vec![self.say("This is the first step.", "첫 단계예요.")];
+        }
+        self.open(session, self.idx - 1, true);
+        vec![self.opened_line()]
+    }
+
+    fn opened_line(&self) -> String {
+        let l = &self.lessons[self.idx];
+        let title = l.title.get(self.lang);
+        if self.ko() {
+            format!(
+                "레슨 {} «{title}»을(를) 열었어요. 새 실습실이에요.",
+                l.order
+            )
+        } else {
+            format!("Lesson {} «{title}» opened, on a fresh lab.", l.order)
+        }
+    }
+
+    fn lesson_cmd(&mut self, session: &mut Session, args: &str) -> Vec<String> {
+        let key = args.trim();
+        if key.is_empty() {
+            return self
+                .lessons
+                .iter()
+                .map(|l| {
+                    let done = self.progress.lesson(&l.id).is_some_and(|p| p.complete);
+                    format!(
+                        "{:>2} {} {}{}",
+                        l.order,
+                        if done { "✓" } else { " " },
+                        l.id,
+                        if l.id == self.lessons[self.idx].id {
+                            "  ←"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect();
+        }
+        match find(&self.lessons, key).and_then(|l| self.lessons.iter().position(|m| m.id == l.id))
+        {
+            Some(i) => {
+                self.open(session, i, true);
+                vec![self.opened_line()]
+            }
+            None => vec![self.say(
+                &format!("there is no lesson '{key}' (:lesson lists them)"),
+                &format!("'{key}' 레슨은 없어요 (:lesson 으로 목록을 볼 수 있어요)"),
+            )],
+        }
+    }
+}
+
+impl LessonHook for LessonApp {
+    fn on_event(&mut self, _session: &Session, ev: &Event) {
+        if !self.run.on_event(ev).is_empty() {
+            self.run.record(&mut self.progress);
+            self.save();
+        }
+    }
+
+    fn command(&mut self, session: &mut Session, name: &str, args: &str) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.notes);
+        lines.extend(match name {
+            "next" => self.next(session),
+            "prev" => self.prev(session),
+            "hint" => match self.run.hint(self.lang) {
+                Some(_) => Vec::new(),
+                None => vec![self.say("no hint here", "여기에는 힌트가 없어요")],
+            },
+            "solution" => match self.run.solution() {
+                Some(line) => {
+                    self.prompt = Some(line);
+                    vec![self.say(
+                        "The reference call is in the prompt: Enter runs it (:solution again for the next line).",
+                        "정답 호출을 프롬프트에 넣었어요. Enter로 실행하세요 (다음 줄은 :solution 한 번 더).",
+                    )]
+                }
+                None => vec![self.say("this step has no reference call", "이 단계에는 정답 호출이 없어요")],
+            },
+            "reset" => {
+                self.open(session, self.idx, true);
+                vec![self.say(
+                    "Lesson restarted on a fresh lab: every socket closed, its peers started again.",
+                    "레슨을 새 실습실에서 다시 시작했어요. 소켓은 모두 닫고 피어는 다시 띄웠어요.",
+                )]
+            }
+            "check" => {
+                let why = self.run.why_not(self.lang);
+                if why.is_empty() {
+                    vec![self.say("This step is done. :next goes on.", "이 단계는 끝났어요. :next로 넘어가세요.")]
+                } else {
+                    why
+                }
+            }
+            "lesson" => self.lesson_cmd(session, args),
+            other => vec![format!(":{other}?")],
+        });
+        self.start_peers(session);
+        lines
+    }
+
+    fn view(&self, _session: &Session) -> LessonView {
+        let mut v = self.run.view(self.lang);
+        let l = &self.lessons[self.idx];
+        v.footer = format!(
+            "{} {}/{} · {}",
+            if self.ko() { "레슨" } else { "lesson" },
+            l.order,
+            self.lessons.len() - 1,
+            v.footer
+        );
+        v
+    }
+
+    fn take_prompt(&mut self) -> Option<String> {
+        self.prompt.take()
+    }
+
+    fn poll(&mut self, session: &mut Session) -> Vec<String> {
+        self.start_peers(session);
+        let mut out = std::mem::take(&mut self.notes);
+        if self.run.finished() && !self.was_finished {
+            self.was_finished = true;
+            out.push(
+                match next_after(&self.lessons, &self.lessons[self.idx].id) {
+                    Some(_) => self.say(
+                        "Lesson complete! :next opens the next lesson.",
+                        "레슨 완료! :next로 다음 레슨을 열어요.",
+                    ),
+                    None => self.say(
+                        "Lesson complete — that was the last one. Well done!",
+                        "레슨 완료 — 마지막 레슨이었어요. 수고했어요!",
+                    ),
+                },
+            );
+        }
+        out
+    }
+}
