@@ -165,12 +165,8 @@ async fn a_lesson_hook_gets_commands_and_events_and_fills_the_pane() {
 #[test]
 fn the_readme_lists_every_key() {
     let root = env!("CARGO_MANIFEST_DIR");
-    // README-ui.md until the lead folds it into README.md.
-    let text = ["README-ui.md", "README.md"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(format!("{root}/{f}")).ok())
-        .find(|t| t.contains("## Keys"))
-        .expect("a README with a Keys section");
+    let text = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    assert!(text.contains("## Keys"), "the README has a Keys section");
     for (scope, keys, help) in socklab::keys::help_rows() {
         let keys: Vec<String> = keys.split(' ').map(|k| format!("`{k}`")).collect();
         let row = format!("| {scope} | {} | {help} |", keys.join(" "));
