@@ -82,6 +82,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         }
         install_panic_hook();
         let mut terminal = init_terminal().context("setting up the terminal")?;
+        panic_drill();
         let size = terminal.size()?;
         app.size = (size.width, size.height);
         let result = run(
@@ -141,6 +142,21 @@ fn install_panic_hook() {
         prev(info);
         std::process::exit(101);
     }));
+}
+
+/// `SOCKLAB_PANIC_DRILL=MS` makes a background task panic after MS
+/// milliseconds. It exists for the test that proves a panic off the UI
+/// thread still restores the terminal; nothing else sets it.
+fn panic_drill() {
+    if let Some(ms) = std::env::var("SOCKLAB_PANIC_DRILL")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            panic!("panic drill (SOCKLAB_PANIC_DRILL)");
+        });
+    }
 }
 
 async fn stop_signal() {

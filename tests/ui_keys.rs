@@ -158,7 +158,10 @@ async fn a_lesson_hook_gets_commands_and_events_and_fills_the_pane() {
     assert_eq!(seen.borrow().events, 1);
     let text = screen(&mut app, 80, 24);
     assert!(text.contains("2 commands"), "{text}");
-    assert!(text.contains("▶ 1. one"));
+    assert!(
+        text.contains("▶ 1/1 one"),
+        "the current step leads the pane: {text}"
+    );
     assert!(text.contains("lesson 1/1"), "footer on the status line");
 }
 

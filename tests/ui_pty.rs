@@ -164,6 +164,29 @@ fn sandbox_in_a_pty_types_calls_and_restores_the_terminal_on_sigterm() {
 }
 
 #[test]
+fn a_panic_in_a_background_task_restores_the_terminal() {
+    let mut pty = Pty::spawn_env(80, 24, &[("SOCKLAB_PANIC_DRILL", "700")]);
+    pty.wait_for(">>>");
+    assert!(!cooked(pty.master.as_ref()), "raw mode while running");
+    let before = pty.raw.lock().expect("lock").len();
+    let status = pty.wait_exit();
+    assert_eq!(status.exit_code(), 101, "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let raw = pty.raw.lock().expect("lock");
+    let tail = String::from_utf8_lossy(&raw[before..]).to_string();
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "alternate screen left: {tail:?}"
+    );
+    assert!(tail.contains("\x1b[?25h"), "cursor shown: {tail:?}");
+    assert!(
+        tail.contains("panic drill"),
+        "the panic is reported: {tail:?}"
+    );
+    assert!(cooked(pty.master.as_ref()), "raw mode off after the panic");
+}
+
+#[test]
 fn colon_quit_in_a_pty_exits_cleanly() {
     let mut pty = Pty::spawn(100, 30);
     pty.wait_for(">>>");
