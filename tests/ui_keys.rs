@@ -133,6 +133,7 @@ impl LessonHook for FakeLesson {
             hint: None,
             why_not: vec![],
             footer: "lesson 1/1".into(),
+            ..Default::default()
         }
     }
 }

@@ -426,6 +426,7 @@ async fn lesson_pane_with_korean_text_and_checklist() {
         hint: Some("srv.bind((\"127.0.0.1\", 40001))".into()),
         why_not: vec!["srv is still created, not bound".into()],
         footer: "lesson 6/20 · :next :prev :hint :reset".into(),
+        lang: socklab::cli::Lang::Ko,
     });
     let text = pane(&app, 40, 20, ui::lesson::render);
     insta::assert_snapshot!("lesson_ko", text);

@@ -206,8 +206,10 @@ impl LessonHook for LessonApp {
         lines.extend(match name {
             "next" => self.next(session),
             "prev" => self.prev(session),
+            // Also under the prompt: on a small screen the pane may not
+            // have room for it below the step.
             "hint" => match self.run.hint(self.lang) {
-                Some(_) => Vec::new(),
+                Some(h) => vec![format!("{} {h}", self.say("hint:", "힌트:"))],
                 None => vec![self.say("no hint here", "여기에는 힌트가 없어요")],
             },
             "solution" => match self.run.solution() {

@@ -31,6 +31,8 @@ pub struct LessonView {
     pub hint: Option<String>,
     pub why_not: Vec<String>,
     pub footer: String,
+    /// The language all of the above is in (for the pane's own labels).
+    pub lang: Lang,
 }
 
 pub struct LessonRun {
@@ -288,6 +290,7 @@ impl LessonRun {
             hint,
             why_not: self.why_not(lang),
             footer,
+            lang,
         }
     }
 }

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::App;
+use crate::cli::Lang;
 use crate::engine::text::sanitize;
 
 /// The lesson module's view (`LessonRun::view`) is what this pane draws:
@@ -73,9 +74,42 @@ fn blank() -> Item {
     item("", Style::new())
 }
 
+/// The current step comes first, with what it still misses and the hint:
+/// at 80×24 the pane has a few lines, and they must say what to do now. The
+/// lesson's text and the whole checklist follow (scroll to read them).
 fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
     let t = &app.theme;
+    let ko = v.lang == Lang::Ko;
     let mut out = vec![item(&v.title, t.header())];
+    let current = v.steps.iter().position(|(_, s)| *s == StepStatus::Current);
+    if let Some(i) = current {
+        let (text, _) = &v.steps[i];
+        let label = format!("▶ {}/{} ", i + 1, v.steps.len());
+        push_para(
+            &mut out,
+            &label,
+            t.warn().add_modifier(Modifier::BOLD),
+            text,
+            Style::new().add_modifier(Modifier::BOLD),
+        );
+        for w in &v.why_not {
+            let label = if ko { "  아직: " } else { "  not yet: " };
+            push_para(&mut out, label, t.warn(), w, t.warn());
+        }
+        if let Some(h) = &v.hint {
+            let label = if ko { "  힌트: " } else { "  hint: " };
+            push_para(
+                &mut out,
+                label,
+                t.info().add_modifier(Modifier::BOLD),
+                h,
+                t.info(),
+            );
+        }
+    } else if !v.footer.is_empty() {
+        out.push(item(&v.footer, t.ok().add_modifier(Modifier::BOLD)));
+    }
+    out.push(blank());
     out.extend(v.text.lines().map(|l| item(l, Style::new())));
     if !v.steps.is_empty() {
         out.push(blank());
@@ -83,56 +117,39 @@ fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
     for (i, (text, status)) in v.steps.iter().enumerate() {
         let (mark, mark_style, style) = match status {
             StepStatus::Done => ("✓", t.ok(), Style::new()),
-            StepStatus::Current => (
-                "▶",
-                t.warn().add_modifier(Modifier::BOLD),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
+            StepStatus::Current => ("▶", t.warn().add_modifier(Modifier::BOLD), Style::new()),
             StepStatus::Todo => ("·", t.dim(), t.dim()),
         };
-        for (j, l) in text.lines().enumerate() {
-            let prefix = format!("{mark} {}. ", i + 1);
-            out.push(Item {
-                prefix: if j == 0 {
-                    prefix
-                } else {
-                    " ".repeat(prefix.width())
-                },
-                prefix_style: mark_style,
-                text: sanitize(l),
-                style,
-            });
-        }
-    }
-    if !v.why_not.is_empty() {
-        out.push(blank());
-        out.push(item("Not done yet:", t.warn()));
-        for w in &v.why_not {
-            out.push(Item {
-                prefix: "  – ".into(),
-                prefix_style: t.warn(),
-                text: sanitize(w),
-                style: t.warn(),
-            });
-        }
-    }
-    if let Some(h) = &v.hint {
-        out.push(blank());
-        out.push(item("Hint:", t.info().add_modifier(Modifier::BOLD)));
-        for l in h.lines() {
-            out.push(Item {
-                prefix: "  ".into(),
-                prefix_style: t.info(),
-                text: sanitize(l),
-                style: t.info(),
-            });
-        }
+        push_para(
+            &mut out,
+            &format!("{mark} {}. ", i + 1),
+            mark_style,
+            text,
+            style,
+        );
     }
     if !v.footer.is_empty() {
         out.push(blank());
         out.push(item(&v.footer, t.dim()));
     }
     out
+}
+
+/// A paragraph (possibly several source lines) after a label; later lines
+/// are indented under the first.
+fn push_para(out: &mut Vec<Item>, label: &str, label_style: Style, text: &str, style: Style) {
+    for (j, l) in text.lines().enumerate() {
+        out.push(Item {
+            prefix: if j == 0 {
+                label.to_string()
+            } else {
+                " ".repeat(label.width())
+            },
+            prefix_style: label_style,
+            text: sanitize(l),
+            style,
+        });
+    }
 }
 
 /// The sandbox text for a short pane: the calls to try come first.
