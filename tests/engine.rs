@@ -752,3 +752,56 @@ async fn connect_again_after_refusal_works_like_python() {
         Ret::Accepted(..)
     ));
 }
+
+#[tokio::test]
+async fn blocking_send_queues_everything_timeout_send_may_be_short() {
+    let mut lab = Lab::new();
+    let port = free_port().unwrap();
+    lab.engine
+        .start_peer(
+            PeerSpec::new("slowreader", &format!("127.0.0.1:{port}"))
+                .opt("start_ms", "0")
+                .opt("chunk", "262144")
+                .opt("interval_ms", "1"),
+        )
+        .unwrap();
+    let cli = lab.tcp().await;
+    lab.ok(Op::Connect {
+        sock: cli,
+        addr: addr("127.0.0.1", port),
+    })
+    .await;
+    // Blocking: more than the buffers hold, yet send() returns the whole count.
+    let big = bytes::Bytes::from(vec![b'x'; 8 << 20]);
+    let r = lab
+        .ok(Op::Send {
+            sock: cli,
+            data: big.clone(),
+            flags: 0,
+        })
+        .await;
+    assert_eq!(r, Ret::Int(8 << 20));
+    // MSG_DONTWAIT makes one call non-blocking.
+    let (_srv, c2, _conn, _) = lab.pair().await;
+    let e = lab
+        .err(Op::Recv {
+            sock: c2,
+            bufsize: 10,
+            flags: libc::MSG_DONTWAIT as i64,
+        })
+        .await;
+    assert_eq!(e.exc, "BlockingIOError");
+}
+
+#[tokio::test]
+async fn connect_twice_is_eisconn() {
+    let mut lab = Lab::new();
+    let (_srv, cli, _conn, port) = lab.pair().await;
+    let e = lab
+        .err(Op::Connect {
+            sock: cli,
+            addr: addr("127.0.0.1", port),
+        })
+        .await;
+    assert_eq!(e.errno, Some(libc::EISCONN), "{}", e.python());
+}

@@ -690,10 +690,13 @@ async fn execute(ctx: &mut Ctx<'_>, op: Op) -> Result<Ret, CallError> {
                     libc::EADDRINUSE => format!(
                         "another socket already holds {sa} (a listener, or a connection in TIME_WAIT; see SO_REUSEADDR)"
                     ),
-                    libc::EINVAL => format!(
-                        "this socket is already bound to {}; a socket is bound once",
-                        e.local_addr().map(|a| a.to_string()).unwrap_or_default()
-                    ),
+                    libc::EINVAL => match e.local_addr().filter(|a| a.port() != 0) {
+                        Some(a) => format!("this socket is already bound to {a}; a socket is bound once"),
+                        None => format!(
+                            "{} cannot be bound by this socket (an IPv4-mapped address on an IPV6_V6ONLY socket?)",
+                            sa.ip()
+                        ),
+                    },
                     libc::EACCES => "ports below 1024 need privilege (root or CAP_NET_BIND_SERVICE)".into(),
                     libc::EADDRNOTAVAIL => format!("no interface on this machine has the address {}", sa.ip()),
                     _ => String::new(),
@@ -1036,6 +1039,11 @@ async fn op_connect(
     }
     match e.sock().take_error() {
         Ok(None) => {
+            // The kernel marks the socket connected only when connect() is
+            // called again after a non-blocking start (a blocking connect
+            // does it inside the call). Without this, a second connect()
+            // would return 0 instead of EISCONN as it does in Python.
+            let _ = e.sock().connect(&SockAddr::from(sa));
             set_lab(sh, &e, LabState::Connected);
             refresh_endpoints(sh, &e);
             if ex { Ok(Ret::Int(0)) } else { Ok(Ret::None) }
@@ -1081,8 +1089,18 @@ async fn op_send(
 ) -> Result<Ret, CallError> {
     let sh = ctx.sh;
     let e = get(sh, sock)?;
+    let dontwait = flags as i32 & libc::MSG_DONTWAIT != 0;
     let flags = (flags as i32) | libc::MSG_NOSIGNAL;
-    let mut deadline = Deadline::new(e.st().timeout);
+    let timeout = if dontwait {
+        Some(Duration::ZERO)
+    } else {
+        e.st().timeout
+    };
+    // A blocking TCP send (no timeout) returns only once the kernel has
+    // queued everything, as Linux's send(2) does; with a timeout, Python
+    // waits once and sends what fits, so the count can be short.
+    let whole = all || (timeout.is_none() && e.ty == SockType::Stream);
+    let mut deadline = Deadline::new(timeout);
     let mut sent = 0usize;
     loop {
         let rest = &data[sent..];
@@ -1101,8 +1119,12 @@ async fn op_send(
                     refresh_endpoints(sh, &e);
                 }
                 sent += n;
-                if !all || sent >= data.len() {
-                    return Ok(if all { Ret::None } else { Ret::Int(n as i64) });
+                if !whole || sent >= data.len() {
+                    return Ok(if all {
+                        Ret::None
+                    } else {
+                        Ret::Int(sent as i64)
+                    });
                 }
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
@@ -1124,6 +1146,8 @@ async fn op_send(
                     .await?;
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            // send(2) reports what it queued before the error; sendall raises.
+            Err(_) if !all && sent > 0 => return Ok(Ret::Int(sent as i64)),
             Err(err) => {
                 let n = errno_of(&err);
                 return Err(CallError::os(n, send_explain(n)));
@@ -1175,7 +1199,12 @@ async fn op_recv(
         ));
     }
     let mut buf: Vec<u8> = Vec::with_capacity(bufsize as usize);
-    let mut deadline = Deadline::new(e.st().timeout);
+    let timeout = if flags as i32 & libc::MSG_DONTWAIT != 0 {
+        Some(Duration::ZERO)
+    } else {
+        e.st().timeout
+    };
+    let mut deadline = Deadline::new(timeout);
     loop {
         buf.clear();
         match recv_into(e.sock(), &mut buf, flags as i32, from) {
