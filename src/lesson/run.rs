@@ -231,10 +231,15 @@ impl LessonRun {
     }
 
     pub fn why_not(&self, lang: Lang) -> Vec<String> {
-        self.why_not_both()
-            .iter()
-            .map(|w| w.get(lang).to_string())
-            .collect()
+        let mut out: Vec<String> = Vec::new();
+        // Two parts of a check can miss the same thing ("no socket named conn").
+        for w in self.why_not_both() {
+            let line = w.get(lang).to_string();
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+        out
     }
 
     /// Write this run's done steps into `p` (the caller saves it).
