@@ -124,7 +124,7 @@ impl Lab {
 fn lab_state_ever_stays_true_after_close() {
     let mut l = Lab::new(r#"{ socket = "srv", lab = "listening" }"#);
     assert_eq!(l.why()[0].0, "there is no socket named srv yet");
-    assert_eq!(l.why()[0].1, "아직 srv라는 소켓이 없습니다");
+    assert_eq!(l.why()[0].1, "아직 srv라는 소켓이 없어요");
     l.sock(1, Owner::Student).label(1, "srv");
     l.lab(1, LabState::Created, LabState::Bound);
     assert!(!l.met());
@@ -134,7 +134,7 @@ fn lab_state_ever_stays_true_after_close() {
     );
     assert_eq!(
         l.why()[0].1,
-        "srv가 아직 listening 상태가 아닙니다 (지금: bound)"
+        "srv가 아직 listening 상태가 아니에요 (지금: bound)"
     );
     l.lab(1, LabState::Bound, LabState::Listening);
     assert!(l.met());
@@ -267,7 +267,7 @@ fn count_needs_distinct_sockets() {
     );
     assert_eq!(
         l.why()[0].1,
-        "SYN_SENT 상태에 이른 client의 소켓이 아직 2개 중 1개입니다"
+        "SYN_SENT 상태에 이른 client의 소켓이 아직 2개 중 1개예요"
     );
     l.sock(2, Owner::Student);
     l.kernel(2, Some(TcpState::SynSent));
@@ -304,7 +304,7 @@ fn seq_requires_order() {
     );
     assert_eq!(
         l.why()[0].1,
-        "아직 ECONNREFUSED로 실패한 connect() 호출이 없습니다"
+        "아직 ECONNREFUSED로 실패한 connect() 호출이 없어요"
     );
     l.fail(1, Some(2), refused());
     l.sock(1, Owner::Student).label(1, "srv");
@@ -357,11 +357,11 @@ fn call_conditions() {
         assert!(!l.met(), "{:?}", l.why());
     }
     assert_eq!(ok.why()[0].0, "no cli.connect() call has succeeded yet");
-    assert_eq!(ok.why()[0].1, "아직 성공한 cli.connect() 호출이 없습니다");
+    assert_eq!(ok.why()[0].1, "아직 성공한 cli.connect() 호출이 없어요");
     assert_eq!(eof.why()[0].0, "no recv() call has returned b'' yet");
     assert_eq!(
         exc.why()[0].1,
-        "아직 TimeoutError가 발생한 recv() 호출이 없습니다"
+        "아직 TimeoutError가 발생한 recv() 호출이 없어요"
     );
     assert_eq!(pend.why()[0].0, "no accept() call has had to wait yet");
     assert_eq!(
@@ -453,7 +453,7 @@ fn peer_reports_and_missing_peer() {
     );
     assert!(!l.met());
     assert_eq!(l.why()[0].0, "device has not received \"LED ON\" yet");
-    assert_eq!(l.why()[0].1, "device가 아직 \"LED ON\"을 받지 못했습니다");
+    assert_eq!(l.why()[0].1, "device가 아직 \"LED ON\"을 받지 못했어요");
     l.peer(
         "device",
         PeerNote::Got {
@@ -532,7 +532,7 @@ fn peer_said_and_measure_must_both_arrive() {
     assert_eq!(l.why()[0].0, "poller has not said \"OK LED ON\" yet");
     assert_eq!(
         l.why()[0].1,
-        "poller가 아직 \"OK LED ON\"이라고 답하지 않았습니다"
+        "poller가 아직 \"OK LED ON\"이라고 답하지 않았어요"
     );
     l.peer(
         "poller",

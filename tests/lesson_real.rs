@@ -90,7 +90,7 @@ async fn bound_is_not_listening_and_now_conditions_follow_the_kernel() {
     );
     assert_eq!(
         lab.run.why_not(Lang::Ko),
-        ["srv가 아직 listening 상태가 아닙니다 (지금: bound)"]
+        ["srv가 아직 listening 상태가 아니에요 (지금: bound)"]
     );
 
     lab.line("srv.listen(1)").await;

@@ -124,7 +124,7 @@ fn steps_advance_and_step_peers_are_handed_out_once() {
     let v = f.run.view(Lang::Ko);
     assert_eq!(
         v.why_not,
-        ["srv가 아직 listening 상태가 아닙니다 (지금: closed)"]
+        ["srv가 아직 listening 상태가 아니에요 (지금: closed)"]
     );
     assert_eq!(
         v.footer,

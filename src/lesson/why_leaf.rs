@@ -27,7 +27,7 @@ fn subject(sel: &Sel) -> (String, String) {
 fn no_such(label: &str) -> Why {
     Why::new(
         format!("there is no socket named {label} yet"),
-        format!("아직 {} 소켓이 없습니다", josa(label, "이라는", "라는")),
+        format!("아직 {} 소켓이 없어요", josa(label, "이라는", "라는")),
     )
 }
 
@@ -133,12 +133,12 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                         "{s_en} {qen} has not reached {min} yet (now: {now}, highest so far: {peak})"
                     ),
                     format!(
-                        "{s_ko} {qko}가 아직 {min}에 이르지 않았습니다 (지금: {now}, 최고: {peak})"
+                        "{s_ko} {qko}가 아직 {min}에 이르지 않았어요 (지금: {now}, 최고: {peak})"
                     ),
                 ),
                 When::Now => Why::new(
                     format!("{s_en} {qen} is not at {min} or more now (now: {now})"),
-                    format!("{s_ko} {qko}가 지금 {min} 이상이 아닙니다 (지금: {now})"),
+                    format!("{s_ko} {qko}가 지금 {min} 이상이 아니에요 (지금: {now})"),
                 ),
             }
         }
@@ -169,14 +169,14 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                         Some(l) => Why::new(
                             format!("{l} has not {v_en} exactly {r} in one chunk yet"),
                             format!(
-                                "{} 아직 {}를 한 번에 {v_ko} 적이 없습니다",
+                                "{} 아직 {}를 한 번에 {v_ko} 적이 없어요",
                                 josa(l, "이", "가"),
                                 r
                             ),
                         ),
                         None => Why::new(
                             format!("no socket has {v_en} exactly {r} in one chunk yet"),
-                            format!("아직 {r}를 한 번에 {v_ko} 소켓이 없습니다"),
+                            format!("아직 {r}를 한 번에 {v_ko} 소켓이 없어요"),
                         ),
                     };
                 }
@@ -186,14 +186,11 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 return match label {
                     Some(l) => Why::new(
                         format!("what {l} has {v_en} does not contain {r} yet"),
-                        format!(
-                            "{} {v_ko} 데이터에 아직 {r}가 없습니다",
-                            josa(l, "이", "가")
-                        ),
+                        format!("{} {v_ko} 데이터에 아직 {r}가 없어요", josa(l, "이", "가")),
                     ),
                     None => Why::new(
                         format!("nothing {v_en} so far contains {r}"),
-                        format!("지금까지 {v_ko} 데이터에 아직 {r}가 없습니다"),
+                        format!("지금까지 {v_ko} 데이터에 아직 {r}가 없어요"),
                     ),
                 };
             }
@@ -228,7 +225,7 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 Why::new(
                     format!("{p} has not received \"{g}\" yet"),
                     format!(
-                        "{} 아직 \"{g}\"{} 받지 못했습니다",
+                        "{} 아직 \"{g}\"{} 받지 못했어요",
                         josa(&p, "이", "가"),
                         if ends_consonant_q(&g) { "을" } else { "를" }
                     ),
@@ -238,7 +235,7 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 Why::new(
                     format!("{p} has not said \"{s}\" yet"),
                     format!(
-                        "{} 아직 \"{s}\"{} 답하지 않았습니다",
+                        "{} 아직 \"{s}\"{} 답하지 않았어요",
                         josa(&p, "이", "가"),
                         if ends_consonant_q(&s) {
                             "이라고"
@@ -252,7 +249,7 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
                 Why::new(
                     format!("{p} has not reported {m} yet"),
                     format!(
-                        "{} 아직 {m} 측정값을 보고하지 않았습니다",
+                        "{} 아직 {m} 측정값을 보고하지 않았어요",
                         josa(&p, "이", "가")
                     ),
                 )
@@ -260,7 +257,7 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
             if !ctx.has_peer(peer) {
                 w.en.push_str(&format!(" (no peer named {p} has started)"));
                 w.ko.push_str(&format!(
-                    " ({} 피어가 시작되지 않았습니다)",
+                    " ({} 피어가 시작되지 않았어요)",
                     josa(&p, "이라는", "라는")
                 ));
             }
@@ -277,11 +274,11 @@ pub(super) fn leaf_why(c: &Cond, f: FactsView, ctx: &Ctx, model: &LabModel) -> W
             match when {
                 When::Ever => Why::new(
                     format!("no connection{p_en} has been left in {s} without a descriptor yet"),
-                    format!("아직 {p_ko}연결 중 디스크립터 없이 {s} 상태로 남은 것이 없습니다"),
+                    format!("아직 {p_ko}연결 중 디스크립터 없이 {s} 상태로 남은 것이 없어요"),
                 ),
                 When::Now => Why::new(
                     format!("no connection{p_en} is in {s} without a descriptor now"),
-                    format!("지금 디스크립터 없이 {s} 상태인 {p_ko}연결이 없습니다"),
+                    format!("지금 디스크립터 없이 {s} 상태인 {p_ko}연결이 없어요"),
                 ),
             }
         }
@@ -315,14 +312,14 @@ fn state_why(
             When::Ever => Why::new(
                 format!("{l} has not reached {state} yet{cur_en}"),
                 format!(
-                    "{} 아직 {state} 상태가 아닙니다{cur_ko}",
+                    "{} 아직 {state} 상태가 아니에요{cur_ko}",
                     josa(l, "이", "가")
                 ),
             ),
             When::Now => Why::new(
                 format!("{l} is not in {state} now{cur_en}"),
                 format!(
-                    "{} 지금 {state} 상태가 아닙니다{cur_ko}",
+                    "{} 지금 {state} 상태가 아니에요{cur_ko}",
                     josa(l, "이", "가")
                 ),
             ),
@@ -333,11 +330,11 @@ fn state_why(
         return match when {
             When::Ever => Why::new(
                 format!("{subj_en} has reached {state} yet"),
-                format!("아직 {state} 상태에 이른 {subj_ko}이 없습니다"),
+                format!("아직 {state} 상태에 이른 {subj_ko}이 없어요"),
             ),
             When::Now => Why::new(
                 format!("{subj_en} is in {state} now"),
-                format!("지금 {state} 상태인 {subj_ko}이 없습니다"),
+                format!("지금 {state} 상태인 {subj_ko}이 없어요"),
             ),
         };
     }
@@ -354,11 +351,11 @@ fn state_why(
     match when {
         When::Ever => Why::new(
             format!("only {have} of {count} sockets{whose} have reached {state} so far"),
-            format!("{state} 상태에 이른 {whose_ko}소켓이 아직 {count}개 중 {have}개입니다"),
+            format!("{state} 상태에 이른 {whose_ko}소켓이 아직 {count}개 중 {have}개예요"),
         ),
         When::Now => Why::new(
             format!("only {have} of {count} sockets{whose} are in {state} now"),
-            format!("지금 {state} 상태인 {whose_ko}소켓이 {count}개 중 {have}개입니다"),
+            format!("지금 {state} 상태인 {whose_ko}소켓이 {count}개 중 {have}개예요"),
         ),
     }
 }
@@ -423,11 +420,11 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
     if en.is_empty() {
         return Why::new(
             format!("no {target} call{} yet", by.0),
-            format!("아직 {}{target} 호출이 없습니다", by.1),
+            format!("아직 {}{target} 호출이 없어요", by.1),
         );
     }
     Why::new(
         format!("no {target} call{} has {} yet", by.0, en.join(" and ")),
-        format!("아직 {} {}{target} 호출이 없습니다", ko.join(", "), by.1),
+        format!("아직 {} {}{target} 호출이 없어요", ko.join(", "), by.1),
     )
 }
