@@ -5,6 +5,21 @@ use socklab::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Some(
+            Command::List
+                | Command::Check { .. }
+                | Command::Verify { .. }
+                | Command::Completions { .. }
+        )
+    ) {
+        // Printing commands end quietly when their reader goes away
+        // (`socklab list | head`), as command-line tools do. Sockets never
+        // raise SIGPIPE: every send uses MSG_NOSIGNAL.
+        // SAFETY: restoring the default disposition of one signal.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let result = match &cli.command {
         Some(Command::Run(args)) => socklab::run::main(&cli, args),
         Some(Command::Completions { shell }) => {

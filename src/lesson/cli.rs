@@ -7,24 +7,29 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{Cli, Lang};
 
-use super::load::load_dir;
+use super::load::{DirReport, load_dir, load_embedded};
 use super::progress::Progress;
 
 pub fn lang(cli: &Cli) -> Lang {
     cli.lang.unwrap_or_else(Lang::from_env)
 }
 
-/// The lesson directory: `--lessons`, else `./lessons`, else the lessons of
-/// the source tree socklab was built from.
-pub fn lessons_dir(cli: &Cli) -> PathBuf {
+/// The lesson directory: `--lessons`, else `./lessons`; None means the
+/// lessons built into the binary.
+pub fn lessons_dir(cli: &Cli) -> Option<PathBuf> {
     if let Some(d) = &cli.lessons {
-        return d.clone();
+        return Some(d.clone());
     }
     let here = PathBuf::from("lessons");
-    if here.is_dir() {
-        return here;
+    here.is_dir().then_some(here)
+}
+
+/// Load the lessons from where [`lessons_dir`] says, and name that place.
+pub fn load_lessons(cli: &Cli) -> (DirReport, String) {
+    match lessons_dir(cli) {
+        Some(dir) => (load_dir(&dir), dir.display().to_string()),
+        None => (load_embedded(), "the built-in lessons".to_string()),
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
 }
 
 fn pad(s: &str, width: usize) -> String {
@@ -34,13 +39,12 @@ fn pad(s: &str, width: usize) -> String {
 
 pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
     let lang = lang(cli);
-    let dir = lessons_dir(cli);
-    let rep = load_dir(&dir);
+    let (rep, place) = load_lessons(cli);
     for p in &rep.problems {
         eprintln!("{p}");
     }
     if rep.lessons.is_empty() {
-        anyhow::bail!("no lessons could be loaded from {}", dir.display());
+        anyhow::bail!("no lessons could be loaded from {place}");
     }
     let (progress, warning) = Progress::load();
     if let Some(w) = warning {
@@ -79,18 +83,17 @@ pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
 }
 
 pub fn check(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let dir = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| lessons_dir(cli));
-    let rep = load_dir(&dir);
+    let (rep, place) = match dir {
+        Some(d) => (load_dir(d), d.display().to_string()),
+        None => load_lessons(cli),
+    };
     for p in &rep.problems {
         println!("{p}");
     }
     if rep.problems.is_empty() {
         let steps: usize = rep.lessons.iter().map(|l| l.steps.len()).sum();
         println!(
-            "{}: {} lessons, {steps} steps, no problems",
-            dir.display(),
+            "{place}: {} lessons, {steps} steps, no problems",
             rep.lessons.len()
         );
         Ok(ExitCode::SUCCESS)
@@ -98,8 +101,7 @@ pub fn check(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
         let files: std::collections::BTreeSet<&Path> =
             rep.problems.iter().map(|p| p.file.as_path()).collect();
         println!(
-            "{}: {} problem{} in {} file{}",
-            dir.display(),
+            "{place}: {} problem{} in {} file{}",
             rep.problems.len(),
             if rep.problems.len() == 1 { "" } else { "s" },
             files.len(),

@@ -39,7 +39,7 @@ pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Op
     if lessons.is_empty() {
         anyhow::bail!(
             "no lessons found in {}{}",
-            super::cli::lessons_dir(cli).display(),
+            super::cli::load_lessons(cli).1,
             problems
                 .first()
                 .map(|p| format!(" ({p})"))

@@ -504,6 +504,27 @@ pub fn load_dir(dir: &Path) -> DirReport {
             Err(p) => rep.problems.extend(p),
         }
     }
+    finish(rep)
+}
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_lessons.rs"));
+}
+
+/// The lessons built into the binary (the `lessons/` directory of the source
+/// tree when socklab was built), checked like a directory.
+pub fn load_embedded() -> DirReport {
+    let mut rep = DirReport::default();
+    for (name, src) in embedded::EMBEDDED {
+        match parse(&Path::new("lessons").join(name), src) {
+            Ok(l) => rep.lessons.push(l),
+            Err(p) => rep.problems.extend(p),
+        }
+    }
+    finish(rep)
+}
+
+fn finish(mut rep: DirReport) -> DirReport {
     rep.problems.extend(duplicates(&rep.lessons));
     rep.lessons
         .sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));

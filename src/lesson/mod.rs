@@ -29,10 +29,10 @@ mod verify;
 pub use progress::Progress;
 pub use run::{LessonRun, LessonView, StepStatus};
 
-/// The lessons for the app: from `--lessons` / `./lessons` / the source
-/// tree, with every file problem as a warning line (broken files are skipped).
+/// The lessons for the app: from `--lessons` / `./lessons` / the ones built
+/// in, with every file problem as a warning line (broken files are skipped).
 pub fn load_for_app(cli: &crate::cli::Cli) -> (Vec<Lesson>, Vec<String>) {
-    let rep = load_dir(&cli::lessons_dir(cli));
+    let (rep, _) = cli::load_lessons(cli);
     let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
     (rep.lessons, warnings)
 }

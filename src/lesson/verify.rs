@@ -10,9 +10,9 @@ use crate::cli::{Cli, Lang};
 use crate::engine::{Engine, EngineConfig, Events};
 use crate::session::{Session, Submitted};
 
-use super::cli::{lang, lessons_dir};
+use super::cli::{lang, load_lessons};
 use super::format::Lesson;
-use super::load::{find, load_dir};
+use super::load::find;
 use super::run::LessonRun;
 
 /// How long one solution line may take before verify moves on.
@@ -25,22 +25,18 @@ const TRANSCRIPT: usize = 8;
 
 pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
     let lang = lang(cli);
-    let dir = lessons_dir(cli);
-    let rep = load_dir(&dir);
+    let (rep, place) = load_lessons(cli);
     for p in &rep.problems {
         eprintln!("{p}");
     }
     let lessons: Vec<&Lesson> = match which {
         Some(key) => vec![find(&rep.lessons, key).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no lesson \"{key}\" in {} (try `socklab list`)",
-                dir.display()
-            )
+            anyhow::anyhow!("no lesson \"{key}\" in {place} (try `socklab list`)")
         })?],
         None => rep.lessons.iter().collect(),
     };
     if lessons.is_empty() {
-        anyhow::bail!("no lessons to verify in {}", dir.display());
+        anyhow::bail!("no lessons to verify in {place}");
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
