@@ -74,7 +74,6 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
         let raw = ctx.raw_socket(SockType::Stream)?;
         let probe = SockEntry::new(0, ctx.owner.clone(), ctx.family, SockType::Stream, raw)
             .map_err(|e| CallError::os(e.raw_os_error().unwrap_or(libc::EIO), ""))?;
-        let mut adopted: Option<Arc<SockEntry>> = None;
         let err = match probe.sock().connect(&sa) {
             Ok(()) => None,
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
@@ -91,18 +90,13 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
                     ctx.sh.poke_observer();
                     let _ = ops::wait_ready(&entry, Interest::WRITABLE, None).await;
                     let r = entry.sock().take_error().unwrap_or(None);
-                    adopted = Some(entry);
-                    return finish(ctx, adopted, r, label).await;
+                    return finish(ctx, entry, r, label);
                 }
             }
             Err(e) => Some(e),
         };
         match err {
-            None => {
-                let entry = ctx.adopt(probe, label)?;
-                adopted = Some(entry);
-                return finish(ctx, adopted, None, label).await;
-            }
+            None => return finish(ctx, ctx.adopt(probe, label)?, None, label),
             Some(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
                 if tries > 0 && attempt >= tries {
                     return Err(CallError::os(
@@ -113,7 +107,6 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
                         ),
                     ));
                 }
-                drop(adopted);
                 tokio::time::sleep(retry).await;
             }
             Some(e) => {
@@ -127,13 +120,12 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
 }
 
 /// After a try that the lab shows: connected, or closed and failed.
-async fn finish(
+fn finish(
     ctx: &PeerCtx,
-    entry: Option<Arc<SockEntry>>,
+    entry: Arc<SockEntry>,
     err: Option<std::io::Error>,
     label: &str,
 ) -> Result<SockId, CallError> {
-    let entry = entry.ok_or_else(|| CallError::lab("peer socket vanished"))?;
     match err {
         None => {
             set_lab(&ctx.sh, &entry, LabState::Connected);
