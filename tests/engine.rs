@@ -623,16 +623,10 @@ async fn closed_socket_is_ebadf_and_close_twice_is_fine() {
 
 #[tokio::test]
 async fn fresh_socket_reports_close_and_limits_hold() {
-    let (engine, rx) = Engine::start(EngineConfig {
+    let mut lab = Lab::with(EngineConfig {
         max_sockets: 2,
         ..Default::default()
     });
-    let mut lab = Lab {
-        engine,
-        rx,
-        log: Vec::new(),
-        model: LabModel::new(),
-    };
     let a = lab.tcp().await;
     lab.wait_model("kernel CLOSE", |m| {
         m.sock(a).unwrap().kernel == Some(TcpState::Close)

@@ -334,16 +334,10 @@ async fn udp_echo_and_discard() {
 
 #[tokio::test]
 async fn peer_limits_and_bad_specs() {
-    let (engine, rx) = Engine::start(EngineConfig {
+    let mut lab = Lab::with(EngineConfig {
         max_peers: 1,
         ..Default::default()
     });
-    let mut lab = Lab {
-        engine,
-        rx,
-        log: Vec::new(),
-        model: LabModel::new(),
-    };
     let p = free_port().unwrap();
     lab.engine
         .start_peer(PeerSpec::new("echo", &format!("127.0.0.1:{p}")))

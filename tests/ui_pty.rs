@@ -120,6 +120,29 @@ fn cooked(master: &dyn portable_pty::MasterPty) -> bool {
     t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
 }
 
+/// After the program ended: everything it wrote from `before` on puts the
+/// terminal back (main screen, cursor, no mouse reporting, not raw).
+/// Returns that output.
+fn restored(pty: &Pty, before: usize, after: &str) -> String {
+    std::thread::sleep(Duration::from_millis(200));
+    let raw = pty.raw.lock().expect("lock");
+    let tail = String::from_utf8_lossy(&raw[before..]).to_string();
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "alternate screen left after {after}: {tail:?}"
+    );
+    assert!(
+        tail.contains("\x1b[?25h"),
+        "cursor shown after {after}: {tail:?}"
+    );
+    assert!(
+        tail.contains("\x1b[?1000l"),
+        "mouse reporting off after {after}: {tail:?}"
+    );
+    assert!(cooked(pty.master.as_ref()), "raw mode off after {after}");
+    tail
+}
+
 #[test]
 fn sandbox_in_a_pty_types_calls_and_restores_the_terminal_on_sigterm() {
     let mut pty = Pty::spawn(80, 24);
@@ -148,19 +171,7 @@ fn sandbox_in_a_pty_types_calls_and_restores_the_terminal_on_sigterm() {
     assert_eq!(unsafe { libc::kill(pty.pid(), libc::SIGTERM) }, 0);
     let status = pty.wait_exit();
     assert!(!status.success());
-    std::thread::sleep(Duration::from_millis(200));
-    let raw = pty.raw.lock().expect("lock");
-    let tail = String::from_utf8_lossy(&raw[before..]).to_string();
-    assert!(
-        tail.contains("\x1b[?1049l"),
-        "alternate screen left: {tail:?}"
-    );
-    assert!(tail.contains("\x1b[?25h"), "cursor shown: {tail:?}");
-    assert!(
-        tail.contains("\x1b[?1000l"),
-        "mouse reporting off: {tail:?}"
-    );
-    assert!(cooked(pty.master.as_ref()), "raw mode off after SIGTERM");
+    restored(&pty, before, "SIGTERM");
 }
 
 #[test]
@@ -171,19 +182,11 @@ fn a_panic_in_a_background_task_restores_the_terminal() {
     let before = pty.raw.lock().expect("lock").len();
     let status = pty.wait_exit();
     assert_eq!(status.exit_code(), 101, "{status:?}");
-    std::thread::sleep(Duration::from_millis(200));
-    let raw = pty.raw.lock().expect("lock");
-    let tail = String::from_utf8_lossy(&raw[before..]).to_string();
-    assert!(
-        tail.contains("\x1b[?1049l"),
-        "alternate screen left: {tail:?}"
-    );
-    assert!(tail.contains("\x1b[?25h"), "cursor shown: {tail:?}");
+    let tail = restored(&pty, before, "the panic");
     assert!(
         tail.contains("panic drill"),
         "the panic is reported: {tail:?}"
     );
-    assert!(cooked(pty.master.as_ref()), "raw mode off after the panic");
 }
 
 #[test]

@@ -17,7 +17,12 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 impl Lab {
     pub fn new() -> Lab {
-        let (engine, rx) = Engine::start(EngineConfig::default());
+        Lab::with(EngineConfig::default())
+    }
+
+    /// A lab with other limits.
+    pub fn with(cfg: EngineConfig) -> Lab {
+        let (engine, rx) = Engine::start(cfg);
         Lab {
             engine,
             rx,
