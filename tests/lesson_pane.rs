@@ -75,7 +75,7 @@ async fn lesson_pane_mid_lesson_in_english_and_korean() {
     run.hint(Lang::Ko);
     app.lesson = Some(run.view(Lang::Ko));
     let ko = mask(pane(&app));
-    assert!(ko.contains("아직: ") && ko.contains("힌트: "), "{ko}");
+    assert!(ko.contains("남은 일: ") && ko.contains("힌트: "), "{ko}");
     for l in ko.lines() {
         assert!(unicode_width::UnicodeWidthStr::width(l) <= 80, "{l}");
     }

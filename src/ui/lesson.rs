@@ -93,7 +93,7 @@ fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
             Style::new().add_modifier(Modifier::BOLD),
         );
         for w in &v.why_not {
-            let label = if ko { "  아직: " } else { "  not yet: " };
+            let label = if ko { "  남은 일: " } else { "  not yet: " };
             push_para(&mut out, label, t.warn(), w, t.warn());
         }
         if let Some(h) = &v.hint {
