@@ -463,6 +463,8 @@ pub fn describe(session: &Session, ev: &Event, hex: bool) -> Option<String> {
                     )
                 }
                 PeerNote::Error { message } => format!("peer {p} error: {}", sanitize(message)),
+                PeerNote::Paused { reason } => format!("peer {p} paused: {}", sanitize(reason)),
+                PeerNote::Resumed => format!("peer {p} goes on"),
             }
         }
         EventKind::Notice { text } => format!("note: {}", sanitize(text)),

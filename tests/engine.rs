@@ -20,11 +20,7 @@ async fn round_trip_server_and_client() {
         |e| matches!(e.kind, EventKind::CallPending { call, .. } if call == acc),
     )
     .await;
-    lab.ok(Op::Connect {
-        sock: cli,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.connect(cli, "127.0.0.1", port).await;
     let (conn, peer) = match lab.finish(acc).await.unwrap() {
         Ret::Accepted(c, a) => (c, a),
         r => panic!("{r:?}"),
@@ -121,11 +117,7 @@ async fn double_bind_is_einval_and_busy_port_is_eaddrinuse() {
         "{}",
         e.python()
     );
-    lab.ok(Op::Bind {
-        sock: s,
-        addr: addr("127.0.0.1", 0),
-    })
-    .await;
+    lab.bind(s, "127.0.0.1", 0).await;
     let e = lab
         .err(Op::Bind {
             sock: s,
@@ -140,35 +132,14 @@ async fn time_wait_server(lab: &mut Lab, reuse_old: bool) -> u16 {
     // The server side closes first, so the server's port ends in TIME_WAIT.
     let srv = lab.tcp().await;
     if reuse_old {
-        lab.ok(Op::SetSockOpt {
-            sock: srv,
-            level: 1,
-            opt: 2,
-            value: OptVal::Int(1),
-        })
-        .await;
+        lab.setopt(srv, 1, 2, 1).await;
     }
-    lab.ok(Op::Bind {
-        sock: srv,
-        addr: addr("127.0.0.1", 0),
-    })
-    .await;
-    lab.ok(Op::Listen {
-        sock: srv,
-        backlog: Some(1),
-    })
-    .await;
+    lab.bind(srv, "127.0.0.1", 0).await;
+    lab.listen(srv, 1).await;
     let port = lab.port_of(srv).await;
     let cli = lab.tcp().await;
-    lab.ok(Op::Connect {
-        sock: cli,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
-    let conn = match lab.ok(Op::Accept { sock: srv }).await {
-        Ret::Accepted(c, _) => c,
-        r => panic!("{r:?}"),
-    };
+    lab.connect(cli, "127.0.0.1", port).await;
+    let conn = lab.accept(srv).await;
     lab.ok(Op::Close { sock: conn }).await;
     lab.ok(Op::Close { sock: srv }).await;
     assert_eq!(as_bytes(lab.ok(recv_op(cli, 10)).await), b"");
@@ -195,13 +166,7 @@ async fn time_wait_blocks_rebind_unless_both_sockets_reuse() {
         })
         .await;
     assert_eq!(e.errno, Some(libc::EADDRINUSE), "{}", e.python());
-    lab.ok(Op::SetSockOpt {
-        sock: s,
-        level: 1,
-        opt: 2,
-        value: OptVal::Int(1),
-    })
-    .await;
+    lab.setopt(s, 1, 2, 1).await;
     let e = lab
         .err(Op::Bind {
             sock: s,
@@ -225,18 +190,8 @@ async fn time_wait_blocks_rebind_unless_both_sockets_reuse() {
         .await;
     assert_eq!(e.errno, Some(libc::EADDRINUSE));
     let s = lab.tcp().await;
-    lab.ok(Op::SetSockOpt {
-        sock: s,
-        level: 1,
-        opt: 2,
-        value: OptVal::Int(1),
-    })
-    .await;
-    lab.ok(Op::Bind {
-        sock: s,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.setopt(s, 1, 2, 1).await;
+    lab.bind(s, "127.0.0.1", port).await;
     assert_eq!(
         lab.ok(Op::GetSockOpt {
             sock: s,
@@ -366,11 +321,7 @@ async fn tcp_merges_sends_udp_keeps_datagrams() {
 
     let a = lab.socket(2, 2).await;
     let b = lab.socket(2, 2).await;
-    lab.ok(Op::Bind {
-        sock: b,
-        addr: addr("127.0.0.1", 0),
-    })
-    .await;
+    lab.bind(b, "127.0.0.1", 0).await;
     let bport = lab.port_of(b).await;
     for msg in [&b"hello"[..], b"world"] {
         lab.ok(Op::SendTo {
@@ -410,11 +361,7 @@ async fn connected_udp_reports_refusal_on_next_call() {
         u.local_addr().unwrap().port()
     };
     let u = lab.socket(2, 2).await;
-    lab.ok(Op::Connect {
-        sock: u,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.connect(u, "127.0.0.1", port).await;
     lab.ok(send_op(u, b"anyone?")).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let e = lab.err(recv_op(u, 10)).await;
@@ -506,11 +453,7 @@ async fn partial_send_against_slow_reader() {
         )
         .unwrap();
     let cli = lab.tcp().await;
-    lab.ok(Op::Connect {
-        sock: cli,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.connect(cli, "127.0.0.1", port).await;
     lab.ok(Op::SetBlocking {
         sock: cli,
         blocking: false,
@@ -668,11 +611,7 @@ async fn select_reports_the_ready_socket() {
     )
     .await;
     let cli = lab.tcp().await;
-    lab.ok(Op::Connect {
-        sock: cli,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.connect(cli, "127.0.0.1", port).await;
     assert_eq!(
         lab.finish(call).await.unwrap(),
         Ret::Select(vec![srv], vec![], vec![])
@@ -683,30 +622,12 @@ async fn select_reports_the_ready_socket() {
 async fn ipv6_dual_stack() {
     let mut lab = Lab::new();
     let s = lab.socket(10, 1).await;
-    lab.ok(Op::SetSockOpt {
-        sock: s,
-        level: 41,
-        opt: 26,
-        value: OptVal::Int(0),
-    })
-    .await;
-    lab.ok(Op::Bind {
-        sock: s,
-        addr: addr("::1", 0),
-    })
-    .await;
-    lab.ok(Op::Listen {
-        sock: s,
-        backlog: Some(5),
-    })
-    .await;
+    lab.setopt(s, 41, 26, 0).await;
+    lab.bind(s, "::1", 0).await;
+    lab.listen(s, 5).await;
     let port = lab.port_of(s).await;
     let c = lab.socket(10, 1).await;
-    lab.ok(Op::Connect {
-        sock: c,
-        addr: addr("::1", port),
-    })
-    .await;
+    lab.connect(c, "::1", port).await;
     let Ret::Accepted(_, from) = lab.ok(Op::Accept { sock: s }).await else {
         panic!()
     };
@@ -717,11 +638,7 @@ async fn ipv6_dual_stack() {
 async fn connect_again_after_refusal_works_like_python() {
     let mut lab = Lab::new();
     let srv = lab.tcp().await;
-    lab.ok(Op::Bind {
-        sock: srv,
-        addr: addr("127.0.0.1", 0),
-    })
-    .await;
+    lab.bind(srv, "127.0.0.1", 0).await;
     let port = lab.port_of(srv).await;
     let cli = lab.tcp().await;
     let e = lab
@@ -731,16 +648,8 @@ async fn connect_again_after_refusal_works_like_python() {
         })
         .await;
     assert_eq!(e.errno, Some(libc::ECONNREFUSED));
-    lab.ok(Op::Listen {
-        sock: srv,
-        backlog: Some(1),
-    })
-    .await;
-    lab.ok(Op::Connect {
-        sock: cli,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.listen(srv, 1).await;
+    lab.connect(cli, "127.0.0.1", port).await;
     assert!(matches!(
         lab.ok(Op::Accept { sock: srv }).await,
         Ret::Accepted(..)
@@ -760,11 +669,7 @@ async fn blocking_send_queues_everything_timeout_send_may_be_short() {
         )
         .unwrap();
     let cli = lab.tcp().await;
-    lab.ok(Op::Connect {
-        sock: cli,
-        addr: addr("127.0.0.1", port),
-    })
-    .await;
+    lab.connect(cli, "127.0.0.1", port).await;
     // Blocking: more than the buffers hold, yet send() returns the whole count.
     let big = bytes::Bytes::from(vec![b'x'; 8 << 20]);
     let r = lab

@@ -56,6 +56,12 @@ pub enum PeerNote {
     Error {
         message: String,
     },
+    /// The peer cannot go on for now (the lab's socket limit); it waits.
+    Paused {
+        reason: String,
+    },
+    /// It goes on after a pause.
+    Resumed,
 }
 
 #[derive(Clone, Debug, Serialize)]

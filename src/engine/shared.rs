@@ -259,6 +259,11 @@ impl Shared {
     }
 
     pub fn stop_peer(self: &Arc<Self>, name: &str) -> bool {
+        self.stop_peer_because(name, "stopped")
+    }
+
+    /// Stop a peer, saying why (`stopped` when asked to).
+    pub fn stop_peer_because(self: &Arc<Self>, name: &str, reason: &str) -> bool {
         let Some(handle) = lock(&self.peers).remove(name) else {
             return false;
         };
@@ -274,7 +279,7 @@ impl Shared {
         self.emit(EventKind::Peer {
             peer: name.to_string(),
             note: super::event::PeerNote::Stopped {
-                reason: "stopped".to_string(),
+                reason: reason.to_string(),
             },
         });
         true

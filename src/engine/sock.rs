@@ -26,6 +26,9 @@ pub(crate) struct SockState {
     pub kernel: Option<TcpState>,
     pub queues: (u32, u32, Option<u32>, Option<u32>),
     pub shut: Option<Shut>,
+    /// `shutdown()` was called before the socket was connected: it failed
+    /// with ENOTCONN, but Linux keeps it (a later send is EPIPE).
+    pub shut_early: bool,
     /// A non-blocking connect returned EINPROGRESS and has not been resolved.
     pub connecting: bool,
     pub closed: bool,
@@ -81,6 +84,7 @@ impl SockEntry {
                 kernel: None,
                 queues: (0, 0, None, None),
                 shut: None,
+                shut_early: false,
                 connecting: false,
                 closed: false,
                 last_sent_us: 0,

@@ -131,6 +131,8 @@ fn peer_text(peer: &str, note: &PeerNote) -> Option<String> {
         PeerNote::Said { text } => format!("{peer} said: {}", escape_display(text.as_bytes())),
         PeerNote::Measure { name, value, unit } => format!("{peer} {name} = {value} {unit}"),
         PeerNote::Error { message } => format!("peer {peer} error: {message}"),
+        PeerNote::Paused { reason } => format!("peer {peer} paused: {reason}"),
+        PeerNote::Resumed => format!("peer {peer} goes on"),
     })
 }
 

@@ -143,16 +143,8 @@ impl Lab {
     /// A listening server on 127.0.0.1 with an OS-chosen port.
     pub async fn server(&mut self, backlog: i64) -> (SockId, u16) {
         let s = self.tcp().await;
-        self.ok(Op::Bind {
-            sock: s,
-            addr: addr("127.0.0.1", 0),
-        })
-        .await;
-        self.ok(Op::Listen {
-            sock: s,
-            backlog: Some(backlog),
-        })
-        .await;
+        self.bind(s, "127.0.0.1", 0).await;
+        self.listen(s, backlog).await;
         (s, self.port_of(s).await)
     }
 
@@ -167,16 +159,55 @@ impl Lab {
     pub async fn pair(&mut self) -> (SockId, SockId, SockId, u16) {
         let (srv, port) = self.server(5).await;
         let cli = self.tcp().await;
-        self.ok(Op::Connect {
-            sock: cli,
-            addr: addr("127.0.0.1", port),
+        self.connect(cli, "127.0.0.1", port).await;
+        let conn = self.accept(srv).await;
+        (srv, cli, conn, port)
+    }
+
+    /// `s.bind((host, port))`, which must succeed.
+    pub async fn bind(&mut self, sock: SockId, host: &str, port: u16) {
+        self.ok(Op::Bind {
+            sock,
+            addr: addr(host, port),
         })
         .await;
-        let conn = match self.ok(Op::Accept { sock: srv }).await {
+    }
+
+    /// `s.listen(backlog)`, which must succeed.
+    pub async fn listen(&mut self, sock: SockId, backlog: i64) {
+        self.ok(Op::Listen {
+            sock,
+            backlog: Some(backlog),
+        })
+        .await;
+    }
+
+    /// `s.connect((host, port))`, which must succeed.
+    pub async fn connect(&mut self, sock: SockId, host: &str, port: u16) {
+        self.ok(Op::Connect {
+            sock,
+            addr: addr(host, port),
+        })
+        .await;
+    }
+
+    /// `conn, _ = s.accept()`, which must succeed.
+    pub async fn accept(&mut self, sock: SockId) -> SockId {
+        match self.ok(Op::Accept { sock }).await {
             Ret::Accepted(c, _) => c,
             r => panic!("accept returned {r:?}"),
-        };
-        (srv, cli, conn, port)
+        }
+    }
+
+    /// `s.setsockopt(level, opt, value)` with an int, which must succeed.
+    pub async fn setopt(&mut self, sock: SockId, level: i64, opt: i64, value: i64) {
+        self.ok(Op::SetSockOpt {
+            sock,
+            level,
+            opt,
+            value: OptVal::Int(value),
+        })
+        .await;
     }
 
     pub fn dump(&self) -> String {

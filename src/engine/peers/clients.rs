@@ -35,6 +35,10 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
         ctx.spawn(async move {
             let sock = match connect(&c, &label).await {
                 Ok(s) => s,
+                Err(e) if count == 1 => {
+                    c.fail(e.python());
+                    return;
+                }
                 Err(e) => {
                     c.error(e.python());
                     return;

@@ -54,6 +54,14 @@ impl PeerCtx {
         });
     }
 
+    /// The peer cannot go on: say why, close its sockets and take it off
+    /// the list of running peers, so nothing waits on a peer that is gone.
+    pub fn fail(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.error(reason.clone());
+        self.sh.stop_peer_because(&self.name, &reason);
+    }
+
     /// Run another task that belongs to this peer (stopped with it).
     pub fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
         let t = tokio::spawn(fut);
@@ -91,7 +99,7 @@ impl PeerCtx {
     }
 
     pub fn new_socket(&self, ty: SockType) -> Result<SockId, CallError> {
-        ops::check_limit(&self.sh)?;
+        ops::check_limit(&self.sh, &self.owner)?;
         let s = self.raw_socket(ty)?;
         let entry = ops::adopt(&self.sh, &self.owner, self.family, ty, s)?;
         Ok(entry.id)
@@ -99,7 +107,7 @@ impl PeerCtx {
 
     /// Show a probe socket in the lab, under this peer, with a label.
     pub fn adopt(&self, probe: SockEntry, label: &str) -> Result<Arc<SockEntry>, CallError> {
-        ops::check_limit(&self.sh)?;
+        ops::check_limit(&self.sh, &self.owner)?;
         let entry = ops::adopt(&self.sh, &self.owner, self.family, probe.ty, probe.fd)?;
         self.label(entry.id, label);
         Ok(entry)

@@ -73,10 +73,32 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
     Ok(())
 }
 
+/// An accept that failed for a reason that passes: the lab's socket limit
+/// (room comes back as sockets close) or the kernel's own resource limits.
+fn passes(e: &CallError) -> bool {
+    e.exc == "LabError"
+        || [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOBUFS,
+            libc::ENOMEM,
+            libc::ECONNABORTED,
+            libc::EPROTO,
+        ]
+        .iter()
+        .any(|n| e.is_errno(*n))
+}
+
 async fn accept_loop(ctx: PeerCtx, listener: SockId, kind: String) {
     let mut n = 0;
+    let mut paused = false;
     loop {
-        match ctx.logged(Op::Accept { sock: listener }).await {
+        let r = ctx.logged(Op::Accept { sock: listener }).await;
+        if paused && !matches!(&r, Err(e) if passes(e)) {
+            paused = false;
+            ctx.note(PeerNote::Resumed);
+        }
+        match r {
             Ok(Ret::Accepted(conn, _)) => {
                 n += 1;
                 ctx.label(conn, &format!("{}.conn{n}", ctx.name));
@@ -96,8 +118,20 @@ async fn accept_loop(ctx: PeerCtx, listener: SockId, kind: String) {
             Ok(_) => {}
             // An ICMP error from an earlier reply; the socket goes on working.
             Err(e) if e.is_errno(libc::ECONNREFUSED) => {}
+            Err(e) if passes(&e) => {
+                if !paused {
+                    paused = true;
+                    ctx.note(PeerNote::Paused {
+                        reason: format!(
+                            "{}; connections wait in its accept queue until sockets are closed",
+                            e.python()
+                        ),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             Err(e) => {
-                ctx.error(e.python());
+                ctx.fail(e.python());
                 return;
             }
         }
@@ -221,7 +255,7 @@ async fn udp_echo(ctx: PeerCtx, sock: SockId) {
             // An ICMP error from an earlier reply; the socket goes on working.
             Err(e) if e.is_errno(libc::ECONNREFUSED) => {}
             Err(e) => {
-                ctx.error(e.python());
+                ctx.fail(e.python());
                 return;
             }
         }

@@ -1,4 +1,9 @@
-//! Errors of socket calls, shaped like Python's `OSError` family.
+//! Errors of socket calls, shaped like Python's `OSError` family, and
+//! (in `explain`) the one table of what each errno means for each call.
+
+mod explain;
+
+pub use explain::{Call, Facts, explain};
 
 use std::fmt;
 
