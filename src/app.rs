@@ -15,7 +15,6 @@ use crate::engine::model::SockRow;
 use crate::engine::text::sanitize;
 use crate::engine::{CallId, Dir, Event, EventKind, LabState, SockId, TcpState};
 use crate::keys::Pane;
-use crate::ui::events as ev_fmt;
 use crate::ui::lesson::LessonView;
 use crate::ui::theme::Theme;
 
@@ -129,17 +128,7 @@ pub struct Traffic {
     pub hex: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EvClass {
-    Socket,
-    Lab,
-    Kernel,
-    Call,
-    Ok,
-    Fail,
-    Peer,
-    Notice,
-}
+pub use crate::describe::EvClass;
 
 pub struct EvLine {
     pub t_us: u64,
@@ -158,6 +147,8 @@ pub struct Fade {
 }
 
 pub struct App {
+    /// The interface language.
+    pub lang: crate::cli::Lang,
     pub session: Session,
     pub theme: Theme,
     pub size: (u16, u16),
@@ -186,8 +177,6 @@ pub struct App {
     pub code_back: usize,
     pub lesson_scroll: usize,
     pub fades: HashMap<SockId, Fade>,
-    /// The text of calls in flight, for naming their results.
-    pub call_text: HashMap<CallId, (String, bool)>,
     /// The newest call typed at the prompt, to tell whether an outcome
     /// arrives right after its own line.
     pub last_typed: Option<CallId>,
@@ -204,6 +193,7 @@ pub struct App {
 impl App {
     pub fn new(session: Session, theme: Theme) -> App {
         App {
+            lang: crate::cli::Lang::En,
             session,
             theme,
             size: (80, 24),
@@ -229,7 +219,6 @@ impl App {
             code_back: 0,
             lesson_scroll: 0,
             fades: HashMap::new(),
-            call_text: HashMap::new(),
             last_typed: None,
             lesson: None,
             hook: None,
@@ -423,13 +412,6 @@ fn on_engine(app: &mut App, ev: Event) {
         EventKind::KernelState { sock, from, .. } => {
             app.fades.entry(*sock).or_default().kernel = Some((*from, ev.t_us));
         }
-        EventKind::CallStarted {
-            call, text, owner, ..
-        } => {
-            app.call_text
-                .entry(*call)
-                .or_insert_with(|| (text.clone(), owner.is_student()));
-        }
         EventKind::Data {
             sock,
             dir,
@@ -462,8 +444,22 @@ fn on_engine(app: &mut App, ev: Event) {
         }
         _ => {}
     }
-    if let Some(line) = ev_fmt::describe(&ev, app.session.model(), &app.call_text) {
-        app.events.push_back(line);
+    let model = app.session.model();
+    let worded = crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s));
+    // The Events pane lists states and calls; bytes have their own pane.
+    if let Some(d) = worded.filter(|d| {
+        !matches!(
+            d.class,
+            EvClass::Endpoints | EvClass::Started | EvClass::Data
+        )
+    }) {
+        app.events.push_back(EvLine {
+            t_us: ev.t_us,
+            sock: d.sock,
+            class: d.class,
+            peer_owned: d.by_peer,
+            text: d.text,
+        });
         if app.events_back > 0 {
             app.events_back += 1;
         }
@@ -471,9 +467,6 @@ fn on_engine(app: &mut App, ev: Event) {
             app.events.pop_front();
             app.events_dropped += 1;
         }
-    }
-    if let EventKind::CallDone { call, .. } | EventKind::CallFailed { call, .. } = &ev.kind {
-        app.call_text.remove(call);
     }
     if let EventKind::SocketClosed { sock } = &ev.kind
         && app.send_target == Some(*sock)

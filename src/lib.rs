@@ -1,7 +1,13 @@
 //! socklab: learn network sockets by driving real ones.
 
+rust_i18n::i18n!("src/locales", fallback = "en");
+
+#[macro_use]
+pub mod i18n;
+
 pub mod app;
 pub mod cli;
+pub mod describe;
 pub mod engine;
 pub mod keys;
 pub mod lang;

@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::{Cli, RunArgs};
-use crate::engine::text::{escape_display, sanitize};
-use crate::engine::{Dir, Engine, EngineConfig, Event, EventKind, Events, Owner, PeerNote};
+use crate::cli::{Cli, Lang, RunArgs};
+use crate::engine::text::sanitize;
+use crate::engine::{Engine, EngineConfig, Event, EventKind, Events};
 use crate::session::{Outcome, Session, Submitted};
 
 pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +39,7 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_secs_f64(args.timeout),
         keep_going: args.keep_going,
         allow_remote: cli.allow_remote,
+        lang: cli.lang.unwrap_or_else(Lang::from_env),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -75,6 +76,8 @@ pub struct Options {
     pub timeout: Duration,
     pub keep_going: bool,
     pub allow_remote: bool,
+    /// The language of the transcript's words.
+    pub lang: Lang,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
             keep_going: false,
             allow_remote: false,
+            lang: Lang::En,
         }
     }
 }
@@ -290,7 +294,7 @@ impl Runner<'_> {
 
     fn flush(&mut self) -> anyhow::Result<()> {
         for ev in std::mem::take(&mut self.held) {
-            let Some(text) = describe(&self.session, &ev, self.opts.hex) else {
+            let Some(text) = describe(&self.session, &ev, self.opts.hex, self.opts.lang) else {
                 continue;
             };
             let t = ev.t_us as f64 / 1e6;
@@ -326,161 +330,33 @@ impl Runner<'_> {
 }
 
 /// One event as a transcript line, or None for events the transcript leaves
-/// out (the student's own call start/end: the `>>>` line and its result say it).
-pub fn describe(session: &Session, ev: &Event, hex: bool) -> Option<String> {
+/// out (the student's own call start/end: the `>>>` line and its result say
+/// it). The words are [`crate::describe`]'s, shared with the Events pane.
+pub fn describe(session: &Session, ev: &Event, hex: bool, lang: Lang) -> Option<String> {
     let model = session.model();
     let name = |s: u32| sanitize(&session.var_of(s).unwrap_or_else(|| model.name_of(s)));
-    let student = |s: &Option<u32>| {
-        s.and_then(|s| model.sock(s))
-            .is_none_or(|r| r.owner == Owner::Student)
-    };
-    Some(match &ev.kind {
-        EventKind::SocketCreated {
-            sock,
-            fd,
-            family,
-            ty,
-            owner,
-        } => format!(
-            "{} created: fd {fd}, {}{}",
-            name(*sock),
-            crate::engine::kind_label(*family, *ty),
-            match owner {
-                Owner::Student => String::new(),
-                Owner::Peer(p) => format!(", owned by peer {}", sanitize(p)),
-            }
-        ),
-        EventKind::SocketLabel { .. } | EventKind::Queues { .. } => return None,
-        EventKind::Endpoints { sock, local, peer } => format!(
-            "{}: local {} peer {}",
-            name(*sock),
-            local.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-            peer.map(|a| a.to_string()).unwrap_or_else(|| "-".into())
-        ),
-        EventKind::LabState { sock, from, to } => format!("{}: {from} → {to}", name(*sock)),
-        EventKind::KernelState { sock, from, to } => format!(
-            "{}: kernel {} → {}",
-            name(*sock),
-            from.map(|s| s.name()).unwrap_or("-"),
-            to.map(|s| s.name()).unwrap_or("-")
-        ),
-        EventKind::Orphan {
-            tuple,
-            origin,
-            from,
-            to,
-            ..
-        } => format!(
-            "(no fd) {} ⇄ {}{}: {} → {}",
-            tuple.local,
-            tuple.remote,
-            origin
-                .map(|o| format!(" [{}]", name(o)))
-                .unwrap_or_default(),
-            from.map(|s| s.name()).unwrap_or("-"),
-            to.map(|s| s.name()).unwrap_or("gone")
-        ),
-        EventKind::SocketClosed { sock } => format!("{}: descriptor closed", name(*sock)),
-        EventKind::CallStarted {
-            sock, text, owner, ..
-        } => {
-            if owner.is_student() {
-                return None;
-            }
-            let _ = sock;
-            format!("{}: {}", sanitize(&owner.to_string()), sanitize(text))
-        }
-        EventKind::CallPending { sock, .. } => {
-            let who = sock.map(name).unwrap_or_else(|| "select".into());
-            format!("{who}: waiting (the call blocks until the kernel is ready)")
-        }
-        EventKind::CallDone { sock, ret, .. } => {
-            if student(sock) {
-                return None;
-            }
-            format!(
-                "{}: returned {}",
-                sock.map(name).unwrap_or_default(),
-                ret_short(ret)
-            )
-        }
-        EventKind::CallFailed { sock, error, .. } => {
-            if student(sock) {
-                return None;
-            }
-            format!(
-                "{}: {}",
-                sock.map(name).unwrap_or_default(),
-                sanitize(&error.python())
-            )
-        }
-        EventKind::Data {
-            sock,
-            dir,
-            data,
-            len,
-            addr,
-        } => {
-            let arrow = match dir {
-                Dir::Sent => "sent",
-                Dir::Received => "received",
-            };
-            let cut = if *len > data.len() || data.len() > 200 {
-                "…"
-            } else {
-                ""
-            };
-            let shown = &data[..data.len().min(200)];
-            let mut s = format!(
-                "{} {arrow} {len} byte{}{}: {}{cut}",
-                name(*sock),
-                if *len == 1 { "" } else { "s" },
-                addr.map(|a| format!(" ({} {a})", if *dir == Dir::Sent { "to" } else { "from" }))
-                    .unwrap_or_default(),
-                escape_display(shown)
-            );
-            if hex && !shown.is_empty() {
-                s.push('\n');
-                s.push_str(&hexdump(shown));
-            }
-            s
-        }
-        EventKind::Peer { peer, note } => {
-            let p = sanitize(peer);
-            match note {
-                PeerNote::Started { kind, addr } => format!("peer {p} ({kind}) started on {addr}"),
-                PeerNote::Stopped { reason } => format!("peer {p} stopped: {}", sanitize(reason)),
-                PeerNote::Got { text } => format!("peer {p} got {:?}", sanitize(text)),
-                PeerNote::Said { text } => format!("peer {p} said {:?}", sanitize(text)),
-                PeerNote::Measure { name, value, unit } => {
-                    format!(
-                        "peer {p} measured {name} = {value:.3}{}",
-                        if unit.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" {unit}")
-                        }
-                    )
-                }
-                PeerNote::Error { message } => format!("peer {p} error: {}", sanitize(message)),
-                PeerNote::Paused { reason } => format!("peer {p} paused: {}", sanitize(reason)),
-                PeerNote::Resumed => format!("peer {p} goes on"),
-            }
-        }
-        EventKind::Notice { text } => format!("note: {}", sanitize(text)),
-    })
-}
-
-fn ret_short(ret: &crate::engine::Ret) -> String {
-    use crate::engine::Ret;
-    match ret {
-        Ret::None => "None".into(),
-        Ret::Int(i) => i.to_string(),
-        Ret::Bytes(b) => format!("{} bytes", b.len()),
-        Ret::Accepted(_, a) => format!("a connection from {a}"),
-        Ret::Datagram(b, a) => format!("{} bytes from {a}", b.len()),
-        other => format!("{other:?}"),
+    let d = crate::describe::describe(ev, model, lang, &name)?;
+    // The `>>>` line says the student's call, and its result follows it;
+    // that it had to wait is worth a line.
+    if d.by_student_call && d.class != crate::describe::EvClass::Waiting {
+        return None;
     }
+    let mut s = match d.sock {
+        // `cli sent 6 bytes: …` reads as a sentence; states read as `cli: …`.
+        Some(id) if d.class == crate::describe::EvClass::Data => {
+            format!("{} {}", name(id), d.text)
+        }
+        Some(id) => format!("{}: {}", name(id), d.text),
+        None => d.text,
+    };
+    if hex
+        && let EventKind::Data { data, .. } = &ev.kind
+        && !data.is_empty()
+    {
+        s.push('\n');
+        s.push_str(&hexdump(&data[..data.len().min(200)]));
+    }
+    Some(s)
 }
 
 /// Offset, hex and ASCII columns, 16 bytes a row.

@@ -20,7 +20,7 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use crate::app::{self, App, LessonHook, Msg, Session};
-use crate::cli::Cli;
+use crate::cli::{Cli, Lang};
 use crate::engine::{Engine, EngineConfig, Events};
 use crate::ui;
 use crate::ui::theme::Theme;
@@ -64,6 +64,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
             ..EngineConfig::default()
         });
         let mut app = App::new(Session::new(engine.clone()), Theme::from_env());
+        app.lang = cli.lang.unwrap_or_else(Lang::from_env);
         if let Some(mut hook) = lesson_hook(cli, &mode, &mut app.session)? {
             // Warnings from opening (a progress file set aside, a broken
             // lesson file skipped) show at once.

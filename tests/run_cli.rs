@@ -115,7 +115,7 @@ fn blocking_call_times_out_clearly() {
     let o = run(&["--timeout", "0.5"], script);
     assert_eq!(o.status.code(), Some(1));
     let t = text(&o);
-    assert!(t.contains("s: waiting"), "{t}");
+    assert!(t.contains("s.accept() … waiting"), "{t}");
     assert!(
         t.contains("c, a = s.accept() was still blocked after 0.5 s (--timeout)"),
         "{t}"

@@ -294,8 +294,7 @@ fn submitted(app: &mut App, result: Submitted) -> Effect {
         Submitted::Nothing => {}
         Submitted::Echo(text) => app.say(LineKind::Echo, &text),
         Submitted::Error(text) => app.say(LineKind::Error, &text),
-        Submitted::Started { call, text } => {
-            app.call_text.insert(call, (text, true));
+        Submitted::Started { call, .. } => {
             app.last_typed = Some(call);
         }
         Submitted::Lab { name, args } => return lab_command(app, &name, &args),

@@ -81,6 +81,9 @@ pub struct LabModel {
     pub socks: BTreeMap<SockId, SockRow>,
     pub orphans: BTreeMap<(SocketAddr, SocketAddr), OrphanRow>,
     pub open_calls: HashMap<CallId, OpenCall>,
+    /// The call that finished with the newest event applied, so that whoever
+    /// words that event can still say which call it was.
+    pub finished: Option<OpenCall>,
     /// Time of the newest event applied (µs since engine start).
     pub now_us: u64,
     pub last_seq: u64,
@@ -240,7 +243,7 @@ impl LabModel {
                 }
             }
             EventKind::CallDone { call, sock, .. } | EventKind::CallFailed { call, sock, .. } => {
-                self.open_calls.remove(call);
+                self.finished = self.open_calls.remove(call);
                 if let Some(r) = sock.and_then(|s| self.socks.get_mut(&s))
                     && matches!(r.pending, Some((c, _)) if c == *call)
                 {
@@ -290,6 +293,13 @@ impl LabModel {
     }
 
     /// A short name for a socket: its label or `#id`.
+    /// A call that is open, or finished with the newest event applied.
+    pub fn call(&self, id: CallId) -> Option<&OpenCall> {
+        self.open_calls
+            .get(&id)
+            .or(self.finished.as_ref().filter(|c| c.id == id))
+    }
+
     pub fn name_of(&self, id: SockId) -> String {
         self.socks
             .get(&id)
