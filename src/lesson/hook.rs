@@ -9,7 +9,7 @@ use crate::session::Session;
 use crate::tui::Mode;
 
 use super::format::Lesson;
-use super::progress::Progress;
+use super::progress::{Progress, ProgressStore};
 use super::run::{LessonRun, LessonView};
 use super::{find, load_for_app, next_after, pick};
 
@@ -18,6 +18,7 @@ pub struct LessonApp {
     idx: usize,
     run: LessonRun,
     progress: Progress,
+    store: ProgressStore,
     lang: Lang,
     /// Text for the prompt (`:solution`), taken by the app.
     prompt: Option<String>,
@@ -29,7 +30,13 @@ pub struct LessonApp {
 }
 
 /// The hook for `socklab` / `socklab learn [ID]`; None for the sandbox.
-pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Option<LessonApp>> {
+/// Progress is read from and saved to `store`.
+pub fn build(
+    cli: &Cli,
+    mode: &Mode,
+    session: &mut Session,
+    store: ProgressStore,
+) -> anyhow::Result<Option<LessonApp>> {
     let asked = match mode {
         Mode::Sandbox => return Ok(None),
         Mode::Continue => None,
@@ -46,7 +53,7 @@ pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Op
                 .unwrap_or_default()
         );
     }
-    let (progress, warning) = Progress::load();
+    let (progress, warning) = store.load();
     let Some(idx) = pick(&lessons, &progress, asked.as_deref()) else {
         anyhow::bail!(
             "there is no lesson '{}' (socklab list shows them)",
@@ -60,6 +67,7 @@ pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Op
         idx,
         run,
         progress,
+        store,
         lang,
         prompt: None,
         notes: warning.into_iter().collect(),
@@ -99,7 +107,7 @@ impl LessonApp {
     }
 
     fn save(&mut self) {
-        if let Err(e) = self.progress.save() {
+        if let Err(e) = self.store.save(&mut self.progress) {
             let msg = if self.ko() {
                 format!("진도를 저장하지 못했어요: {e}")
             } else {
