@@ -138,5 +138,6 @@ pub fn check(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 pub fn verify(cli: &Cli, lesson: Option<&str>) -> anyhow::Result<ExitCode> {
-    super::verify::main(cli, lesson)
+    let (rep, place) = load_lessons(cli);
+    super::verify::main(&rep, &place, lesson, cli.allow_remote, lang(cli))
 }

@@ -11,7 +11,7 @@ use crate::tui::Mode;
 use super::format::Lesson;
 use super::progress::{Progress, ProgressStore};
 use super::run::{LessonRun, LessonView};
-use super::{find, load_for_app, next_after, pick};
+use super::{find, next_after, pick};
 
 pub struct LessonApp {
     lessons: Vec<Lesson>,
@@ -27,6 +27,14 @@ pub struct LessonApp {
     notes: Vec<String>,
     /// The lesson was complete when last looked at (to say so once).
     was_finished: bool,
+}
+
+/// The lessons for the app: from `--lessons` / `./lessons` / the ones built
+/// in, with every file problem as a warning line (broken files are skipped).
+fn load_for_app(cli: &Cli) -> (Vec<Lesson>, Vec<String>) {
+    let (rep, _) = super::cli::load_lessons(cli);
+    let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
+    (rep.lessons, warnings)
 }
 
 /// The hook for `socklab` / `socklab learn [ID]`; None for the sandbox.

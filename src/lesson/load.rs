@@ -1,6 +1,10 @@
 //! Reading lesson files: TOML → [`Lesson`], with every problem reported as
 //! `file:line:col: message`. Loading parses data and nothing else: no lesson
 //! field is ever run, opened or written.
+//!
+//! Over 600 lines on purpose: loading and validating one file is one pass
+//! over its spans (`Report`); the directory scan (`lesson_files`) is the
+//! next piece to move out if it grows.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,7 +17,7 @@ use toml::Spanned;
 
 use crate::engine::PeerSpec;
 use crate::engine::peers::kind_info;
-use crate::engine::text::{is_unsafe_char, sanitize};
+use crate::engine::text::sanitize;
 
 use super::cond::{self, RawCheck};
 use super::format::{
@@ -166,7 +170,9 @@ pub fn parse(path: &Path, src: &str) -> Result<Lesson, Vec<Problem>> {
     };
     let lesson = build(&raw, &mut rep, path);
     check_placeholders(&mut rep);
-    check_controls(&mut rep);
+    for (span, msg) in super::safety::controls(src) {
+        rep.at(span, msg);
+    }
     rep.problems.sort_by_key(|p| (p.line, p.col));
     match lesson {
         Some(l) if rep.problems.is_empty() => Ok(l),
@@ -450,59 +456,6 @@ fn check_placeholders(rep: &mut Report) {
                 );
             }
         }
-    }
-}
-
-/// Lesson text reaches the terminal (titles, hints, check strings quoted in
-/// "not yet" lines): no string or key may hold a control character, written
-/// with a TOML escape (`\u001b`, `\e`) or raw. Line breaks are text.
-fn check_controls(rep: &mut Report) {
-    let Ok(doc) = toml::de::DeTable::parse(rep.src) else {
-        return; // syntax errors are reported by the parse itself
-    };
-    let mut found = Vec::new();
-    walk_table(doc.get_ref(), &mut found);
-    for (span, c) in found {
-        rep.at(
-            span,
-            format!(
-                "control character {} in lesson text: it would act on the terminal; remove it (bytes in a check are written as escapes, e.g. \\x1b)",
-                sanitize(&c.to_string()),
-            ),
-        );
-    }
-}
-
-fn unsafe_in(s: &str) -> Option<char> {
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        let line_break = c == '\n' || (c == '\r' && it.peek() == Some(&'\n'));
-        if is_unsafe_char(c) && !line_break {
-            return Some(c);
-        }
-    }
-    None
-}
-
-fn walk_table(t: &toml::de::DeTable, out: &mut Vec<(Range<usize>, char)>) {
-    for (k, v) in t {
-        if let Some(c) = unsafe_in(k.get_ref()) {
-            out.push((k.span(), c));
-        }
-        walk_value(v, out);
-    }
-}
-
-fn walk_value(v: &Spanned<toml::de::DeValue>, out: &mut Vec<(Range<usize>, char)>) {
-    match v.get_ref() {
-        toml::de::DeValue::String(s) => {
-            if let Some(c) = unsafe_in(s) {
-                out.push((v.span(), c));
-            }
-        }
-        toml::de::DeValue::Array(a) => a.iter().for_each(|x| walk_value(x, out)),
-        toml::de::DeValue::Table(t) => walk_table(t, out),
-        _ => {}
     }
 }
 

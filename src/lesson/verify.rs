@@ -10,16 +10,16 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, Lang};
 use crate::engine::{Engine, EngineConfig, Events};
 use crate::session::{Session, Submitted};
+use crate::settings::Lang;
 
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 
-use super::cli::{lang, load_lessons, say, warn};
+use super::cli::{say, warn};
 use super::format::Lesson;
-use super::load::find;
+use super::load::{DirReport, find};
 use super::run::LessonRun;
 
 /// How long one solution line may take before verify moves on.
@@ -30,9 +30,14 @@ const CHECK_WAIT: Duration = Duration::from_secs(5);
 const QUIET: Duration = Duration::from_millis(60);
 const TRANSCRIPT: usize = 8;
 
-pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
-    let lang = lang(cli);
-    let (rep, place) = load_lessons(cli);
+/// Verify `which` lesson (id or number), or all, from `rep` (loaded from `place`).
+pub fn main(
+    rep: &DirReport,
+    place: &str,
+    which: Option<&str>,
+    allow_remote: bool,
+    lang: Lang,
+) -> anyhow::Result<ExitCode> {
     for p in &rep.problems {
         warn(&p.to_string());
     }
@@ -62,7 +67,7 @@ pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
             .zip(ports)
             .map(|(l, ph)| async move {
                 let t0 = Instant::now();
-                let result = verify_lesson(l, ph, cli.allow_remote, lang).await;
+                let result = verify_lesson(l, ph, allow_remote, lang).await;
                 (result, t0.elapsed().as_secs_f64())
             })
             .collect();

@@ -342,3 +342,46 @@ fn a_newer_version_is_reported_and_kept_aside() {
         o.text()
     );
 }
+
+#[test]
+fn every_mistake_in_a_check_is_reported_at_its_own_line() {
+    // Several typos in checks (nested ones too): each is named with its
+    // file:line, not only the first one the parser met.
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = r#"id = "typo"
+order = 1
+title = { en = "T", ko = "T" }
+text = { en = "srv", ko = "srv" }
+
+[[steps]]
+text = { en = "srv", ko = "srv" }
+hint = { en = "h", ko = "h" }
+solution = ['srv = socket()']
+[steps.check]
+socket = "srv"
+lab = "created"
+colur = "red"
+
+[[steps]]
+text = { en = "srv", ko = "srv" }
+hint = { en = "h", ko = "h" }
+solution = ['srv.close()']
+[steps.check]
+all = [
+  { socket = "srv", lab = "closed", count = "two" },
+  { call = "close", bytes = "x" },
+]
+"#;
+    std::fs::write(dir.path().join("typo.toml"), lesson).unwrap();
+    let o = socklab(dir.path(), &["check", "."]);
+    assert_eq!(o.code, 1, "{}", o.text());
+    let t = o.text();
+    for want in [
+        "typo.toml:13:1: step 1 check: unknown field `colur` in a `lab` check",
+        "typo.toml:21:37: step 2 check: `count`: invalid type",
+        "typo.toml:22:21: step 2 check: `bytes` does not apply to a `call` check",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    assert!(t.contains("3 problems in 1 file"), "{t}");
+}
