@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 /// Learn network sockets by driving real ones, one call at a time.
 #[derive(Parser, Debug)]
@@ -69,46 +69,6 @@ pub struct RunArgs {
     pub keep_going: bool,
 }
 
-#[derive(
-    ValueEnum,
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    En,
-    Ko,
-}
-
-impl Lang {
-    /// From `LC_ALL`, `LC_MESSAGES`, `LANG` (first set wins), as POSIX does.
-    pub fn from_env() -> Lang {
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Ok(v) = std::env::var(var)
-                && !v.is_empty()
-            {
-                return if v.to_ascii_lowercase().starts_with("ko") {
-                    Lang::Ko
-                } else {
-                    Lang::En
-                };
-            }
-        }
-        Lang::En
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ko => "ko",
-        }
-    }
-}
+/// The language setting lives in `settings` (below the CLI, so lessons
+/// and the UI can use it without importing the command line).
+pub use crate::settings::Lang;

@@ -14,5 +14,6 @@ pub mod lang;
 pub mod lesson;
 pub mod run;
 pub mod session;
+pub mod settings;
 pub mod tui;
 pub mod ui;

@@ -43,7 +43,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("socklab: {e:#}");
+            // Errors may quote a lesson file or a path: escaped.
+            socklab::lesson::cli::warn(&format!("socklab: {e:#}"));
             ExitCode::from(2)
         }
     }

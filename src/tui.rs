@@ -65,7 +65,8 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         });
         let mut app = App::new(Session::new(engine.clone()), Theme::from_env());
         app.lang = cli.lang.unwrap_or_else(Lang::from_env);
-        if let Some(mut hook) = lesson_hook(cli, &mode, &mut app.session)? {
+        let store = crate::lesson::progress::ProgressStore::from_env();
+        if let Some(mut hook) = lesson_hook(cli, &mode, &mut app.session, store)? {
             // Warnings from opening (a progress file set aside, a broken
             // lesson file skipped) show at once.
             for line in hook.poll(&mut app.session) {
@@ -110,8 +111,10 @@ pub fn lesson_hook(
     cli: &Cli,
     mode: &Mode,
     session: &mut Session,
+    store: crate::lesson::progress::ProgressStore,
 ) -> anyhow::Result<Option<Box<dyn LessonHook>>> {
-    Ok(crate::lesson::hook::build(cli, mode, session)?.map(|h| Box::new(h) as Box<dyn LessonHook>))
+    Ok(crate::lesson::hook::build(cli, mode, session, store)?
+        .map(|h| Box::new(h) as Box<dyn LessonHook>))
 }
 
 fn init_terminal() -> io::Result<ratatui::DefaultTerminal> {

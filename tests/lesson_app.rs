@@ -47,8 +47,6 @@ fn output(app: &App) -> String {
 #[tokio::test]
 async fn a_lesson_runs_in_the_app_from_first_step_to_the_next_lesson() {
     let state = tempfile::tempdir().unwrap();
-    // SAFETY: this test binary has one test; nothing else reads the environment concurrently.
-    unsafe { std::env::set_var("SOCKLAB_STATE_DIR", state.path()) };
     let lessons = format!("{}/lessons", env!("CARGO_MANIFEST_DIR"));
     let cli = Cli::parse_from([
         "socklab",
@@ -60,9 +58,15 @@ async fn a_lesson_runs_in_the_app_from_first_step_to_the_next_lesson() {
         "1",
     ]);
     let (mut app, mut events) = app();
-    let hook = socklab::tui::lesson_hook(&cli, &Mode::Learn(Some("1".into())), &mut app.session)
-        .unwrap()
-        .expect("a lesson hook");
+    let store = socklab::lesson::progress::ProgressStore::in_dir(state.path());
+    let hook = socklab::tui::lesson_hook(
+        &cli,
+        &Mode::Learn(Some("1".into())),
+        &mut app.session,
+        store,
+    )
+    .unwrap()
+    .expect("a lesson hook");
     app.set_hook(hook);
     assert_eq!(app.lesson.as_ref().unwrap().title, "The socket object");
     assert_eq!(current_step(&app), Some(0));

@@ -1,4 +1,9 @@
 //! `socklab list`, `check`, `verify`.
+//!
+//! Everything printed here may quote a lesson file (titles, check strings,
+//! file names) or a peer: it goes out through [`say`] / [`warn`], which
+//! escape every control character, so no lesson can move the cursor, clear
+//! the screen or retitle the terminal.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,9 +11,28 @@ use std::process::ExitCode;
 use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{Cli, Lang};
+use crate::engine::text::sanitize;
 
 use super::load::{DirReport, load_dir, load_embedded};
-use super::progress::Progress;
+use super::progress::ProgressStore;
+
+/// Text for the terminal: every line escaped, the line breaks kept.
+pub fn safe(text: &str) -> String {
+    text.split('\n')
+        .map(sanitize)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Print to standard output, escaped.
+pub fn say(text: &str) {
+    println!("{}", safe(text));
+}
+
+/// Print to standard error, escaped.
+pub fn warn(text: &str) {
+    eprintln!("{}", safe(text));
+}
 
 pub fn lang(cli: &Cli) -> Lang {
     cli.lang.unwrap_or_else(Lang::from_env)
@@ -41,26 +65,28 @@ pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
     let lang = lang(cli);
     let (rep, place) = load_lessons(cli);
     for p in &rep.problems {
-        eprintln!("{p}");
+        warn(&p.to_string());
     }
     if rep.lessons.is_empty() {
-        anyhow::bail!("no lessons could be loaded from {place}");
+        warn(&format!("socklab: no lessons could be loaded from {place}"));
+        return Ok(ExitCode::from(1));
     }
-    let (progress, warning) = Progress::load();
+    let (progress, warning) = ProgressStore::from_env().load();
     if let Some(w) = warning {
-        eprintln!("socklab: {w}");
+        warn(&format!("socklab: {w}"));
     }
     let id_w = rep.lessons.iter().map(|l| l.id.width()).max().unwrap_or(0);
     let title_w = rep
         .lessons
         .iter()
-        .map(|l| l.title.get(lang).width())
+        .map(|l| safe(l.title.get(lang)).width())
         .max()
         .unwrap_or(0);
     for l in &rep.lessons {
         let n = l.steps.len();
         let (mark, done) = match progress.lesson(&l.id) {
-            Some(p) if p.complete => ("✓".to_string(), n),
+            // Steps merged from two instances may complete a lesson neither did alone.
+            Some(p) if p.complete || (0..n).all(|s| p.done.contains(&s)) => ("✓".to_string(), n),
             Some(p) => (" ".to_string(), p.done.iter().filter(|s| **s < n).count()),
             None => (" ".to_string(), 0),
         };
@@ -72,12 +98,12 @@ pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
         } else {
             ""
         };
-        println!(
+        say(&format!(
             "{:>2}  {}  {}  {mark} {done}/{n}{here}",
             l.order,
             pad(&l.id, id_w),
-            pad(l.title.get(lang), title_w),
-        );
+            pad(&safe(l.title.get(lang)), title_w),
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -88,29 +114,30 @@ pub fn check(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
         None => load_lessons(cli),
     };
     for p in &rep.problems {
-        println!("{p}");
+        say(&p.to_string());
     }
     if rep.problems.is_empty() {
         let steps: usize = rep.lessons.iter().map(|l| l.steps.len()).sum();
-        println!(
+        say(&format!(
             "{place}: {} lessons, {steps} steps, no problems",
             rep.lessons.len()
-        );
+        ));
         Ok(ExitCode::SUCCESS)
     } else {
         let files: std::collections::BTreeSet<&Path> =
             rep.problems.iter().map(|p| p.file.as_path()).collect();
-        println!(
+        say(&format!(
             "{place}: {} problem{} in {} file{}",
             rep.problems.len(),
             if rep.problems.len() == 1 { "" } else { "s" },
             files.len(),
             if files.len() == 1 { "" } else { "s" },
-        );
+        ));
         Ok(ExitCode::from(1))
     }
 }
 
 pub fn verify(cli: &Cli, lesson: Option<&str>) -> anyhow::Result<ExitCode> {
-    super::verify::main(cli, lesson)
+    let (rep, place) = load_lessons(cli);
+    super::verify::main(&rep, &place, lesson, cli.allow_remote, lang(cli))
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::cli::Lang;
 use crate::engine::PeerSpec;
+use crate::settings::Lang;
 
 use super::cond::Cond;
 

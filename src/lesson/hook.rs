@@ -9,15 +9,16 @@ use crate::session::Session;
 use crate::tui::Mode;
 
 use super::format::Lesson;
-use super::progress::Progress;
+use super::progress::{Progress, ProgressStore};
 use super::run::{LessonRun, LessonView};
-use super::{find, load_for_app, next_after, pick};
+use super::{find, next_after, pick};
 
 pub struct LessonApp {
     lessons: Vec<Lesson>,
     idx: usize,
     run: LessonRun,
     progress: Progress,
+    store: ProgressStore,
     lang: Lang,
     /// Text for the prompt (`:solution`), taken by the app.
     prompt: Option<String>,
@@ -28,8 +29,22 @@ pub struct LessonApp {
     was_finished: bool,
 }
 
+/// The lessons for the app: from `--lessons` / `./lessons` / the ones built
+/// in, with every file problem as a warning line (broken files are skipped).
+fn load_for_app(cli: &Cli) -> (Vec<Lesson>, Vec<String>) {
+    let (rep, _) = super::cli::load_lessons(cli);
+    let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
+    (rep.lessons, warnings)
+}
+
 /// The hook for `socklab` / `socklab learn [ID]`; None for the sandbox.
-pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Option<LessonApp>> {
+/// Progress is read from and saved to `store`.
+pub fn build(
+    cli: &Cli,
+    mode: &Mode,
+    session: &mut Session,
+    store: ProgressStore,
+) -> anyhow::Result<Option<LessonApp>> {
     let asked = match mode {
         Mode::Sandbox => return Ok(None),
         Mode::Continue => None,
@@ -46,7 +61,7 @@ pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Op
                 .unwrap_or_default()
         );
     }
-    let (progress, warning) = Progress::load();
+    let (progress, warning) = store.load();
     let Some(idx) = pick(&lessons, &progress, asked.as_deref()) else {
         anyhow::bail!(
             "there is no lesson '{}' (socklab list shows them)",
@@ -60,6 +75,7 @@ pub fn build(cli: &Cli, mode: &Mode, session: &mut Session) -> anyhow::Result<Op
         idx,
         run,
         progress,
+        store,
         lang,
         prompt: None,
         notes: warning.into_iter().collect(),
@@ -99,7 +115,7 @@ impl LessonApp {
     }
 
     fn save(&mut self) {
-        if let Err(e) = self.progress.save() {
+        if let Err(e) = self.store.save(&mut self.progress) {
             let msg = if self.ko() {
                 format!("진도를 저장하지 못했어요: {e}")
             } else {

@@ -1,6 +1,10 @@
 //! Reading lesson files: TOML → [`Lesson`], with every problem reported as
 //! `file:line:col: message`. Loading parses data and nothing else: no lesson
 //! field is ever run, opened or written.
+//!
+//! Over 600 lines on purpose: loading and validating one file is one pass
+//! over its spans (`Report`); the directory scan (`lesson_files`) is the
+//! next piece to move out if it grows.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +17,7 @@ use toml::Spanned;
 
 use crate::engine::PeerSpec;
 use crate::engine::peers::kind_info;
+use crate::engine::text::sanitize;
 
 use super::cond::{self, RawCheck};
 use super::format::{
@@ -31,20 +36,17 @@ pub struct Problem {
     pub msg: String,
 }
 
+/// Escaped for the terminal: a file name or a message quoting the file may
+/// hold control characters.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = sanitize(&self.file.display().to_string());
+        let msg = sanitize(&self.msg);
         if self.line == 0 {
             // About a directory or a whole file, not a place in it.
-            return write!(f, "{}: {}", self.file.display(), self.msg);
+            return write!(f, "{file}: {msg}");
         }
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.col,
-            self.msg
-        )
+        write!(f, "{file}:{}:{}: {msg}", self.line, self.col)
     }
 }
 
@@ -137,6 +139,10 @@ pub fn load_file(path: &Path) -> Result<Lesson, Vec<Problem>> {
         }]
     };
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        // A FIFO would block the read forever; a device is not a lesson.
+        return Err(fail(format!("not a regular file ({})", file_kind(&meta))));
+    }
     if meta.len() > MAX_FILE {
         return Err(fail(format!(
             "file is {} bytes; lesson files are at most {MAX_FILE}",
@@ -164,6 +170,9 @@ pub fn parse(path: &Path, src: &str) -> Result<Lesson, Vec<Problem>> {
     };
     let lesson = build(&raw, &mut rep, path);
     check_placeholders(&mut rep);
+    for (span, msg) in super::safety::controls(src) {
+        rep.at(span, msg);
+    }
     rep.problems.sort_by_key(|p| (p.line, p.col));
     match lesson {
         Some(l) if rep.problems.is_empty() => Ok(l),
@@ -450,19 +459,74 @@ fn check_placeholders(rep: &mut Report) {
     }
 }
 
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
+}
+
 fn line_starts(src: &str) -> impl Iterator<Item = usize> + '_ {
     std::iter::once(0).chain(src.match_indices('\n').map(|(i, _)| i + 1))
 }
 
-/// Every `*.toml` file in `dir`, sorted by name.
-pub fn lesson_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-        .collect();
+/// Every `*.toml` regular file in `dir`, sorted by name, and a problem for
+/// each `*.toml` entry that is skipped (a symlink loop or a dangling link, a
+/// FIFO, a directory, an entry that cannot be read).
+pub fn lesson_files(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Problem>)> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut skip = |file: PathBuf, why: String| {
+        skipped.push(Problem {
+            file,
+            line: 0,
+            col: 0,
+            msg: format!("skipped: {why}"),
+        })
+    };
+    for e in std::fs::read_dir(dir)? {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                skip(
+                    dir.to_path_buf(),
+                    format!("an entry could not be read ({err})"),
+                );
+                continue;
+            }
+        };
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => files.push(p),
+            Ok(m) => skip(p, format!("{}, not a lesson file", file_kind(&m))),
+            Err(err) => {
+                let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+                let why = if err.raw_os_error() == Some(libc::ELOOP) {
+                    "a symbolic link loop".to_string()
+                } else if link && err.kind() == std::io::ErrorKind::NotFound {
+                    "a symbolic link to nothing".to_string()
+                } else {
+                    format!("cannot be read ({err})")
+                };
+                skip(p, why);
+            }
+        }
+    }
     files.sort();
-    Ok(files)
+    skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok((files, skipped))
 }
 
 /// What loading a directory found.
@@ -479,7 +543,10 @@ pub struct DirReport {
 pub fn load_dir(dir: &Path) -> DirReport {
     let mut rep = DirReport::default();
     let files = match lesson_files(dir) {
-        Ok(f) => f,
+        Ok((f, skipped)) => {
+            rep.problems.extend(skipped);
+            f
+        }
         Err(e) => {
             rep.problems.push(Problem {
                 file: dir.to_path_buf(),
@@ -490,7 +557,7 @@ pub fn load_dir(dir: &Path) -> DirReport {
             return rep;
         }
     };
-    if files.is_empty() {
+    if files.is_empty() && rep.problems.is_empty() {
         rep.problems.push(Problem {
             file: dir.to_path_buf(),
             line: 0,

@@ -4,20 +4,25 @@
 //! A lesson is data only. Nothing in a lesson file is executed by loading or
 //! checking it; `verify` and the UI run its solution lines through the same
 //! command language a student types, on loopback.
+//!
+//! The core (format, load, check/, eval, ctx, progress, run, verify) imports
+//! nothing from the app, the UI, the terminal or the command line; `cli.rs`
+//! (the `list`/`check`/`verify` commands) and `hook.rs` (lessons plugged
+//! into the lab screen) are the glue that do.
 
+pub mod check;
 pub mod cli;
 pub mod cond;
 pub mod format;
 pub mod load;
+mod safety;
 
 pub use cond::Cond;
 pub use format::{Lesson, Step, Text};
 pub use load::{DirReport, Problem, find, load_dir, load_file};
 pub mod ctx;
 pub mod eval;
-mod leaf;
 pub mod why;
-mod why_leaf;
 
 pub use eval::{Ctx, Evaluator, Tracker, evaluate};
 pub use why::Why;
@@ -26,16 +31,8 @@ pub mod progress;
 pub mod run;
 mod verify;
 
-pub use progress::Progress;
+pub use progress::{Progress, ProgressStore};
 pub use run::{LessonRun, LessonView, StepStatus};
-
-/// The lessons for the app: from `--lessons` / `./lessons` / the ones built
-/// in, with every file problem as a warning line (broken files are skipped).
-pub fn load_for_app(cli: &crate::cli::Cli) -> (Vec<Lesson>, Vec<String>) {
-    let (rep, _) = cli::load_lessons(cli);
-    let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
-    (rep.lessons, warnings)
-}
 
 /// Which lesson to open: the one asked for (id or number), else where the
 /// student left off, else the first one not complete, else the first.

@@ -1,22 +1,35 @@
 //! The student's progress: which lesson they are on and which steps they
-//! have done, saved per user as JSON.
+//! have done, saved per user as JSON through a [`ProgressStore`].
 //!
-//! Saving writes a temporary file in the same directory, syncs it, and
-//! renames it over the old one, so a crash leaves either the old or the new
-//! file, never half of one. A file that cannot be read or parsed is moved
-//! aside (`progress.json.corrupt-<time>`) and reported; the student starts
-//! from empty progress rather than being locked out.
+//! The store is passed in by whoever runs socklab (the binary resolves it
+//! once with [`ProgressStore::from_env`]); nothing below looks at the
+//! environment.
+//!
+//! Saving is read-merge-write under a lock on the state directory, so two
+//! socklab instances sharing it both keep their progress: the file on disk
+//! is merged into ours (steps done anywhere stay done) before ours replaces
+//! it. The write goes to a temporary file in the same directory, synced, and
+//! renamed over the old one (`tempfile`'s `persist`), so a crash leaves either
+//! the old or the new file, never half of one. A file that cannot be parsed,
+//! or was written by a newer socklab (`version` other than 1), is moved aside
+//! under a unique name (`progress.json.corrupt-<time>[-N]`) and reported; the
+//! student starts from empty progress rather than being locked out, and the
+//! bad file is kept.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-/// The environment variable that overrides where progress is kept.
+/// The environment variable that overrides where progress is kept (read by
+/// [`ProgressStore::from_env`] only).
 pub const STATE_DIR_ENV: &str = "SOCKLAB_STATE_DIR";
 const FILE: &str = "progress.json";
+/// The only progress file format this socklab reads and writes.
+pub const VERSION: u32 = 1;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LessonProgress {
@@ -37,99 +50,191 @@ pub struct Progress {
     pub current: Option<String>,
     #[serde(default)]
     pub lessons: BTreeMap<String, LessonProgress>,
+    /// Lessons cleared here since loading: a merge does not bring their
+    /// steps back from the file.
+    #[serde(skip)]
+    cleared: BTreeSet<String>,
 }
 
 fn version() -> u32 {
-    1
+    VERSION
 }
 
-/// Where progress lives: `$SOCKLAB_STATE_DIR`, else the platform's state
-/// directory (data-local directory where there is none).
-pub fn state_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os(STATE_DIR_ENV).filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d));
+/// Where progress is kept: one file, or nowhere (no home directory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgressStore {
+    path: Option<PathBuf>,
+}
+
+impl ProgressStore {
+    /// Progress in this file.
+    pub fn at(path: impl Into<PathBuf>) -> ProgressStore {
+        ProgressStore {
+            path: Some(path.into()),
+        }
     }
-    let dirs = directories::ProjectDirs::from("", "", "socklab")?;
-    Some(
-        dirs.state_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .to_path_buf(),
-    )
+
+    /// Progress in `progress.json` in this directory.
+    pub fn in_dir(dir: impl AsRef<Path>) -> ProgressStore {
+        ProgressStore::at(dir.as_ref().join(FILE))
+    }
+
+    /// Nowhere: loading gives empty progress with a warning, saving fails.
+    pub fn nowhere() -> ProgressStore {
+        ProgressStore { path: None }
+    }
+
+    /// The store for this user: `$SOCKLAB_STATE_DIR`, else the platform's
+    /// state directory (data-local directory where there is none).
+    pub fn from_env() -> ProgressStore {
+        if let Some(d) = std::env::var_os(STATE_DIR_ENV).filter(|d| !d.is_empty()) {
+            return ProgressStore::in_dir(PathBuf::from(d));
+        }
+        match directories::ProjectDirs::from("", "", "socklab") {
+            Some(dirs) => {
+                ProgressStore::in_dir(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()))
+            }
+            None => ProgressStore::nowhere(),
+        }
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Load. Never fails: problems come back as a warning for the student,
+    /// with empty progress (a bad file is set aside, not lost).
+    pub fn load(&self) -> (Progress, Option<String>) {
+        let Some(path) = &self.path else {
+            return (
+                Progress::new(),
+                Some("no home directory found; progress will not be saved".to_string()),
+            );
+        };
+        let _lock = lock_dir(path);
+        match read(path) {
+            Read::Missing => (Progress::new(), None),
+            Read::Good(p) => (p, None),
+            Read::Unreadable(e) => {
+                let warn = set_aside(path, &format!("could not be read ({e})"));
+                (Progress::new(), Some(warn))
+            }
+            Read::Bad(why) => (Progress::new(), Some(set_aside(path, &why))),
+        }
+    }
+
+    /// Merge what is on disk into `p`, then write `p`: both this instance's
+    /// progress and any other's that saved meanwhile survive. `p` becomes
+    /// the merged progress.
+    pub fn save(&self, p: &mut Progress) -> std::io::Result<()> {
+        let path = self.path.as_deref().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no state directory")
+        })?;
+        let dir = parent(path);
+        std::fs::create_dir_all(dir)?;
+        let _lock = lock_dir(path);
+        match read(path) {
+            Read::Missing => {}
+            Read::Good(disk) => p.merge_from(&disk),
+            // Never write over something we could not read.
+            Read::Unreadable(e) => return Err(e),
+            // Kept aside (the student was told when it was loaded).
+            Read::Bad(why) => {
+                set_aside(path, &why);
+            }
+        }
+        let mut json = serde_json::to_vec_pretty(p).map_err(std::io::Error::other)?;
+        json.push(b'\n');
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{FILE}.tmp-"))
+            .tempfile_in(dir)?;
+        tmp.write_all(&json)?;
+        tmp.as_file().sync_all()?;
+        // On failure the temporary file is removed when dropped.
+        tmp.persist(path).map_err(|e| e.error)?;
+        // The rename itself is durable once the directory is synced.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        p.cleared.clear();
+        Ok(())
+    }
 }
 
-pub fn default_path() -> Option<PathBuf> {
-    state_dir().map(|d| d.join(FILE))
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// An exclusive lock on the file's directory (not the file: the atomic
+/// rename replaces the file, and a lock file would be one more file in the
+/// student's state directory). Released when dropped. Without a directory
+/// to lock (it does not exist yet, or cannot be opened) saving goes on
+/// unlocked rather than failing.
+fn lock_dir(path: &Path) -> Option<File> {
+    let d = File::open(parent(path)).ok()?;
+    d.lock().ok()?;
+    Some(d)
+}
+
+enum Read {
+    Missing,
+    Good(Progress),
+    Unreadable(std::io::Error),
+    /// Damaged or from a newer socklab: why, in words for the student.
+    Bad(String),
+}
+
+fn read(path: &Path) -> Read {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
+        Err(e) => return Read::Unreadable(e),
+    };
+    match serde_json::from_slice::<Progress>(&text) {
+        Ok(p) if p.version == VERSION => Read::Good(p),
+        Ok(p) => Read::Bad(format!(
+            "has format version {} (this socklab reads version {VERSION}; it may be from a newer socklab)",
+            p.version
+        )),
+        Err(e) => Read::Bad(format!("is damaged ({e})")),
+    }
 }
 
 impl Progress {
     pub fn new() -> Progress {
         Progress {
-            version: 1,
+            version: VERSION,
             ..Progress::default()
         }
     }
 
-    /// Load from the default place. Never fails: problems come back as a
-    /// warning for the student, with empty progress.
-    pub fn load() -> (Progress, Option<String>) {
-        match default_path() {
-            Some(p) => Progress::load_from(&p),
-            None => (
-                Progress::new(),
-                Some("no home directory found; progress will not be saved".to_string()),
-            ),
-        }
-    }
-
+    /// Load from this file (see [`ProgressStore::load`]).
     pub fn load_from(path: &Path) -> (Progress, Option<String>) {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Progress::new(), None),
-            Err(e) => {
-                let warn = set_aside(path, &format!("could not be read ({e})"));
-                return (Progress::new(), Some(warn));
-            }
-        };
-        match serde_json::from_slice::<Progress>(&text) {
-            Ok(p) => (p, None),
-            Err(e) => {
-                let warn = set_aside(path, &format!("is damaged ({e})"));
-                (Progress::new(), Some(warn))
-            }
-        }
+        ProgressStore::at(path).load()
     }
 
-    /// Save to the default place.
-    pub fn save(&self) -> std::io::Result<()> {
-        let path = default_path().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no state directory")
-        })?;
-        self.save_to(&path)
-    }
-
-    /// Write atomically: temp file in the same directory, fsync, rename.
+    /// Merge with this file and write (see [`ProgressStore::save`]).
     pub fn save_to(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".{FILE}.tmp-{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, path)?;
-            // The rename itself is durable once the directory is synced.
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
+        ProgressStore::at(path).save(&mut self.clone())
+    }
+
+    /// Take in progress saved elsewhere: steps done there stay done here;
+    /// our current lesson wins (it is where this student is now).
+    pub fn merge_from(&mut self, other: &Progress) {
+        for (id, theirs) in &other.lessons {
+            if self.cleared.contains(id) {
+                continue;
             }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+            let mine = self.lessons.entry(id.clone()).or_default();
+            mine.done.extend(theirs.done.iter().copied());
+            mine.complete |= theirs.complete;
         }
-        result
+        if self.current.is_none() {
+            self.current = other.current.clone();
+        }
     }
 
     pub fn lesson(&self, id: &str) -> Option<&LessonProgress> {
@@ -152,19 +257,47 @@ impl Progress {
     /// Forget a lesson's steps (the student restarts it from scratch).
     pub fn clear_lesson(&mut self, id: &str) {
         self.lessons.remove(id);
+        self.cleared.insert(id.to_string());
     }
 }
 
-/// Move a bad file out of the way; say what happened, in words for the student.
+/// Move a bad file out of the way under a name no other bad file has; say
+/// what happened, in words for the student. Called with the directory locked.
 fn set_aside(path: &Path, why: &str) -> String {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".corrupt-{stamp}"));
-    let aside = path.with_file_name(name);
-    match std::fs::rename(path, &aside) {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut moved = Err(std::io::Error::other("no free name"));
+    let mut aside = path.to_path_buf();
+    for n in 1..1000 {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        aside = path.with_file_name(format!("{name}.corrupt-{stamp}{suffix}"));
+        // A hard link never replaces an existing file: a name is taken once.
+        match std::fs::hard_link(path, &aside) {
+            Ok(()) => {
+                moved = std::fs::remove_file(path);
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // No hard links here (or `path` is not a file): rename, after
+            // checking the name is free.
+            Err(_) if !aside.exists() => {
+                moved = std::fs::rename(path, &aside);
+                break;
+            }
+            Err(e) => {
+                moved = Err(e);
+                break;
+            }
+        }
+    }
+    match moved {
         Ok(()) => format!(
             "progress file {} {why}; moved it to {} and started with no progress",
             path.display(),

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::Lang;
 use crate::engine::PeerSpec;
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
+use crate::settings::Lang;
 
 use super::eval::{Ctx, Tracker};
 use super::format::Lesson;

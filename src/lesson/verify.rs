@@ -1,18 +1,25 @@
 //! `socklab verify`: run every lesson's setup and reference solutions
 //! head-less on real sockets, and prove each step is unmet before its
 //! solution and met after it.
+//!
+//! Lessons run side by side, each with its own engine and its own ports;
+//! the report comes out in lesson order. Every line of it is escaped (it
+//! quotes lesson text and what peers said).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, Lang};
 use crate::engine::{Engine, EngineConfig, Events};
 use crate::session::{Session, Submitted};
+use crate::settings::Lang;
 
-use super::cli::{lang, load_lessons};
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+
+use super::cli::{say, warn};
 use super::format::Lesson;
-use super::load::find;
+use super::load::{DirReport, find};
 use super::run::LessonRun;
 
 /// How long one solution line may take before verify moves on.
@@ -23,11 +30,16 @@ const CHECK_WAIT: Duration = Duration::from_secs(5);
 const QUIET: Duration = Duration::from_millis(60);
 const TRANSCRIPT: usize = 8;
 
-pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
-    let lang = lang(cli);
-    let (rep, place) = load_lessons(cli);
+/// Verify `which` lesson (id or number), or all, from `rep` (loaded from `place`).
+pub fn main(
+    rep: &DirReport,
+    place: &str,
+    which: Option<&str>,
+    allow_remote: bool,
+    lang: Lang,
+) -> anyhow::Result<ExitCode> {
     for p in &rep.problems {
-        eprintln!("{p}");
+        warn(&p.to_string());
     }
     let lessons: Vec<&Lesson> = match which {
         Some(key) => vec![find(&rep.lessons, key).ok_or_else(|| {
@@ -44,43 +56,79 @@ pub fn main(cli: &Cli, which: Option<&str>) -> anyhow::Result<ExitCode> {
         .build()?;
     let started = Instant::now();
     let mut failed = 0;
-    for l in &lessons {
-        let t0 = Instant::now();
-        let result = rt.block_on(verify_lesson(l, cli.allow_remote, lang));
-        let secs = t0.elapsed().as_secs_f64();
-        match result {
-            Ok(()) => println!(
-                "✓ {:>2} {} ({} steps, {secs:.1} s)",
-                l.order,
-                l.id,
-                l.steps.len()
-            ),
-            Err(report) => {
-                failed += 1;
-                println!("✗ {:>2} {} ({secs:.1} s)", l.order, l.id);
-                for line in report.lines() {
-                    println!("    {line}");
+    // Every lesson gets its own ports, distinct from every other's, chosen
+    // before any starts (a port is free only until someone binds it).
+    let ports = distinct_placeholders(lessons.len());
+    rt.block_on(async {
+        // Side by side, each with its own engine; reported in lesson order
+        // as soon as every lesson before it is done.
+        let mut runs: FuturesOrdered<_> = lessons
+            .iter()
+            .zip(ports)
+            .map(|(l, ph)| async move {
+                let t0 = Instant::now();
+                let result = verify_lesson(l, ph, allow_remote, lang).await;
+                (result, t0.elapsed().as_secs_f64())
+            })
+            .collect();
+        let mut i = 0;
+        while let Some((result, secs)) = runs.next().await {
+            let l = lessons[i];
+            i += 1;
+            match result {
+                Ok(()) => say(&format!(
+                    "✓ {:>2} {} ({} steps, {secs:.1} s)",
+                    l.order,
+                    l.id,
+                    l.steps.len()
+                )),
+                Err(report) => {
+                    failed += 1;
+                    say(&format!("✗ {:>2} {} ({secs:.1} s)", l.order, l.id));
+                    for line in report.lines() {
+                        say(&format!("    {line}"));
+                    }
                 }
             }
         }
-    }
+    });
     let total = started.elapsed().as_secs_f64();
     if !rep.problems.is_empty() {
-        println!(
+        say(&format!(
             "{} problem(s) in lesson files (run `socklab check`)",
             rep.problems.len()
-        );
+        ));
     }
-    println!(
+    say(&format!(
         "{} of {} lessons verified in {total:.1} s",
         lessons.len() - failed,
         lessons.len()
-    );
+    ));
     Ok(if failed == 0 && rep.problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `n` sets of placeholders with no port in two of them.
+fn distinct_placeholders(n: usize) -> Vec<BTreeMap<String, String>> {
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let ph = Session::fresh_placeholders();
+        let ports: Vec<&String> = ph
+            .iter()
+            .filter(|(k, _)| k.starts_with("port"))
+            .map(|(_, v)| v)
+            .collect();
+        if ports.iter().any(|p| used.contains(*p)) {
+            continue;
+        }
+        used.extend(ports.into_iter().cloned());
+        out.push(ph);
+    }
+    out
 }
 
 struct Verifier {
@@ -168,12 +216,17 @@ impl Verifier {
     }
 }
 
-async fn verify_lesson(lesson: &Lesson, allow_remote: bool, lang: Lang) -> Result<(), String> {
+async fn verify_lesson(
+    lesson: &Lesson,
+    ph: BTreeMap<String, String>,
+    allow_remote: bool,
+    lang: Lang,
+) -> Result<(), String> {
     let (engine, events) = Engine::start(EngineConfig {
         allow_remote,
         ..EngineConfig::default()
     });
-    let session = Session::new(engine.clone());
+    let session = Session::with_placeholders(engine.clone(), ph);
     let run = LessonRun::new(lesson, session.placeholders(), session.model());
     let mut v = Verifier {
         session,

@@ -1,6 +1,6 @@
 //! "Why not yet" messages, in English and Korean.
 
-use crate::cli::Lang;
+use crate::settings::Lang;
 
 /// One unmet part of a check, in both languages.
 #[derive(Clone, Debug, PartialEq, Eq)]

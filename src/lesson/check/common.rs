@@ -1,0 +1,212 @@
+//! What every kind of check shares: which sockets it is about ([`Sel`]),
+//! `when`, reporting mistakes ([`Errs`]), and the messages about sockets.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::engine::text::py_bytes_repr;
+use crate::engine::types::{SockId, TcpState};
+
+use super::super::ctx::Ctx;
+use super::super::format::unescape;
+use super::super::why::{Why, josa};
+use super::raw::{CondError, KERNEL_NAMES};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Ever,
+    Now,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnerSel {
+    Student,
+    Peer(String),
+    Any,
+}
+
+/// Which sockets a condition is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sel {
+    /// The student's variable (or a peer's role name); `None` = any socket (`"*"`).
+    pub label: Option<String>,
+    pub owner: OwnerSel,
+}
+
+impl Sel {
+    pub fn any_student() -> Sel {
+        Sel {
+            label: None,
+            owner: OwnerSel::Student,
+        }
+    }
+}
+
+/// Mistakes in one check table, all at its place in the file.
+pub struct Errs<'a> {
+    pub(super) span: Range<usize>,
+    pub(super) out: &'a mut Vec<CondError>,
+}
+
+impl Errs<'_> {
+    pub fn err(&mut self, msg: impl Into<String>) {
+        self.out.push((self.span.clone(), msg.into()));
+    }
+
+    /// `when = "ever" | "now"` (default ever).
+    pub fn when(&mut self, when: &Option<String>) -> When {
+        match when.as_deref() {
+            None | Some("ever") => When::Ever,
+            Some("now") => When::Now,
+            Some(other) => {
+                self.err(format!("when = \"{other}\": use \"ever\" or \"now\""));
+                When::Ever
+            }
+        }
+    }
+
+    /// `socket` and `owner`; `default` is the owner when none is given.
+    pub fn sel(
+        &mut self,
+        socket: &Option<String>,
+        owner: &Option<String>,
+        default: OwnerSel,
+    ) -> Sel {
+        let owner = match owner.as_deref() {
+            None => default,
+            Some("student") | Some("you") => OwnerSel::Student,
+            Some("any") => OwnerSel::Any,
+            Some("") => {
+                self.err("owner is empty");
+                OwnerSel::Student
+            }
+            Some(p) => OwnerSel::Peer(p.to_string()),
+        };
+        let label = match socket.as_deref() {
+            None | Some("*") => None,
+            Some("") => {
+                self.err("socket is empty (use \"*\" for any socket)");
+                None
+            }
+            Some(s) => Some(s.to_string()),
+        };
+        Sel { label, owner }
+    }
+
+    /// The `socket` key a kind requires.
+    pub fn need_socket(&mut self, socket: &Option<String>, kind: &str) {
+        if socket.is_none() {
+            self.err(format!(
+                "a `{kind}` check needs `socket` (a variable name, or \"*\" for any)"
+            ));
+        }
+    }
+
+    /// `count` (default 1).
+    pub fn count(&mut self, count: Option<i64>) -> u32 {
+        match count {
+            None => 1,
+            Some(n) if (1..=1000).contains(&n) => n as u32,
+            Some(n) => {
+                self.err(format!("count = {n}: must be between 1 and 1000"));
+                1
+            }
+        }
+    }
+
+    pub fn non_neg(&mut self, v: i64, name: &str) -> u32 {
+        if (0..=u32::MAX as i64).contains(&v) {
+            v as u32
+        } else {
+            self.err(format!("{name} = {v}: must be 0 or more"));
+            0
+        }
+    }
+
+    /// A byte string with lesson escapes (`\n`, `\xNN`).
+    pub fn bytes_ok(&mut self, v: &Option<String>, name: &str) {
+        if let Some(s) = v
+            && let Err(e) = unescape(s)
+        {
+            self.err(format!("{name}: {e}"));
+        }
+    }
+
+    /// A kernel state name as `ss` prints it.
+    pub fn tcp(&mut self, name: &str) -> Option<TcpState> {
+        let up = name.trim().to_ascii_uppercase().replace('-', "_");
+        if KERNEL_NAMES.contains(&up.as_str()) || up == "CLOSED" {
+            TcpState::from_name(name)
+        } else {
+            self.err(format!(
+                "unknown kernel state \"{name}\"; states: {}",
+                KERNEL_NAMES.join(" ")
+            ));
+            None
+        }
+    }
+}
+
+/// A string or an integer (`returned = 5`, `port = "{port}"`).
+#[derive(serde::Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum StrOrInt {
+    Str(String),
+    Int(i64),
+}
+
+impl StrOrInt {
+    pub fn text(&self) -> String {
+        match self {
+            StrOrInt::Str(s) => s.clone(),
+            StrOrInt::Int(i) => i.to_string(),
+        }
+    }
+}
+
+/// Remember the first seq a fact held for this key.
+pub fn note(map: &mut HashMap<Option<SockId>, u64>, key: Option<SockId>, seq: u64) {
+    map.entry(key).or_insert(seq);
+}
+
+/// A lesson byte string, decoded (as written if it does not decode).
+pub fn decode(s: &Option<String>) -> Option<Vec<u8>> {
+    s.as_ref()
+        .map(|s| unescape(s).unwrap_or_else(|_| s.as_bytes().to_vec()))
+}
+
+pub fn bytes_repr(s: &str) -> String {
+    py_bytes_repr(&unescape(s).unwrap_or_else(|_| s.as_bytes().to_vec()))
+}
+
+/// "srv" / "a socket of client" — the subject of a sentence, both languages.
+pub fn subject(sel: &Sel) -> (String, String) {
+    match (&sel.label, &sel.owner) {
+        (Some(l), _) => (l.clone(), l.clone()),
+        (None, OwnerSel::Peer(p)) => (format!("no socket of {p}"), format!("{p}의 소켓")),
+        (None, _) => ("no socket".to_string(), "소켓".to_string()),
+    }
+}
+
+/// "there is no socket named srv yet", when the check names a socket not made yet.
+pub fn missing_label(ctx: &Ctx, sel: &Sel) -> Option<Why> {
+    let l = sel.label.as_ref()?;
+    ctx.newest_sock(sel).is_none().then(|| {
+        Why::new(
+            format!("there is no socket named {l} yet"),
+            format!("아직 {} 소켓이 없어요", josa(l, "이라는", "라는")),
+        )
+    })
+}
+
+/// The earliest seq at which a selected socket's fact held.
+pub fn first_selected(first: &HashMap<Option<SockId>, u64>, ctx: &Ctx, sel: &Sel) -> Option<u64> {
+    first
+        .iter()
+        .filter(|(k, _)| match k {
+            Some(s) => ctx.selects(*s, sel),
+            None => sel.label.is_none(),
+        })
+        .map(|(_, s)| *s)
+        .min()
+}

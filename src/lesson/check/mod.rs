@@ -1,0 +1,188 @@
+//! The check language: what a step's `check` table means.
+//!
+//! Each kind of check has ONE home, a file in this folder: its on-disk shape
+//! (a `#[serde(deny_unknown_fields)]` struct, so a typo in a lesson is a
+//! `file:line` error), how it is built and validated, how it folds events,
+//! when it is met, and its "why not yet" lines — the [`CheckKind`] trait.
+//! [`KINDS`](kinds!) below is the one list of kinds: a new kind (a segment
+//! check for the Wire, a traced-program check) is one new file plus one line
+//! there. The combinators (`all`, `any`, `seq`) live in `combine.rs`; what
+//! every kind shares (socket selection, `when`, the shared messages) in
+//! `common.rs`; reading a check table into a [`Cond`] in `raw.rs`.
+
+use std::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+
+use crate::engine::event::Event;
+use crate::engine::model::LabModel;
+
+use super::ctx::Ctx;
+use super::why::Why;
+
+mod combine;
+pub mod common;
+mod raw;
+#[cfg(test)]
+mod tests;
+
+pub(super) use combine::Node;
+pub use common::{Errs, OwnerSel, Sel, When};
+pub use raw::{CondError, KERNEL_NAMES, RawCheck, convert};
+
+/// One kind of leaf check: everything about it in one place.
+pub trait CheckKind: Clone + Debug + PartialEq + Eq + Sized {
+    /// The keys that name this kind in a check table (`lab = "…"`); one
+    /// kind may answer to several (`accept_queue`, `recv_q`, `send_q`).
+    const KEYS: &'static [&'static str];
+    /// The table as written. Its fields are every key this kind accepts.
+    type Raw: DeserializeOwned;
+    /// What the check remembers while events are folded in.
+    type Facts: Clone + Debug;
+
+    /// Build from the table; `key` is which of [`Self::KEYS`] named it.
+    /// Every mistake goes to `errs`; `None` when nothing usable is left.
+    fn build(raw: Self::Raw, key: &str, errs: &mut Errs) -> Option<Self>;
+    /// The same check with `f` applied to every string a placeholder may be in.
+    fn map_strings(&self, _f: &dyn Fn(&str) -> String) -> Self {
+        self.clone()
+    }
+    /// Which sockets it is about, if any (for the validator).
+    fn sel(&self) -> Option<&Sel> {
+        None
+    }
+    /// The peer it names, if any (for the validator).
+    fn peer(&self) -> Option<&str> {
+        None
+    }
+
+    /// Fresh memory (byte strings decoded once, after placeholders are filled).
+    fn start(&self) -> Self::Facts;
+    /// Fold one event (after `ctx.begin(ev)` and `model.apply(ev)`).
+    fn feed(&self, f: &mut Self::Facts, ev: &Event, ctx: &Ctx);
+    /// The seq at which the check became met, if it is.
+    fn met(&self, f: &Self::Facts, ctx: &Ctx, model: &LabModel) -> Option<u64>;
+    /// What is still missing, in both languages.
+    fn why(&self, f: &Self::Facts, ctx: &Ctx, model: &LabModel) -> Why;
+}
+
+/// THE list of check kinds: `file { Variant(Type) … }`, one line per file.
+macro_rules! kinds {
+    ($($file:ident { $($var:ident($ty:ident)),+ })+) => {
+        $(pub mod $file; pub use $file::{$($ty),+};)+
+
+        /// A leaf check: one of the kinds.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Leaf {
+            $($($var($ty),)+)+
+        }
+
+        /// A leaf check with its memory.
+        #[derive(Clone, Debug)]
+        pub(super) enum LeafRun {
+            $($($var($ty, <$ty as CheckKind>::Facts),)+)+
+        }
+
+        /// Every key that names a kind, with the kind's accepted fields and
+        /// a builder.
+        const KINDS: &[raw::KindEntry] = &[
+            $($(raw::KindEntry {
+                keys: <$ty as CheckKind>::KEYS,
+                fields: raw::fields_of::<<$ty as CheckKind>::Raw>,
+                fits: raw::fits::<<$ty as CheckKind>::Raw>,
+                build: |t, key, errs| raw::build_kind::<$ty>(t, key, errs).map(Leaf::$var),
+            },)+)+
+        ];
+
+        impl Leaf {
+            pub fn map_strings(&self, f: &dyn Fn(&str) -> String) -> Leaf {
+                match self { $($(Leaf::$var(c) => Leaf::$var(c.map_strings(f)),)+)+ }
+            }
+            pub fn sel(&self) -> Option<&Sel> {
+                match self { $($(Leaf::$var(c) => c.sel(),)+)+ }
+            }
+            pub fn peer(&self) -> Option<&str> {
+                match self { $($(Leaf::$var(c) => c.peer(),)+)+ }
+            }
+            pub(super) fn start(&self) -> LeafRun {
+                match self { $($(Leaf::$var(c) => LeafRun::$var(c.clone(), c.start()),)+)+ }
+            }
+        }
+
+        impl LeafRun {
+            pub(super) fn feed(&mut self, ev: &Event, ctx: &Ctx) {
+                match self { $($(LeafRun::$var(c, f) => c.feed(f, ev, ctx),)+)+ }
+            }
+            pub(super) fn met(&self, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+                match self { $($(LeafRun::$var(c, f) => c.met(f, ctx, model),)+)+ }
+            }
+            pub(super) fn why(&self, ctx: &Ctx, model: &LabModel) -> Why {
+                match self { $($(LeafRun::$var(c, f) => c.why(f, ctx, model),)+)+ }
+            }
+        }
+    };
+}
+
+kinds! {
+    state { Lab(LabCheck), Kernel(KernelCheck) }
+    queue { Queue(QueueCheck) }
+    call { Call(CallCheck) }
+    data { Data(DataCheck) }
+    peer { Peer(PeerCheck) }
+    orphan { Orphan(OrphanCheck) }
+}
+
+/// A check: a leaf of some kind, or a combination of checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cond {
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    /// Each became true at or after the moment the previous one did.
+    Seq(Vec<Cond>),
+    Leaf(Leaf),
+}
+
+impl Cond {
+    /// The same condition with `f` applied to every string a placeholder may be in.
+    pub fn map_strings(&self, f: &dyn Fn(&str) -> String) -> Cond {
+        let all = |v: &[Cond]| v.iter().map(|c| c.map_strings(f)).collect();
+        match self {
+            Cond::All(v) => Cond::All(all(v)),
+            Cond::Any(v) => Cond::Any(all(v)),
+            Cond::Seq(v) => Cond::Seq(all(v)),
+            Cond::Leaf(l) => Cond::Leaf(l.map_strings(f)),
+        }
+    }
+
+    fn leaves<'a>(&'a self, out: &mut Vec<&'a Leaf>) {
+        match self {
+            Cond::All(v) | Cond::Any(v) | Cond::Seq(v) => v.iter().for_each(|c| c.leaves(out)),
+            Cond::Leaf(l) => out.push(l),
+        }
+    }
+
+    /// Every peer name the condition names as an owner or a peer.
+    pub fn peer_names(&self, out: &mut Vec<String>) {
+        let mut leaves = Vec::new();
+        self.leaves(&mut leaves);
+        for l in leaves {
+            if let Some(OwnerSel::Peer(p)) = l.sel().map(|s| &s.owner) {
+                out.push(p.clone());
+            }
+            if let Some(p) = l.peer() {
+                out.push(p.to_string());
+            }
+        }
+    }
+
+    /// Every student socket label the condition names (for the validator).
+    pub fn student_labels(&self, out: &mut Vec<String>) {
+        let mut leaves = Vec::new();
+        self.leaves(&mut leaves);
+        for s in leaves.into_iter().filter_map(Leaf::sel) {
+            if let (Some(l), OwnerSel::Student) = (&s.label, &s.owner) {
+                out.push(l.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `accept_queue = N`, `recv_q = N`, `send_q = N`: a socket's queue reached
+//! at least N, ever or now.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::engine::event::{Event, EventKind};
+use crate::engine::model::{LabModel, SockRow};
+use crate::engine::types::SockId;
+
+use super::super::ctx::Ctx;
+use super::super::why::Why;
+use super::common::{Errs, OwnerSel, Sel, When, first_selected, missing_label, note};
+use super::CheckKind;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    accept_queue: Option<i64>,
+    recv_q: Option<i64>,
+    send_q: Option<i64>,
+    socket: Option<String>,
+    owner: Option<String>,
+    when: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queue {
+    Accept,
+    Recv,
+    Send,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueCheck {
+    pub sel: Sel,
+    pub queue: Queue,
+    pub min: u32,
+    pub when: When,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct QueueFacts {
+    /// Per socket: when the queue first reached the goal.
+    first: HashMap<Option<SockId>, u64>,
+    /// The highest value seen.
+    peak: HashMap<SockId, u32>,
+}
+
+fn queue_value(r: &SockRow, q: Queue) -> u32 {
+    match q {
+        Queue::Accept => r.accept_q.unwrap_or(0),
+        Queue::Recv => r.recv_q,
+        Queue::Send => r.send_q,
+    }
+}
+
+impl CheckKind for QueueCheck {
+    const KEYS: &'static [&'static str] = &["accept_queue", "recv_q", "send_q"];
+    type Raw = RawQueue;
+    type Facts = QueueFacts;
+
+    fn build(r: RawQueue, kind: &str, e: &mut Errs) -> Option<Self> {
+        let when = e.when(&r.when);
+        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        e.need_socket(&r.socket, kind);
+        let (queue, v) = match kind {
+            "accept_queue" => (Queue::Accept, r.accept_queue?),
+            "recv_q" => (Queue::Recv, r.recv_q?),
+            _ => (Queue::Send, r.send_q?),
+        };
+        Some(QueueCheck {
+            sel,
+            queue,
+            min: e.non_neg(v, kind),
+            when,
+        })
+    }
+    fn sel(&self) -> Option<&Sel> {
+        Some(&self.sel)
+    }
+    fn start(&self) -> QueueFacts {
+        QueueFacts::default()
+    }
+
+    fn feed(&self, f: &mut QueueFacts, ev: &Event, _ctx: &Ctx) {
+        if let EventKind::Queues {
+            sock,
+            recv_q,
+            send_q,
+            accept_q,
+            ..
+        } = &ev.kind
+        {
+            let v = match self.queue {
+                Queue::Accept => accept_q.unwrap_or(0),
+                Queue::Recv => *recv_q,
+                Queue::Send => *send_q,
+            };
+            let p = f.peak.entry(*sock).or_insert(0);
+            *p = (*p).max(v);
+            if v >= self.min {
+                note(&mut f.first, Some(*sock), ev.seq);
+            }
+        }
+    }
+
+    fn met(&self, f: &QueueFacts, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+        match self.when {
+            When::Ever => first_selected(&f.first, ctx, &self.sel),
+            When::Now => model
+                .live()
+                .any(|r| ctx.selects(r.id, &self.sel) && queue_value(r, self.queue) >= self.min)
+                .then_some(model.last_seq),
+        }
+    }
+
+    fn why(&self, f: &QueueFacts, ctx: &Ctx, model: &LabModel) -> Why {
+        let (sel, min) = (&self.sel, self.min);
+        if let Some(w) = missing_label(ctx, sel) {
+            return w;
+        }
+        let (qen, qko) = match self.queue {
+            Queue::Accept => ("accept queue", "accept 큐"),
+            Queue::Recv => ("Recv-Q", "Recv-Q"),
+            Queue::Send => ("Send-Q", "Send-Q"),
+        };
+        let (s_en, s_ko) = match &sel.label {
+            Some(l) => (format!("{l}'s"), format!("{l}의")),
+            None => ("no socket's".to_string(), "어느 소켓의".to_string()),
+        };
+        let now = ctx
+            .newest_sock(sel)
+            .and_then(|id| model.sock(id))
+            .map(|r| queue_value(r, self.queue))
+            .unwrap_or(0);
+        let peak = f
+            .peak
+            .iter()
+            .filter(|(k, _)| ctx.selects_sock(**k, sel))
+            .map(|(_, v)| *v)
+            .max()
+            .unwrap_or(0);
+        match self.when {
+            When::Ever => Why::new(
+                format!(
+                    "{s_en} {qen} has not reached {min} yet (now: {now}, highest so far: {peak})"
+                ),
+                format!("{s_ko} {qko}가 아직 {min}에 이르지 않았어요 (지금: {now}, 최고: {peak})"),
+            ),
+            When::Now => Why::new(
+                format!("{s_en} {qen} is not at {min} or more now (now: {now})"),
+                format!("{s_ko} {qko}가 지금 {min} 이상이 아니에요 (지금: {now})"),
+            ),
+        }
+    }
+}

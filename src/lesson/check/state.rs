@@ -1,0 +1,325 @@
+//! `lab = "listening"` and `kernel = "TIME_WAIT"`: sockets in a state, ever
+//! or now, at least `count` of them.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::engine::event::{Event, EventKind};
+use crate::engine::model::LabModel;
+use crate::engine::types::{LabState, SockId, TcpState};
+
+use super::super::ctx::Ctx;
+use super::super::why::{Why, josa};
+use super::common::{Errs, OwnerSel, Sel, When, missing_label, note, subject};
+use super::CheckKind;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLab {
+    lab: String,
+    socket: Option<String>,
+    owner: Option<String>,
+    when: Option<String>,
+    count: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKernel {
+    kernel: String,
+    socket: Option<String>,
+    owner: Option<String>,
+    when: Option<String>,
+    count: Option<i64>,
+}
+
+/// The lab's own state of a socket (`created`, `bound`, `listening`, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabCheck {
+    pub sel: Sel,
+    pub state: String,
+    pub when: When,
+    pub count: u32,
+}
+
+/// The kernel's TCP state of a socket (as `ss` shows it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelCheck {
+    pub sel: Sel,
+    pub state: TcpState,
+    pub when: When,
+    pub count: u32,
+}
+
+/// Per socket (None: no socket), when the state was first reached.
+pub type First = HashMap<Option<SockId>, u64>;
+
+impl CheckKind for LabCheck {
+    const KEYS: &'static [&'static str] = &["lab"];
+    type Raw = RawLab;
+    type Facts = First;
+
+    fn build(r: RawLab, kind: &str, e: &mut Errs) -> Option<Self> {
+        let when = e.when(&r.when);
+        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        e.need_socket(&r.socket, kind);
+        let count = e.count(r.count);
+        let n = r.lab.trim().to_ascii_lowercase().replace('_', "-");
+        if !LabState::NAMES.contains(&n.as_str()) {
+            e.err(format!(
+                "unknown lab state \"{}\"; states: {}",
+                r.lab,
+                LabState::NAMES.join(" ")
+            ));
+            return None;
+        }
+        Some(LabCheck {
+            sel,
+            state: n,
+            when,
+            count,
+        })
+    }
+    fn sel(&self) -> Option<&Sel> {
+        Some(&self.sel)
+    }
+    fn start(&self) -> First {
+        First::new()
+    }
+
+    fn feed(&self, f: &mut First, ev: &Event, _ctx: &Ctx) {
+        let state = &self.state;
+        match &ev.kind {
+            EventKind::SocketCreated { sock, .. } if LabState::Created.matches_name(state) => {
+                note(f, Some(*sock), ev.seq)
+            }
+            EventKind::LabState { sock, to, .. } if to.matches_name(state) => {
+                note(f, Some(*sock), ev.seq)
+            }
+            EventKind::SocketClosed { sock } if state == "closed" => note(f, Some(*sock), ev.seq),
+            _ => {}
+        }
+    }
+
+    fn met(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+        match self.when {
+            When::Ever => nth_selected(f, ctx, &self.sel, self.count),
+            When::Now => {
+                let n = model
+                    .socks
+                    .values()
+                    .filter(|r| ctx.selects(r.id, &self.sel) && r.lab.matches_name(&self.state))
+                    .count();
+                (n >= self.count as usize).then_some(model.last_seq)
+            }
+        }
+    }
+
+    fn why(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Why {
+        let sel = &self.sel;
+        if let Some(w) = missing_label(ctx, sel) {
+            return w;
+        }
+        let cur = ctx
+            .newest_sock(sel)
+            .and_then(|id| model.sock(id))
+            .map(|r| r.lab.name().to_string());
+        let have = match self.when {
+            When::Ever => ever_count(f, ctx, sel),
+            When::Now => model
+                .socks
+                .values()
+                .filter(|r| ctx.selects(r.id, sel) && r.lab.matches_name(&self.state))
+                .count(),
+        };
+        state_why(sel, &self.state, self.when, self.count, have, cur)
+    }
+}
+
+impl CheckKind for KernelCheck {
+    const KEYS: &'static [&'static str] = &["kernel"];
+    type Raw = RawKernel;
+    type Facts = First;
+
+    fn build(r: RawKernel, kind: &str, e: &mut Errs) -> Option<Self> {
+        let when = e.when(&r.when);
+        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        e.need_socket(&r.socket, kind);
+        let count = e.count(r.count);
+        Some(KernelCheck {
+            sel,
+            state: e.tcp(&r.kernel)?,
+            when,
+            count,
+        })
+    }
+    fn sel(&self) -> Option<&Sel> {
+        Some(&self.sel)
+    }
+    fn start(&self) -> First {
+        First::new()
+    }
+
+    fn feed(&self, f: &mut First, ev: &Event, ctx: &Ctx) {
+        match &ev.kind {
+            EventKind::KernelState { sock, to, .. } if *to == Some(self.state) => {
+                note(f, Some(*sock), ev.seq)
+            }
+            EventKind::Orphan {
+                origin: Some(o),
+                to,
+                ..
+            } if *to == Some(self.state) && !ctx.socks.get(o).is_some_and(|s| s.was_listener) => {
+                note(f, Some(*o), ev.seq)
+            }
+            _ => {}
+        }
+    }
+
+    fn met(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+        match self.when {
+            When::Ever => nth_selected(f, ctx, &self.sel, self.count),
+            When::Now => (kernel_now(ctx, model, &self.sel, self.state) >= self.count as usize)
+                .then_some(model.last_seq),
+        }
+    }
+
+    fn why(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Why {
+        let sel = &self.sel;
+        if let Some(w) = missing_label(ctx, sel) {
+            return w;
+        }
+        let cur = ctx.newest_sock(sel).map(|id| {
+            let row = model.sock(id);
+            let orphan = model
+                .orphans
+                .values()
+                .find(|o| o.origin == Some(id))
+                .map(|o| o.state.name());
+            match (row.and_then(|r| r.kernel), orphan) {
+                (Some(k), _) if !row.is_some_and(|r| r.closed) => k.name().to_string(),
+                (_, Some(o)) => o.to_string(),
+                _ if row.is_some_and(|r| r.closed) => "closed".to_string(),
+                _ => "-".to_string(),
+            }
+        });
+        let have = match self.when {
+            When::Ever => ever_count(f, ctx, sel),
+            When::Now => kernel_now(ctx, model, sel, self.state),
+        };
+        state_why(sel, self.state.name(), self.when, self.count, have, cur)
+    }
+}
+
+/// When the `count`-th selected socket first reached the state.
+fn nth_selected(f: &First, ctx: &Ctx, sel: &Sel, count: u32) -> Option<u64> {
+    let mut seqs: Vec<u64> = f
+        .iter()
+        .filter(|(k, _)| match k {
+            Some(s) => ctx.selects(*s, sel),
+            None => sel.label.is_none(),
+        })
+        .map(|(_, s)| *s)
+        .collect();
+    seqs.sort_unstable();
+    seqs.get(count as usize - 1).copied()
+}
+
+fn ever_count(f: &First, ctx: &Ctx, sel: &Sel) -> usize {
+    f.keys()
+        .filter(|k| k.is_some_and(|s| ctx.selects_sock(s, sel)))
+        .count()
+}
+
+/// Selected sockets in `state` now, counting a closed socket's descriptor-less entry.
+fn kernel_now(ctx: &Ctx, model: &LabModel, sel: &Sel, state: TcpState) -> usize {
+    let mut ids: Vec<SockId> = model
+        .live()
+        // A socket the program closed has no kernel state of its own, even
+        // if the observation saying so has not arrived yet.
+        .filter(|r| ctx.selects(r.id, sel) && r.kernel == Some(state) && r.lab != LabState::Closed)
+        .map(|r| r.id)
+        .collect();
+    for o in model.orphans.values() {
+        if let Some(s) = o.origin
+            && o.state == state
+            && ctx.selects(s, sel)
+            && !ctx.socks.get(&s).is_some_and(|i| i.was_listener)
+        {
+            ids.push(s);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
+
+fn state_why(
+    sel: &Sel,
+    state: &str,
+    when: When,
+    count: u32,
+    have: usize,
+    cur: Option<String>,
+) -> Why {
+    let cur_en = cur
+        .as_ref()
+        .map(|c| format!(" (now: {c})"))
+        .unwrap_or_default();
+    let cur_ko = cur
+        .as_ref()
+        .map(|c| format!(" (지금: {c})"))
+        .unwrap_or_default();
+    if let (Some(l), 1) = (&sel.label, count) {
+        return match when {
+            When::Ever => Why::new(
+                format!("{l} has not reached {state} yet{cur_en}"),
+                format!(
+                    "{} 아직 {state} 상태가 아니에요{cur_ko}",
+                    josa(l, "이", "가")
+                ),
+            ),
+            When::Now => Why::new(
+                format!("{l} is not in {state} now{cur_en}"),
+                format!(
+                    "{} 지금 {state} 상태가 아니에요{cur_ko}",
+                    josa(l, "이", "가")
+                ),
+            ),
+        };
+    }
+    let (subj_en, subj_ko) = subject(sel);
+    if count == 1 {
+        return match when {
+            When::Ever => Why::new(
+                format!("{subj_en} has reached {state} yet"),
+                format!("아직 {state} 상태에 이른 {subj_ko}이 없어요"),
+            ),
+            When::Now => Why::new(
+                format!("{subj_en} is in {state} now"),
+                format!("지금 {state} 상태인 {subj_ko}이 없어요"),
+            ),
+        };
+    }
+    let whose = match (&sel.label, &sel.owner) {
+        (Some(l), _) => format!(" named {l}"),
+        (None, OwnerSel::Peer(p)) => format!(" of {p}"),
+        _ => String::new(),
+    };
+    let whose_ko = match (&sel.label, &sel.owner) {
+        (Some(l), _) => format!("{} ", josa(l, "이라는", "라는")),
+        (None, OwnerSel::Peer(p)) => format!("{p}의 "),
+        _ => String::new(),
+    };
+    match when {
+        When::Ever => Why::new(
+            format!("only {have} of {count} sockets{whose} have reached {state} so far"),
+            format!("{state} 상태에 이른 {whose_ko}소켓이 아직 {count}개 중 {have}개예요"),
+        ),
+        When::Now => Why::new(
+            format!("only {have} of {count} sockets{whose} are in {state} now"),
+            format!("지금 {state} 상태인 {whose_ko}소켓이 {count}개 중 {have}개예요"),
+        ),
+    }
+}

@@ -1,0 +1,75 @@
+//! Reading check tables: each kind converts, every mistake is reported.
+
+use super::*;
+use crate::engine::types::TcpState;
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+struct Doc {
+    check: Spanned<RawCheck>,
+}
+
+fn conv(src: &str) -> Result<Cond, Vec<String>> {
+    let d: Doc = toml::from_str(src).map_err(|e| vec![e.to_string()])?;
+    let mut errs = Vec::new();
+    let c = convert(&d.check, &mut errs);
+    if errs.is_empty() {
+        Ok(c.unwrap())
+    } else {
+        Err(errs.into_iter().map(|e| e.1).collect())
+    }
+}
+
+#[test]
+fn converts_each_kind() {
+    assert_eq!(
+        conv(r#"check = { socket = "srv", lab = "listening" }"#).unwrap(),
+        Cond::Leaf(Leaf::Lab(LabCheck {
+            sel: Sel {
+                label: Some("srv".into()),
+                owner: OwnerSel::Student
+            },
+            state: "listening".into(),
+            when: When::Ever,
+            count: 1
+        }))
+    );
+    let c = conv(
+            r#"check = { seq = [ { socket = "*", owner = "client", kernel = "syn_sent", when = "now", count = 2 }, { call = "connect", errno = "ECONNREFUSED" } ] }"#,
+        )
+        .unwrap();
+    let Cond::Seq(v) = c else { panic!("{c:?}") };
+    assert!(matches!(
+        &v[0],
+        Cond::Leaf(Leaf::Kernel(KernelCheck { sel, state: TcpState::SynSent, when: When::Now, count: 2 }))
+            if sel.owner == OwnerSel::Peer("client".into()) && sel.label.is_none()
+    ));
+    assert!(
+        matches!(&v[1], Cond::Leaf(Leaf::Call(CallCheck { method, req, .. })) if method == "connect" && req.errno.as_deref() == Some("ECONNREFUSED"))
+    );
+    assert!(conv(r#"check = { orphan = "TIME_WAIT", port = "{port}" }"#).is_ok());
+    assert!(conv(r#"check = { data = "sent", socket = "c", bytes = "hi\\n" }"#).is_ok());
+    assert!(conv(r#"check = { peer = "device", got = "LED ON" }"#).is_ok());
+    assert!(conv(r#"check = { socket = "srv", accept_queue = 2 }"#).is_ok());
+}
+
+#[test]
+fn reports_mistakes() {
+    let e = |s: &str| conv(s).unwrap_err().join(" | ");
+    assert!(e(r#"check = { socket = "s", lab = "listenning" }"#).contains("unknown lab state"));
+    assert!(e(r#"check = { socket = "s", kernel = "WAITING" }"#).contains("unknown kernel state"));
+    assert!(e(r#"check = { call = "connect", errno = "ENOPE" }"#).contains("unknown errno"));
+    assert!(e(r#"check = { call = "conect" }"#).contains("unknown call"));
+    assert!(e(r#"check = { lab = "bound" }"#).contains("needs `socket`"));
+    assert!(
+        e(r#"check = { socket = "s", lab = "bound", bytes = "x" }"#).contains("does not apply")
+    );
+    assert!(
+        e(r#"check = { socket = "s", lab = "bound", call = "bind" }"#).contains("exactly one kind")
+    );
+    assert!(e(r#"check = { socket = "s", lab = "bound", when = "later" }"#).contains("when"));
+    assert!(e(r#"check = { data = "sent", bytes = "\\q" }"#).contains("unknown escape"));
+    assert!(e(r#"check = { all = [] }"#).contains("at least one"));
+    assert!(e(r#"check = { socket = "s", lab = "bound", colour = 1 }"#).contains("unknown field"));
+}
