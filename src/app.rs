@@ -148,7 +148,7 @@ pub struct Fade {
 
 pub struct App {
     /// The interface language.
-    pub lang: crate::cli::Lang,
+    pub lang: crate::settings::Lang,
     pub session: Session,
     pub theme: Theme,
     pub size: (u16, u16),
@@ -193,7 +193,7 @@ pub struct App {
 impl App {
     pub fn new(session: Session, theme: Theme) -> App {
         App {
-            lang: crate::cli::Lang::En,
+            lang: crate::settings::Lang::En,
             session,
             theme,
             size: (80, 24),

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use crate::cli::Lang;
+use crate::settings::Lang;
 use crate::engine::model::LabModel;
 use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
 use crate::engine::{Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};

@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn lookups_fill_placeholders() {
-        use crate::cli::Lang;
+        use crate::settings::Lang;
         assert_eq!(tr!(Lang::En, "ev.closed"), "descriptor closed");
         assert_eq!(tr!(Lang::Ko, "ev.closed"), "디스크립터 닫힘");
         assert_eq!(

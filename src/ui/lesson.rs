@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::App;
-use crate::cli::Lang;
+use crate::settings::Lang;
 use crate::engine::text::sanitize;
 
 /// The lesson module's view (`LessonRun::view`) is what this pane draws:
