@@ -466,6 +466,8 @@ pub fn describe(session: &Session, ev: &Event, hex: bool) -> Option<String> {
             }
         }
         EventKind::Notice { text } => format!("note: {}", sanitize(text)),
+        // The wire is not in transcripts yet (`--wire`); `--json` has it.
+        EventKind::Segment(_) | EventKind::Capture { .. } => return None,
     })
 }
 

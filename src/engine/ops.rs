@@ -390,6 +390,7 @@ pub(crate) fn refresh_endpoints(sh: &Shared, entry: &SockEntry) {
     if let (Some(l), Some(p), SockType::Stream) = (local, peer, entry.ty) {
         sh.remember_tuple(l, p, entry.id);
     }
+    super::capture::endpoints_changed(sh, None);
 }
 
 pub(crate) fn data_event(
@@ -530,6 +531,11 @@ pub(crate) fn resolve(
                 "{ip} is not a loopback address; socklab stays on this machine (127.0.0.1, ::1) unless started with --allow-remote"
             )));
         }
+    }
+    if purpose == Purpose::Connect {
+        // The first segment leaves before the lab learns the local port:
+        // let the capture see the destination's.
+        super::capture::endpoints_changed(sh, Some(port));
     }
     Ok(SocketAddr::new(ip, port))
 }

@@ -96,7 +96,9 @@ pub fn describe(
         | EventKind::Endpoints { .. }
         | EventKind::Queues { .. }
         | EventKind::CallStarted { .. }
-        | EventKind::Data { .. } => return None,
+        | EventKind::Data { .. }
+        | EventKind::Segment(_)
+        | EventKind::Capture { .. } => return None,
     };
     let sock = match &ev.kind {
         EventKind::SocketCreated { sock, .. }
