@@ -13,8 +13,8 @@ pub(crate) type Insn = libc::sock_filter;
 
 /// More lab ports than this and the filter keeps every TCP/UDP frame; user
 /// space then does the choosing alone (a classic program has at most 4096
-/// instructions).
-pub(crate) const MAX_FILTER_PORTS: usize = 900;
+/// instructions; each port costs eight).
+pub(crate) const MAX_FILTER_PORTS: usize = 500;
 
 const LDH_ABS: u16 = 0x28;
 const LDB_ABS: u16 = 0x30;
@@ -97,7 +97,7 @@ pub(crate) fn program(ports: &[u16], snap: u32) -> Vec<Insn> {
         jeq(0x0800, 0, 1),   // 1: IPv4 → 2, else 3
         stmt(JA, 3),         // 2: → 6 (IPv4 section)
         jeq(0x86dd, 0, 1),   // 3: IPv6 → 4, else 5
-        stmt(JA, v4.len() as u32), // 4: → IPv6 section
+        stmt(JA, v4.len() as u32 + 1), // 4: → IPv6 section (past 5)
         stmt(RET, 0),        // 5
     ];
     prog.extend(v4);
