@@ -17,6 +17,11 @@ pub struct Cli {
     /// Allow binding and connecting to addresses other than loopback.
     #[arg(long, global = true)]
     pub allow_remote: bool,
+    /// Run the lab in a private network of its own (a new user and network
+    /// namespace): the wire can be captured without privileges, and nothing
+    /// reaches any other network. `socklab shell` joins it.
+    #[arg(long, global = true)]
+    pub netns: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -43,6 +48,11 @@ pub enum Command {
     Verify {
         /// Only this lesson (id or number).
         lesson: Option<String>,
+    },
+    /// Open a shell (or run CMD) inside the running `--netns` lab's network.
+    Shell {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+        command: Vec<String>,
     },
     /// Print shell completions.
     Completions {

@@ -65,6 +65,7 @@ impl Decoder {
         }
     }
 
+    #[cfg(test)]
     pub fn conversations(&self) -> usize {
         self.convs.len()
     }
