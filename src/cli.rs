@@ -51,7 +51,11 @@ pub enum Command {
     },
     /// Open a shell (or run CMD) inside the running `--netns` lab's network.
     Shell {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
         command: Vec<String>,
     },
     /// Print shell completions.

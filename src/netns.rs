@@ -100,10 +100,15 @@ pub fn enter() -> anyhow::Result<LabNetns> {
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET).map_err(|e| match e {
         nix::errno::Errno::EINVAL => {
-            anyhow!("--netns: the process already has threads (socklab bug: unshare must come first)")
+            anyhow!(
+                "--netns: the process already has threads (socklab bug: unshare must come first)"
+            )
         }
         nix::errno::Errno::EPERM | nix::errno::Errno::ENOSPC | nix::errno::Errno::EUSERS => {
-            anyhow!("--netns: a new user namespace was refused ({e}): {}", forbidden_hint())
+            anyhow!(
+                "--netns: a new user namespace was refused ({e}): {}",
+                forbidden_hint()
+            )
         }
         e => anyhow!("--netns: unshare: {e}"),
     })?;
@@ -175,13 +180,17 @@ pub fn shell(cmd: &[String]) -> anyhow::Result<ExitCode> {
     let (user, net) = (open("user")?, open("net")?);
     let mine = fs::read_link("/proc/self/ns/user").ok();
     if mine != fs::read_link(format!("/proc/{pid}/ns/user")).ok() {
-        setns(&user, CloneFlags::CLONE_NEWUSER).map_err(|e| anyhow!("joining the lab's user namespace: {e}"))?;
+        setns(&user, CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| anyhow!("joining the lab's user namespace: {e}"))?;
     }
     setns(&net, CloneFlags::CLONE_NEWNET).map_err(|e| anyhow!("joining the lab's network: {e}"))?;
     let (prog, args): (String, Vec<String>) = match cmd.split_first() {
         Some((p, rest)) => (p.clone(), rest.to_vec()),
         None => (
-            std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()),
+            std::env::var("SHELL")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "/bin/sh".into()),
             Vec::new(),
         ),
     };

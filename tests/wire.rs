@@ -42,7 +42,8 @@ async fn wait_segs(lab: &mut Lab, port: u16, what: &str, f: impl Fn(&[Segment]) 
 }
 
 async fn capture_on(lab: &mut Lab) {
-    lab.wait_model("capture on", |m| m.wire.status.is_some()).await;
+    lab.wait_model("capture on", |m| m.wire.status.is_some())
+        .await;
     assert_eq!(
         lab.model.wire.status,
         Some(CaptureStatus::On),
@@ -58,18 +59,29 @@ async fn handshake_is_syn_synack_ack_with_relative_numbers() {
     wait_segs(&mut lab, port, "three segments", |s| s.len() >= 3).await;
     let s = segs(&lab, port);
     let l = labels(&s[..3]);
-    assert_eq!(l, ["SYN seq=0", "SYN,ACK seq=0 ack=1", "ACK seq=1 ack=1"], "{s:#?}");
+    assert_eq!(
+        l,
+        ["SYN seq=0", "SYN,ACK seq=0 ack=1", "ACK seq=1 ack=1"],
+        "{s:#?}"
+    );
     let cli_addr: SocketAddr = match lab.ok(Op::GetSockName { sock: cli }).await {
         Ret::Addr(a) => a,
         r => panic!("{r:?}"),
     };
     assert_eq!(s[0].from, cli_addr);
     assert_eq!(s[0].to.port(), port);
-    assert_eq!(s[0].from_end.sock, Some(cli), "the SYN is from the client socket");
+    assert_eq!(
+        s[0].from_end.sock,
+        Some(cli),
+        "the SYN is from the client socket"
+    );
     assert_eq!(s[1].from.port(), port);
     // Before accept() returns, the connection is the listener's: the ACK
     // reaches the listener's port (or `conn`, if accept() was quicker).
-    assert!([Some(srv), Some(conn)].contains(&s[2].to_end.sock), "{s:#?}");
+    assert!(
+        [Some(srv), Some(conn)].contains(&s[2].to_end.sock),
+        "{s:#?}"
+    );
     assert_eq!(s[2].from_end.sock, Some(cli));
     let syn = s[0].tcp.unwrap();
     assert!(syn.options.mss.is_some(), "a SYN carries MSS: {syn:?}");
@@ -121,7 +133,11 @@ async fn orderly_close_is_fin_ack_each_way() {
     assert_eq!(as_bytes(lab.ok(recv_op(conn, 100)).await), b"");
     lab.ok(Op::Close { sock: conn }).await;
     wait_segs(&mut lab, port, "FIN each way and the last ACK", |s| {
-        s.iter().filter(|s| s.tcp.is_some_and(|t| t.flags.fin)).count() >= 2 && s.len() >= 7
+        s.iter()
+            .filter(|s| s.tcp.is_some_and(|t| t.flags.fin))
+            .count()
+            >= 2
+            && s.len() >= 7
     })
     .await;
     let s = segs(&lab, port);
@@ -141,7 +157,11 @@ async fn orderly_close_is_fin_ack_each_way() {
     // The FIN of the closed client is still put down to it.
     assert_eq!(s[3].from_end.sock, Some(cli));
     assert_eq!(s[5].from_end.sock, Some(conn));
-    assert_eq!(s[6].from_end.sock, Some(cli), "the last ACK: the client is in TIME_WAIT");
+    assert_eq!(
+        s[6].from_end.sock,
+        Some(cli),
+        "the last ACK: the client is in TIME_WAIT"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +193,11 @@ async fn full_backlog_shows_the_same_syn_again() {
     let mut clients = Vec::new();
     for _ in 0..3 {
         let c = lab.tcp().await;
-        lab.ok(Op::SetBlocking { sock: c, blocking: false }).await;
+        lab.ok(Op::SetBlocking {
+            sock: c,
+            blocking: false,
+        })
+        .await;
         let _ = lab
             .call(Op::Connect {
                 sock: c,
@@ -183,7 +207,10 @@ async fn full_backlog_shows_the_same_syn_again() {
         clients.push(c);
     }
     wait_segs(&mut lab, port, "a SYN marked as a retransmission", |s| {
-        s.iter().any(|s| s.tcp.is_some_and(|t| t.flags.syn && !t.flags.ack && t.retransmission))
+        s.iter().any(|s| {
+            s.tcp
+                .is_some_and(|t| t.flags.syn && !t.flags.ack && t.retransmission)
+        })
     })
     .await;
     let s = segs(&lab, port);
@@ -196,7 +223,11 @@ async fn full_backlog_shows_the_same_syn_again() {
         .find(|x| x.from == again.from && x.tcp.is_some_and(|t| t.flags.syn))
         .unwrap();
     assert!(first.n < again.n);
-    assert_eq!(first.tcp.unwrap().abs_seq, again.tcp.unwrap().abs_seq, "the same SYN");
+    assert_eq!(
+        first.tcp.unwrap().abs_seq,
+        again.tcp.unwrap().abs_seq,
+        "the same SYN"
+    );
     assert_eq!(again.label(), "SYN seq=0 (retransmission)");
     assert!(clients.contains(&again.from_end.sock.unwrap()));
 }
@@ -287,8 +318,12 @@ async fn pcap_is_read_back_by_tcpdump_with_the_same_count() {
     lab.ok(Op::Close { sock: cli }).await;
     lab.ok(Op::Close { sock: conn }).await;
     wait_segs(&mut lab, port, "a whole connection", |s| {
-        s.iter().filter(|s| s.tcp.is_some_and(|t| t.flags.fin)).count() >= 2
-            && s.last().is_some_and(|l| l.tcp.is_some_and(|t| !t.flags.fin))
+        s.iter()
+            .filter(|s| s.tcp.is_some_and(|t| t.flags.fin))
+            .count()
+            >= 2
+            && s.last()
+                .is_some_and(|l| l.tcp.is_some_and(|t| !t.flags.fin))
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -302,10 +337,17 @@ async fn pcap_is_read_back_by_tcpdump_with_the_same_count() {
         .arg(&path)
         .output()
         .expect("tcpdump must be installed (apt-get install tcpdump)");
-    assert!(td.status.success(), "{}", String::from_utf8_lossy(&td.stderr));
+    assert!(
+        td.status.success(),
+        "{}",
+        String::from_utf8_lossy(&td.stderr)
+    );
     let text = String::from_utf8_lossy(&td.stdout);
     assert_eq!(text.lines().count(), ours, "{text}");
-    assert!(text.contains(&format!(".{port} > ")) && text.contains("Flags [S.]"), "{text}");
+    assert!(
+        text.contains(&format!(".{port} > ")) && text.contains("Flags [S.]"),
+        "{text}"
+    );
     assert!(text.contains("length 6"), "{text}");
     // And replayed through the same decoder, the file gives the same segments.
     let again = socklab::engine::capture::replay(&path).unwrap();
@@ -487,7 +529,10 @@ fn socklab_shell_runs_inside_the_running_lab() {
     let outside = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let _ = lab.kill();
     let _ = lab.wait();
-    assert!(inside.contains(&listening), "the shell sees the lab's listener: {inside}");
+    assert!(
+        inside.contains(&listening),
+        "the shell sees the lab's listener: {inside}"
+    );
     assert!(!outside.contains(&listening), "the host's network does not");
 }
 

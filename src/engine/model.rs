@@ -97,7 +97,10 @@ pub struct WireModel {
 impl WireModel {
     /// Is capture running?
     pub fn on(&self) -> bool {
-        matches!(self.status, Some(CaptureStatus::On) | Some(CaptureStatus::Dropped { .. }))
+        matches!(
+            self.status,
+            Some(CaptureStatus::On) | Some(CaptureStatus::Dropped { .. })
+        )
     }
 
     /// Segments with a lab socket at either end.

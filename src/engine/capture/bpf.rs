@@ -35,7 +35,12 @@ fn stmt(code: u16, k: u32) -> Insn {
 }
 
 fn jeq(k: u32, jt: u8, jf: u8) -> Insn {
-    Insn { code: JEQ, jt, jf, k }
+    Insn {
+        code: JEQ,
+        jt,
+        jf,
+        k,
+    }
 }
 
 /// Keep nothing (attached first, while the socket is drained).
@@ -61,17 +66,17 @@ pub(crate) fn program(ports: &[u16], snap: u32) -> Vec<Insn> {
     let ports = (ports.len() <= MAX_FILTER_PORTS).then_some(ports);
     // IPv4 section, from its first instruction.
     let mut v4 = vec![
-        stmt(LDB_ABS, 23),     // 0: protocol
-        jeq(6, 7, 0),          // 1: TCP → 9
-        jeq(17, 6, 0),         // 2: UDP → 9
-        jeq(1, 0, 4),          // 3: ICMP → 4, else 8
-        stmt(LDXB_MSH, 14),    // 4: X = IP header length
-        stmt(LDB_IND, 14),     // 5: ICMP type
-        jeq(3, 0, 1),          // 6: destination unreachable → 7, else 8
-        stmt(RET, snap), // 7
-        stmt(RET, 0),          // 8
-        stmt(LDXB_MSH, 14),    // 9
-        stmt(LDH_IND, 14),     // 10: source port
+        stmt(LDB_ABS, 23),  // 0: protocol
+        jeq(6, 7, 0),       // 1: TCP → 9
+        jeq(17, 6, 0),      // 2: UDP → 9
+        jeq(1, 0, 4),       // 3: ICMP → 4, else 8
+        stmt(LDXB_MSH, 14), // 4: X = IP header length
+        stmt(LDB_IND, 14),  // 5: ICMP type
+        jeq(3, 0, 1),       // 6: destination unreachable → 7, else 8
+        stmt(RET, snap),    // 7
+        stmt(RET, 0),       // 8
+        stmt(LDXB_MSH, 14), // 9
+        stmt(LDH_IND, 14),  // 10: source port
     ];
     port_check(&mut v4, ports, snap);
     v4.push(stmt(LDH_IND, 16)); // destination port
@@ -93,12 +98,12 @@ pub(crate) fn program(ports: &[u16], snap: u32) -> Vec<Insn> {
     port_check(&mut v6, ports, snap);
     v6.push(stmt(RET, 0));
     let mut prog = vec![
-        stmt(LDH_ABS, 12),   // 0: ethertype
-        jeq(0x0800, 0, 1),   // 1: IPv4 → 2, else 3
-        stmt(JA, 3),         // 2: → 6 (IPv4 section)
-        jeq(0x86dd, 0, 1),   // 3: IPv6 → 4, else 5
+        stmt(LDH_ABS, 12),             // 0: ethertype
+        jeq(0x0800, 0, 1),             // 1: IPv4 → 2, else 3
+        stmt(JA, 3),                   // 2: → 6 (IPv4 section)
+        jeq(0x86dd, 0, 1),             // 3: IPv6 → 4, else 5
         stmt(JA, v4.len() as u32 + 1), // 4: → IPv6 section (past 5)
-        stmt(RET, 0),        // 5
+        stmt(RET, 0),                  // 5
     ];
     prog.extend(v4);
     prog.extend(v6);

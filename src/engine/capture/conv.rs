@@ -170,9 +170,7 @@ fn tcp_seg(conv: &mut Conv, d: usize, raw: &RawTcp, len: u32) -> TcpSeg {
         base: raw.seq,
         next: raw.seq,
     });
-    let seg_len = len
-        .wrapping_add(f.syn as u32)
-        .wrapping_add(f.fin as u32);
+    let seg_len = len.wrapping_add(f.syn as u32).wrapping_add(f.fin as u32);
     let end = raw.seq.wrapping_add(seg_len);
     // A keep-alive (one byte before what was sent) is not a retransmission.
     let keepalive = len <= 1 && !f.syn && !f.fin && raw.seq.wrapping_add(1) == st.next;

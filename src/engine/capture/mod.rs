@@ -246,7 +246,9 @@ async fn run_live(sh: Weak<Shared>, mut src: source::Live) {
                 continue;
             }
             f.wire_len = p.wire_len;
-            let seg = dec.decode(p, sh.now_us(), generation, |pr, l, r| resolve(&sh, pr, l, r));
+            let seg = dec.decode(p, sh.now_us(), generation, |pr, l, r| {
+                resolve(&sh, pr, l, r)
+            });
             sh.capture.keep(f);
             let inflight = &sh.capture.inflight;
             if inflight.fetch_add(1, Ordering::AcqRel) >= SEG_INFLIGHT {

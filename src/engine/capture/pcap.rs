@@ -18,7 +18,8 @@ pub(crate) fn write(path: &Path, frames: &[RawFrame], snap: u32) -> io::Result<u
         snaplen: snap,
         ..PcapHeader::default()
     };
-    let mut w = PcapWriter::with_header(io::BufWriter::new(file), header).map_err(io::Error::other)?;
+    let mut w =
+        PcapWriter::with_header(io::BufWriter::new(file), header).map_err(io::Error::other)?;
     for f in frames {
         let orig = f.wire_len.max(f.data.len() as u32);
         w.write_packet(&PcapPacket::new(f.ts, orig, &f.data))

@@ -195,7 +195,10 @@ fn icmp_port_unreachable_quotes_the_datagram() {
         assert_eq!(segs[0].proto, Proto::Udp);
         assert_eq!(segs[0].len, 4);
         let i = segs[1].icmp.unwrap();
-        assert_eq!((i.kind, i.v6, i.quoted), (IcmpKind::PortUnreachable, v6, Some(Proto::Udp)));
+        assert_eq!(
+            (i.kind, i.v6, i.quoted),
+            (IcmpKind::PortUnreachable, v6, Some(Proto::Udp))
+        );
         assert_eq!(segs[1].from, a(s));
         assert_eq!(segs[1].to, a(c));
     }
@@ -207,11 +210,24 @@ fn the_kernel_filter_keeps_the_lab_ports_only() {
     let keep = |f: &[u8]| bpf::run(&prog, f);
     let big = tcp(C, S, 1, Some(1), "P", &[0; 1000]);
     assert_eq!(keep(&big), SNAP as u32, "kept, cut to the snap length");
-    assert_eq!(keep(&tcp(S, C, 1, Some(1), "", b"")), SNAP as u32, "either end");
-    assert_eq!(keep(&tcp("127.0.0.1:1", "127.0.0.1:2", 1, None, "S", b"")), 0);
-    assert_eq!(keep(&tcp("[::1]:40000", "[::1]:5001", 1, None, "S", b"")), SNAP as u32);
+    assert_eq!(
+        keep(&tcp(S, C, 1, Some(1), "", b"")),
+        SNAP as u32,
+        "either end"
+    );
+    assert_eq!(
+        keep(&tcp("127.0.0.1:1", "127.0.0.1:2", 1, None, "S", b"")),
+        0
+    );
+    assert_eq!(
+        keep(&tcp("[::1]:40000", "[::1]:5001", 1, None, "S", b"")),
+        SNAP as u32
+    );
     assert_eq!(keep(&tcp("[::1]:1", "[::1]:2", 1, None, "S", b"")), 0);
-    assert_eq!(keep(&udp("127.0.0.1:9", "127.0.0.1:5001", b"x")), SNAP as u32);
+    assert_eq!(
+        keep(&udp("127.0.0.1:9", "127.0.0.1:5001", b"x")),
+        SNAP as u32
+    );
     assert_eq!(keep(&udp("[::1]:9", "[::1]:5000", b"x")), SNAP as u32);
     assert_eq!(keep(&udp("[::1]:9", "[::1]:8", b"x")), 0);
     // ICMP errors pass the kernel; their quoted ports are checked in user space.
@@ -226,7 +242,10 @@ fn the_kernel_filter_keeps_the_lab_ports_only() {
     let many: Vec<u16> = (1..=(bpf::MAX_FILTER_PORTS as u16 + 1)).collect();
     let all = bpf::program(&many, SNAP as u32);
     assert!(all.len() < 4096);
-    assert_eq!(bpf::run(&all, &tcp("[::1]:60001", "[::1]:60002", 1, None, "S", b"")), SNAP as u32);
+    assert_eq!(
+        bpf::run(&all, &tcp("[::1]:60001", "[::1]:60002", 1, None, "S", b"")),
+        SNAP as u32
+    );
     let most: Vec<u16> = (1..=bpf::MAX_FILTER_PORTS as u16).collect();
     assert!(bpf::program(&most, SNAP as u32).len() <= 4096);
 }
