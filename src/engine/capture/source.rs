@@ -38,6 +38,8 @@ pub trait PacketSource: Send {
 
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const PACKET_STATISTICS: libc::c_int = 6;
+/// The capture socket's queue (the kernel doubles it for bookkeeping).
+const RCVBUF: libc::c_int = 8 << 20;
 
 /// The AF_PACKET socket on `lo`.
 pub(crate) struct Live {
@@ -87,7 +89,11 @@ impl Live {
         if rc != 0 {
             return Err(OpenError::Other(io::Error::last_os_error()));
         }
-        let _ = sock.set_recv_buffer_size(4 << 20);
+        // Room for bursts: SO_RCVBUFFORCE passes net.core.rmem_max where
+        // permitted (root), SO_RCVBUF is capped by it.
+        if set_int(&sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF).is_err() {
+            let _ = set_int(&sock, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
+        }
         sock.set_nonblocking(true).map_err(other)?;
         // Frames queued before the drop-all filter was attached are still
         // there: read them away.
