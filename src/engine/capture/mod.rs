@@ -101,6 +101,14 @@ pub struct PcapExport {
     pub forgotten: u64,
 }
 
+impl Drop for Capture {
+    /// The engine is gone without `shutdown()`: stop reading too, so the
+    /// capture socket closes now rather than at the next frame.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 impl Capture {
     pub fn stop(&self) {
         if let Some(t) = lock(&self.task).take() {
@@ -213,11 +221,13 @@ pub(crate) fn start(sh: &Arc<Shared>) {
     sh.emit(EventKind::Capture {
         status: CaptureStatus::On,
     });
-    let task = tokio::spawn(run_live(Arc::downgrade(sh), live));
+    let task = tokio::spawn(run(Arc::downgrade(sh), live));
     *lock(&sh.capture.task) = Some(task.abort_handle());
 }
 
-async fn run_live(sh: Weak<Shared>, mut src: source::Live) {
+/// Read frames from `src` until it ends or the engine stops; every kept one
+/// becomes a `Segment` event.
+async fn run<S: PacketSource>(sh: Weak<Shared>, mut src: S) {
     let mut dec = conv::Decoder::default();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let (mut kernel_dropped, mut not_sent, mut reported) = (0u64, 0u64, 0u64);
@@ -228,14 +238,18 @@ async fn run_live(sh: Weak<Shared>, mut src: source::Live) {
         if sh.is_stopped() {
             return;
         }
-        if let Err(e) = read {
-            sh.emit(EventKind::Capture {
-                status: CaptureStatus::Unavailable {
-                    why: CaptureOff::Failed,
-                    detail: format!("reading the capture socket: {e}"),
-                },
-            });
-            return;
+        match read {
+            Err(e) => {
+                sh.emit(EventKind::Capture {
+                    status: CaptureStatus::Unavailable {
+                        why: CaptureOff::Failed,
+                        detail: format!("reading the capture socket: {e}"),
+                    },
+                });
+                return;
+            }
+            Ok(false) if batch.is_empty() => return,
+            Ok(_) => {}
         }
         let (generation, ports) = sh.capture.snapshot();
         for mut f in batch.drain(..) {
