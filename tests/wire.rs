@@ -90,6 +90,35 @@ async fn handshake_is_syn_synack_ack_with_relative_numbers() {
     assert!(syn.options.timestamps.is_some());
     assert_ne!(syn.abs_seq, 0, "absolute numbers are kept too");
     assert!(s[..3].iter().all(|s| !s.tcp.unwrap().retransmission));
+    // Stamped by the kernel as they passed, not when the capture read them:
+    // the SYN and SYN-ACK crossed before connect() returned.
+    let connect = lab
+        .log
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::CallStarted {
+                call,
+                sock: Some(c),
+                method,
+                ..
+            } if *c == cli && method == "connect" => Some(*call),
+            _ => None,
+        })
+        .unwrap();
+    let connected = lab
+        .log
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::CallDone { call, .. } if *call == connect => Some(e.t_us),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        s[1].captured_us <= connected,
+        "{} > {connected}",
+        s[1].captured_us
+    );
+    assert!(s[0].captured_us <= s[1].captured_us && s[1].captured_us <= s[2].captured_us);
     // Each segment is its own event in the log, with its own seq.
     let in_log = lab
         .log

@@ -260,9 +260,11 @@ async fn run<S: PacketSource>(sh: Weak<Shared>, mut src: S) {
                 continue;
             }
             f.wire_len = p.wire_len;
-            let seg = dec.decode(p, sh.now_us(), generation, |pr, l, r| {
-                resolve(&sh, pr, l, r)
-            });
+            // When the kernel saw it, on the engine's clock.
+            let t_us = sh
+                .now_us()
+                .saturating_sub(now_wall().saturating_sub(f.ts).as_micros() as u64);
+            let seg = dec.decode(p, t_us, generation, |pr, l, r| resolve(&sh, pr, l, r));
             sh.capture.keep(f);
             let inflight = &sh.capture.inflight;
             if inflight.fetch_add(1, Ordering::AcqRel) >= SEG_INFLIGHT {
@@ -285,6 +287,12 @@ async fn run<S: PacketSource>(sh: Weak<Shared>, mut src: S) {
         drop(sh);
         tokio::task::yield_now().await;
     }
+}
+
+fn now_wall() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// An IPv4-mapped IPv6 address as the IPv4 address it is.

@@ -3,7 +3,6 @@
 //! the same [`RawFrame`]s, so everything after them is the same code.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -38,13 +37,71 @@ pub trait PacketSource: Send {
 
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const PACKET_STATISTICS: libc::c_int = 6;
+/// The kernel stamps each frame as it arrives (SO_TIMESTAMPNS; the
+/// asm-generic number, which these architectures use).
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64"
+))]
+const SO_TIMESTAMPNS: Option<libc::c_int> = Some(35);
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64"
+)))]
+const SO_TIMESTAMPNS: Option<libc::c_int> = None;
 /// The capture socket's queue (the kernel doubles it for bookkeeping).
 const RCVBUF: libc::c_int = 8 << 20;
 
 /// The AF_PACKET socket on `lo`.
 pub(crate) struct Live {
     fd: AsyncFd<Socket>,
-    buf: Vec<MaybeUninit<u8>>,
+    buf: Vec<u8>,
+}
+
+/// One frame into `buf`: its length and the kernel's time stamp, if any.
+fn recv_stamped(sock: &Socket, buf: &mut [u8]) -> io::Result<(usize, Option<Duration>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // u64s: the control buffer must be aligned for cmsghdr.
+    let mut control = [0u64; 8];
+    // SAFETY: msghdr is plain data; zeroed is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: msg points at iov and control, both alive for the call.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut ts = None;
+    // SAFETY: walking the control messages the kernel wrote into `control`.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET
+                && Some((*c).cmsg_type) == SO_TIMESTAMPNS
+                && (*c).cmsg_len as usize
+                    >= libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize
+            {
+                let t: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const _);
+                ts = Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32));
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, ts))
 }
 
 /// Why opening the live source failed.
@@ -72,6 +129,10 @@ impl Live {
         }
         let other = OpenError::Other;
         set_int(&sock, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1).map_err(other)?;
+        // Without kernel stamps, frames are stamped when read.
+        if let Some(opt) = SO_TIMESTAMPNS {
+            let _ = set_int(&sock, libc::SOL_SOCKET, opt, 1);
+        }
         set_filter(&sock, &bpf::drop_all()).map_err(other)?;
         // SAFETY: sockaddr_ll is plain data; zeroed is a valid start.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -97,8 +158,8 @@ impl Live {
         sock.set_nonblocking(true).map_err(other)?;
         // Frames queued before the drop-all filter was attached are still
         // there: read them away.
-        let mut buf = vec![MaybeUninit::<u8>::uninit(); snap];
-        while sock.recv(&mut buf).is_ok() {}
+        let mut buf = vec![0u8; snap];
+        while recv_stamped(&sock, &mut buf).is_ok() {}
         let _ = kernel_drops(&sock);
         let handle = sock.try_clone().map_err(other)?;
         // SAFETY: the AsyncFd owns `sock`, so its descriptor stays open and
@@ -182,17 +243,12 @@ impl PacketSource for Live {
             let mut guard = self.fd.readable().await?;
             let mut got = 0;
             while got < max {
-                match guard.get_inner().recv(&mut self.buf) {
-                    Ok(n) => {
-                        // SAFETY: recv initialised the first n bytes.
-                        let data: Vec<u8> = self.buf[..n]
-                            .iter()
-                            .map(|b| unsafe { b.assume_init() })
-                            .collect();
+                match recv_stamped(guard.get_inner(), &mut self.buf) {
+                    Ok((n, ts)) => {
                         out.push(RawFrame {
-                            ts: now(),
+                            ts: ts.unwrap_or_else(now),
                             wire_len: n as u32,
-                            data,
+                            data: self.buf[..n].to_vec(),
                         });
                         got += 1;
                     }
