@@ -450,7 +450,7 @@ fn on_engine(app: &mut App, ev: Event) {
     if let Some(d) = worded.filter(|d| {
         !matches!(
             d.class,
-            EvClass::Endpoints | EvClass::Started | EvClass::Data
+            EvClass::Endpoints | EvClass::Started | EvClass::Data | EvClass::Wire
         )
     }) {
         app.events.push_back(EvLine {

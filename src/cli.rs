@@ -17,6 +17,11 @@ pub struct Cli {
     /// Allow binding and connecting to addresses other than loopback.
     #[arg(long, global = true)]
     pub allow_remote: bool,
+    /// Run the lab in a private network of its own (a new user and network
+    /// namespace): the wire can be captured without privileges, and nothing
+    /// reaches any other network. `socklab shell` joins it.
+    #[arg(long, global = true)]
+    pub netns: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -44,6 +49,15 @@ pub enum Command {
         /// Only this lesson (id or number).
         lesson: Option<String>,
     },
+    /// Open a shell (or run CMD) inside the running `--netns` lab's network.
+    Shell {
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        command: Vec<String>,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -67,6 +81,12 @@ pub struct RunArgs {
     /// Go on after a failed call (exit status 0 unless the script is malformed).
     #[arg(long)]
     pub keep_going: bool,
+    /// Add the captured TCP/UDP/ICMP segments to the transcript, in order.
+    #[arg(long)]
+    pub wire: bool,
+    /// Write what was captured to FILE as a pcap (Wireshark, tcpdump -r).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
 }
 
 /// The language setting lives in `settings` (below the CLI, so lessons

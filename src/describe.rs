@@ -7,10 +7,11 @@
 
 use std::net::SocketAddr;
 
-use crate::settings::Lang;
+use crate::engine::capture::{CaptureOff, CaptureStatus, End, Segment};
 use crate::engine::model::LabModel;
 use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
 use crate::engine::{Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};
+use crate::settings::Lang;
 
 /// What kind of thing happened, for colouring and filtering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,10 @@ pub enum EvClass {
     Started,
     /// A call waits on the kernel.
     Waiting,
+    /// A captured segment (the Wire pane draws these).
+    Wire,
+    /// The capture started, stopped or lost segments.
+    Capture,
     Ok,
     Fail,
     Data,
@@ -232,6 +237,32 @@ pub fn describe(
             true,
             peer_text(lang, &sanitize(peer), note),
         ),
+        EventKind::Segment(seg) => (
+            seg.from_end.sock.or(seg.to_end.sock),
+            EvClass::Wire,
+            seg.from_end.peer.is_some() && seg.to_end.peer.is_some(),
+            tr!(
+                lang,
+                "ev.segment",
+                from = end_name(&seg.from_end, seg.from),
+                to = end_name(&seg.to_end, seg.to),
+                what = segment_text(seg)
+            ),
+        ),
+        EventKind::Capture { status } => (
+            None,
+            EvClass::Capture,
+            false,
+            match status {
+                CaptureStatus::On => tr!(lang, "cap.on"),
+                CaptureStatus::Unavailable { why, detail } => match why {
+                    CaptureOff::NoCapNetRaw => tr!(lang, "cap.no_cap_net_raw"),
+                    CaptureOff::NoLoopback => tr!(lang, "cap.no_loopback"),
+                    CaptureOff::Failed => tr!(lang, "cap.failed", detail = sanitize(detail)),
+                },
+                CaptureStatus::Dropped { total } => tr!(lang, "cap.dropped", total = total),
+            },
+        ),
         EventKind::Notice { text } => (
             None,
             EvClass::Notice,
@@ -246,6 +277,46 @@ pub fn describe(
         by_student_call,
         text: sanitize(&text),
     })
+}
+
+/// Who is at one end of a segment: the socket's name, the peer's, or the
+/// address of a program outside the lab.
+pub fn end_name(end: &End, addr: SocketAddr) -> String {
+    match (&end.label, &end.peer) {
+        (Some(l), _) => sanitize(l),
+        (None, Some(p)) => sanitize(p),
+        (None, None) => addr.to_string(),
+    }
+}
+
+/// A segment as a ladder arrow's label: `SYN seq=0 win=65495 mss=65495`,
+/// `PSH,ACK seq=1 ack=1 len=6 "hello\n"`.
+pub fn segment_text(seg: &Segment) -> String {
+    let mut s = seg.label();
+    if let Some(t) = &seg.tcp {
+        if t.flags.syn || t.flags.rst {
+            s += &format!(" win={}", t.window);
+        }
+        let o = &t.options;
+        if let Some(m) = o.mss {
+            s += &format!(" mss={m}");
+        }
+        if let Some(w) = o.wscale {
+            s += &format!(" wscale={w}");
+        }
+        if o.sack_permitted {
+            s += " sack_perm";
+        }
+    }
+    if !seg.preview.is_empty() {
+        let more = if (seg.len as usize) > seg.preview.len() {
+            "…"
+        } else {
+            ""
+        };
+        s += &format!(" \"{}{more}\"", escape_display(&seg.preview));
+    }
+    s
 }
 
 /// A call as written, with its maker in front when it is not the student.

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod keys;
 pub mod lang;
 pub mod lesson;
+pub mod netns;
 pub mod run;
 pub mod session;
 pub mod settings;

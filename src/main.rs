@@ -5,6 +5,28 @@ use socklab::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Namespaces first: a process with a second thread cannot enter a user
+    // namespace, and every runtime below starts threads.
+    if let Some(Command::Shell { command }) = &cli.command {
+        return match socklab::netns::shell(command) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("socklab: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let _lab_netns = if cli.netns {
+        match socklab::netns::enter() {
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                eprintln!("socklab: {e:#}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     if matches!(
         cli.command,
         Some(
@@ -34,6 +56,7 @@ fn main() -> ExitCode {
         Some(Command::Check { dir }) => socklab::lesson::cli::check(&cli, dir.as_deref()),
         Some(Command::Verify { lesson }) => socklab::lesson::cli::verify(&cli, lesson.as_deref()),
         Some(Command::List) => socklab::lesson::cli::list(&cli),
+        Some(Command::Shell { .. }) => unreachable!("handled above"),
         Some(Command::Sandbox) => socklab::tui::main(&cli, socklab::tui::Mode::Sandbox),
         Some(Command::Learn { lesson }) => {
             socklab::tui::main(&cli, socklab::tui::Mode::Learn(lesson.clone()))

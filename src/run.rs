@@ -40,6 +40,8 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         keep_going: args.keep_going,
         allow_remote: cli.allow_remote,
         lang: cli.lang.unwrap_or_else(Lang::from_env),
+        wire: args.wire,
+        pcap: args.pcap.clone(),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -78,6 +80,10 @@ pub struct Options {
     pub allow_remote: bool,
     /// The language of the transcript's words.
     pub lang: Lang,
+    /// Captured segments in the transcript (`--wire`).
+    pub wire: bool,
+    /// Write the capture to this pcap file at the end (`--pcap`).
+    pub pcap: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -89,6 +95,8 @@ impl Default for Options {
             keep_going: false,
             allow_remote: false,
             lang: Lang::En,
+            wire: false,
+            pcap: None,
         }
     }
 }
@@ -113,6 +121,9 @@ pub async fn run_script(script: &str, opts: &Options, out: &mut dyn Write) -> an
         held: Vec::new(),
     };
     let result = r.run(script).await;
+    if let (Ok(()), Some(path)) = (&result, &opts.pcap) {
+        r.export_pcap(&engine, path)?;
+    }
     engine.shutdown();
     result?;
     Ok(!r.failed || opts.keep_going)
@@ -137,6 +148,42 @@ enum Flow {
 }
 
 impl Runner<'_> {
+    /// `--pcap FILE`: write what was captured, and say so (or why not).
+    fn export_pcap(&mut self, engine: &Engine, path: &std::path::Path) -> anyhow::Result<()> {
+        let wire = &self.session.model().wire;
+        if !wire.on() {
+            self.failed = true;
+            let why = match &wire.status {
+                Some(crate::engine::capture::CaptureStatus::Unavailable { detail, .. }) => {
+                    detail.clone()
+                }
+                _ => "the capture did not start".to_string(),
+            };
+            let text = format!("no pcap written: {}", sanitize(&why));
+            return self.result(false, &text);
+        }
+        let done = engine
+            .export_pcap(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        let text = format!(
+            "pcap: {} packets written to {}{}",
+            done.frames,
+            sanitize(&path.display().to_string()),
+            if done.forgotten > 0 {
+                format!(" ({} older ones were no longer kept)", done.forgotten)
+            } else {
+                String::new()
+            }
+        );
+        if self.opts.json {
+            let v = json!({"event": "pcap", "frames": done.frames, "forgotten": done.forgotten, "file": path.display().to_string()});
+            self.json(v)
+        } else {
+            writeln!(self.out, "{text}")?;
+            Ok(())
+        }
+    }
+
     async fn run(&mut self, script: &str) -> anyhow::Result<()> {
         for (i, line) in script.lines().enumerate() {
             self.line = i + 1;
@@ -294,7 +341,13 @@ impl Runner<'_> {
 
     fn flush(&mut self) -> anyhow::Result<()> {
         for ev in std::mem::take(&mut self.held) {
-            let Some(text) = describe(&self.session, &ev, self.opts.hex, self.opts.lang) else {
+            let Some(text) = describe(
+                &self.session,
+                &ev,
+                self.opts.hex,
+                self.opts.wire || self.opts.pcap.is_some(),
+                self.opts.lang,
+            ) else {
                 continue;
             };
             let t = ev.t_us as f64 / 1e6;
@@ -332,13 +385,26 @@ impl Runner<'_> {
 /// One event as a transcript line, or None for events the transcript leaves
 /// out (the student's own call start/end: the `>>>` line and its result say
 /// it). The words are [`crate::describe`]'s, shared with the Events pane.
-pub fn describe(session: &Session, ev: &Event, hex: bool, lang: Lang) -> Option<String> {
+pub fn describe(
+    session: &Session,
+    ev: &Event,
+    hex: bool,
+    wire: bool,
+    lang: Lang,
+) -> Option<String> {
     let model = session.model();
     let name = |s: u32| sanitize(&session.var_of(s).unwrap_or_else(|| model.name_of(s)));
     let d = crate::describe::describe(ev, model, lang, &name)?;
     // The `>>>` line says the student's call, and its result follows it;
     // that it had to wait is worth a line.
     if d.by_student_call && d.class != crate::describe::EvClass::Waiting {
+        return None;
+    }
+    if matches!(
+        d.class,
+        crate::describe::EvClass::Wire | crate::describe::EvClass::Capture
+    ) && !wire
+    {
         return None;
     }
     let mut s = match d.sock {

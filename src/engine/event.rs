@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
+use super::capture::{CaptureStatus, Segment};
 use super::error::CallError;
 use super::types::*;
 
@@ -167,6 +168,14 @@ pub enum EventKind {
     Notice {
         text: String,
     },
+    /// A segment (or datagram, or ICMP error) of a lab connection, captured
+    /// on loopback. JSON: `{"event": "segment", "n": .., "from": .., ...}`.
+    Segment(Box<Segment>),
+    /// Capture started, is unavailable (and why), or lost segments.
+    Capture {
+        #[serde(flatten)]
+        status: CaptureStatus,
+    },
 }
 
 /// How many bytes of one chunk the event log keeps (the length is always exact).
@@ -194,7 +203,8 @@ impl EventKind {
             | CallDone { sock, .. }
             | CallFailed { sock, .. } => *sock,
             Orphan { origin, .. } => *origin,
-            Peer { .. } | Notice { .. } => None,
+            Segment(s) => s.from_end.sock.or(s.to_end.sock),
+            Peer { .. } | Notice { .. } | Capture { .. } => None,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! be cancelled. The kernel's own view (TCP_INFO, queues, and the socket-table
 //! entries with no descriptor) is observed after every call and on a cadence.
 
+pub mod capture;
 mod diag;
 pub mod error;
 pub mod event;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+pub use capture::{CaptureOff, CaptureStatus, PcapExport, Segment};
 pub use error::CallError;
 pub use event::{Event, EventKind, FourTuple, PeerNote};
 pub use model::LabModel;
@@ -48,6 +50,9 @@ pub struct EngineConfig {
     pub fast_observe: Duration,
     /// Kernel observation interval when nothing has happened for a while.
     pub slow_observe: Duration,
+    /// Capture the lab's segments on `lo` (needs CAP_NET_RAW; without it a
+    /// `Capture` event says it is unavailable and everything else works).
+    pub capture: bool,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +63,7 @@ impl Default for EngineConfig {
             max_peers: 16,
             fast_observe: Duration::from_millis(5),
             slow_observe: Duration::from_millis(200),
+            capture: true,
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct Engine {
 pub struct Events {
     rx: mpsc::UnboundedReceiver<Event>,
     inflight: Arc<AtomicUsize>,
+    /// Segment events not yet received (see [`capture::SEG_INFLIGHT`]).
+    segments: Arc<AtomicUsize>,
 }
 
 /// Most bytes of chunk payloads waiting in the event channel.
@@ -84,8 +92,14 @@ pub const INFLIGHT_DATA: usize = 32 << 20;
 
 impl Events {
     fn got(&self, ev: &Event) {
-        if let EventKind::Data { data, .. } = &ev.kind {
-            self.inflight.fetch_sub(data.len(), Ordering::Relaxed);
+        match &ev.kind {
+            EventKind::Data { data, .. } => {
+                self.inflight.fetch_sub(data.len(), Ordering::Relaxed);
+            }
+            EventKind::Segment(_) => {
+                self.segments.fetch_sub(1, Ordering::AcqRel);
+            }
+            _ => {}
         }
     }
 
@@ -111,7 +125,18 @@ impl Engine {
         let inflight = Arc::new(AtomicUsize::new(0));
         let shared = Shared::new(cfg, tx, inflight.clone());
         kernel::spawn_observer(shared.clone());
-        (Engine { shared }, Events { rx, inflight })
+        if shared.cfg.capture {
+            capture::start(&shared);
+        }
+        let segments = shared.capture.inflight.clone();
+        (
+            Engine { shared },
+            Events {
+                rx,
+                inflight,
+                segments,
+            },
+        )
     }
 
     /// Begin a call. Returns at once; `CallStarted`, then `CallPending` (if it
@@ -173,6 +198,12 @@ impl Engine {
     /// The file descriptor of a socket (for tests comparing with `ss`).
     pub fn fd_of(&self, sock: SockId) -> Option<i32> {
         self.shared.fd_of(sock)
+    }
+
+    /// Write what was captured (the newest [`capture::RING`] frames) as a
+    /// pcap file that Wireshark, tshark and `tcpdump -r` read.
+    pub fn export_pcap(&self, path: &std::path::Path) -> std::io::Result<PcapExport> {
+        self.shared.capture.export(path)
     }
 
     /// Stop the observer and every task, close every socket. The engine

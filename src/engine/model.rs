@@ -2,9 +2,10 @@
 //! runner and lesson checks keep one of these and feed it every event; it is
 //! the one place that turns events into "what is true now".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
+use super::capture::{CaptureStatus, Segment};
 use super::event::{Event, EventKind, FourTuple};
 use super::types::*;
 
@@ -76,6 +77,40 @@ pub struct OpenCall {
 /// How many closed sockets stay visible before the oldest are forgotten.
 pub const KEEP_CLOSED: usize = 64;
 
+/// How many captured segments the model keeps (the newest).
+pub const KEEP_SEGMENTS: usize = 4096;
+
+/// What the model knows of the wire.
+#[derive(Clone, Debug, Default)]
+pub struct WireModel {
+    /// The newest captured segments, oldest first.
+    pub segments: VecDeque<Segment>,
+    /// Older segments no longer kept here.
+    pub forgotten: u64,
+    /// Segments the capture lost (kernel queue full, or a flood faster than
+    /// the log was read); they never reached the log.
+    pub dropped: u64,
+    /// On, or unavailable and why; None until the engine said.
+    pub status: Option<CaptureStatus>,
+}
+
+impl WireModel {
+    /// Is capture running?
+    pub fn on(&self) -> bool {
+        matches!(
+            self.status,
+            Some(CaptureStatus::On) | Some(CaptureStatus::Dropped { .. })
+        )
+    }
+
+    /// Segments with a lab socket at either end.
+    pub fn of_sock(&self, sock: SockId) -> impl Iterator<Item = &Segment> {
+        self.segments
+            .iter()
+            .filter(move |s| s.from_end.sock == Some(sock) || s.to_end.sock == Some(sock))
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct LabModel {
     pub socks: BTreeMap<SockId, SockRow>,
@@ -87,6 +122,8 @@ pub struct LabModel {
     /// Time of the newest event applied (µs since engine start).
     pub now_us: u64,
     pub last_seq: u64,
+    /// Captured segments and the capture's status.
+    pub wire: WireModel,
 }
 
 impl LabModel {
@@ -256,6 +293,22 @@ impl LabModel {
                     }
                 }
             }
+            EventKind::Segment(s) => {
+                if self.wire.segments.len() >= KEEP_SEGMENTS {
+                    self.wire.segments.pop_front();
+                    self.wire.forgotten += 1;
+                }
+                self.wire.segments.push_back((**s).clone());
+            }
+            EventKind::Capture { status } => match status {
+                CaptureStatus::Dropped { total } => {
+                    self.wire.dropped = *total;
+                    if !self.wire.on() {
+                        self.wire.status = Some(CaptureStatus::On);
+                    }
+                }
+                s => self.wire.status = Some(s.clone()),
+            },
             EventKind::Data { .. } | EventKind::Peer { .. } | EventKind::Notice { .. } => {}
         }
     }

@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     stopped: AtomicBool,
     /// Payload bytes of Data events sent and not yet received (see `Events`).
     inflight: Arc<AtomicUsize>,
+    /// The wire capture's state (ports in its filter, kept frames).
+    pub capture: super::capture::Capture,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -77,6 +79,7 @@ impl Shared {
             last_activity_us: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             inflight,
+            capture: Default::default(),
         })
     }
 
@@ -339,6 +342,7 @@ impl Shared {
         if self.stopped.swap(true, Ordering::Relaxed) {
             return;
         }
+        self.capture.stop();
         let names: Vec<String> = lock(&self.peers).keys().cloned().collect();
         for n in names {
             if let Some(h) = lock(&self.peers).remove(&n) {

@@ -115,6 +115,11 @@ pub(crate) fn resolve(
             )));
         }
     }
+    if purpose == Purpose::Connect {
+        // The first segment leaves before the lab learns the local port:
+        // let the capture see the destination's.
+        super::super::capture::endpoints_changed(sh, Some(port));
+    }
     Ok(SocketAddr::new(ip, port))
 }
 

@@ -53,6 +53,7 @@ pub(crate) fn refresh_endpoints(sh: &Shared, entry: &SockEntry) {
     if let (Some(l), Some(p), SockType::Stream) = (local, peer, entry.ty) {
         sh.remember_tuple(l, p, entry.id);
     }
+    super::super::capture::endpoints_changed(sh, None);
 }
 
 /// Report bytes moved (the first `preview` bytes kept, the length exact).
