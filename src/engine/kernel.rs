@@ -69,7 +69,8 @@ pub fn desc_info(fd: i32, ty: SockType) -> DescInfo {
     }
 }
 
-/// One row of `/proc/net/tcp{,6}`.
+/// One socket of the kernel's TCP table (a sock_diag `inet_diag_msg`, or a
+/// line of `/proc/net/tcp{,6}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableRow {
     pub local: SocketAddr,
@@ -77,10 +78,16 @@ pub struct TableRow {
     pub state: TcpState,
     pub send_q: u32,
     pub recv_q: u32,
+    /// The owner's uid.
+    pub uid: u32,
+    /// The socket's inode, as in `/proc/PID/fd/N -> socket:[INODE]`; 0 for
+    /// sockets with no file (TIME_WAIT, a connection not yet accepted).
+    pub inode: u64,
 }
 
-/// The kernel's TCP socket table (IPv4 and IPv6): sock_diag, or
-/// `/proc/net/tcp{,6}` where netlink is not available.
+/// The kernel's TCP socket table (IPv4 and IPv6, every state but LISTEN):
+/// netlink sock_diag (`diag.rs`), or `/proc/net/tcp{,6}` only if sock_diag
+/// fails (no netlink in a sandbox, a kernel without `inet_diag`).
 pub fn read_tcp_table() -> Vec<TableRow> {
     match super::diag::tcp_table() {
         Ok(rows) => rows,
@@ -105,12 +112,19 @@ fn parse_row(line: &str, v6: bool) -> Option<TableRow> {
     let remote = parse_addr(it.next()?, v6)?;
     let state = TcpState::from_u8(u8::from_str_radix(it.next()?, 16).ok()?)?;
     let (tx, rx) = it.next()?.split_once(':')?;
+    let _timer = it.next()?;
+    let _retransmits = it.next()?;
+    let uid = it.next()?.parse().ok()?;
+    let _timeout = it.next()?;
+    let inode = it.next()?.parse().ok()?;
     Some(TableRow {
         local,
         remote,
         state,
         send_q: u32::from_str_radix(tx, 16).ok()?,
         recv_q: u32::from_str_radix(rx, 16).ok()?,
+        uid,
+        inode,
     })
 }
 
@@ -322,12 +336,28 @@ mod tests {
         assert_eq!(r.local, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(r.remote, "127.0.0.1:51362".parse().unwrap());
         assert_eq!(r.state, TcpState::TimeWait);
-        let v6 = "   0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:D2A4 01 00000005:00000003 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 30 10 -1";
+        assert_eq!((r.uid, r.inode), (0, 0));
+        let v6 = "   0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:D2A4 01 00000005:00000003 00:00000000 00000000  1000        0 48213 1 0000000000000000 20 4 30 10 -1";
         let r = parse_row(v6, true).unwrap();
         assert_eq!(r.local, "[::1]:8080".parse().unwrap());
         assert_eq!(r.state, TcpState::Established);
         assert_eq!((r.send_q, r.recv_q), (5, 3));
+        assert_eq!((r.uid, r.inode), (1000, 48213));
         assert!(parse_row("garbage", false).is_none());
+    }
+
+    #[test]
+    fn proc_and_sock_diag_agree_on_a_live_pair() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (_s, _) = l.accept().unwrap();
+        let local = c.local_addr().unwrap();
+        let diag = super::super::diag::tcp_table().unwrap();
+        let proc = read_proc_tcp();
+        let d = diag.iter().find(|r| r.local == local).expect("in sock_diag");
+        let p = proc.iter().find(|r| r.local == local).expect("in /proc");
+        assert_eq!(d, p);
+        assert_ne!(d.inode, 0);
     }
 
     #[test]

@@ -33,6 +33,11 @@ pub use model::LabModel;
 pub use peers::PeerSpec;
 pub use types::*;
 
+/// One sock_diag read of the kernel's TCP table (for the kernel_table bench
+/// and the tracer's inode matching).
+pub use diag::tcp_table as sock_diag_table;
+pub use kernel::TableRow;
+
 use shared::Shared;
 
 /// Limits and switches for one engine.
