@@ -33,10 +33,17 @@ pub use model::LabModel;
 pub use peers::PeerSpec;
 pub use types::*;
 
-/// One sock_diag read of the kernel's TCP table (for the kernel_table bench
-/// and the tracer's inode matching).
-pub use diag::tcp_table as sock_diag_table;
-pub use kernel::TableRow;
+/// The kernel's TCP socket table (rows carry the socket inode, for matching
+/// `/proc/PID/fd/N -> socket:[INODE]`), and the reads `benches/kernel_table.rs`
+/// compares.
+pub mod table {
+    #[doc(hidden)]
+    pub use super::diag::tcp_table_per_family;
+    pub use super::diag::{DiagError, tcp_table};
+    #[doc(hidden)]
+    pub use super::kernel::read_proc_tcp;
+    pub use super::kernel::{TableRow, read_tcp_table};
+}
 
 use shared::Shared;
 
