@@ -200,16 +200,24 @@ fn dump(sock: &Socket, seq: u32, req: Diag, rows: &mut Vec<TableRow>) -> Result<
                 continue;
             }
             match msg.payload {
-                NetlinkPayload::Done(_) => return Ok(()),
-                NetlinkPayload::Error(e) => {
-                    let code = e.raw_code().checked_neg().unwrap_or(libc::EINVAL);
-                    return Err(DiagError::Refused(io::Error::from_raw_os_error(code)));
-                }
+                // A dump that failed part-way ends with a negative errno in DONE.
+                NetlinkPayload::Done(d) if d.code == 0 => return Ok(()),
+                NetlinkPayload::Done(d) => return Err(refused(d.code)),
+                NetlinkPayload::Error(e) => return Err(refused(e.raw_code())),
                 NetlinkPayload::InnerMessage(Diag::Socket(h)) => rows.extend(to_row(&h)),
                 _ => {}
             }
         }
     }
+}
+
+/// A kernel reply's `-errno` as an error.
+fn refused(code: i32) -> DiagError {
+    let errno = code
+        .checked_neg()
+        .filter(|e| *e > 0)
+        .unwrap_or(libc::EINVAL);
+    DiagError::Refused(io::Error::from_raw_os_error(errno))
 }
 
 fn send(sock: &Socket, bytes: &[u8]) -> Result<(), DiagError> {
@@ -312,6 +320,17 @@ mod tests {
         let row = seen.expect("the closed connection is still in the table");
         assert_eq!(row.state, TcpState::TimeWait);
         assert_eq!(row.inode, 0, "a TIME_WAIT socket has no file");
+    }
+
+    #[test]
+    fn kernel_errors_keep_their_errno() {
+        let e = |c| match refused(c) {
+            DiagError::Refused(e) => e.raw_os_error(),
+            other => panic!("{other}"),
+        };
+        assert_eq!(e(-libc::ENOENT), Some(libc::ENOENT));
+        assert_eq!(e(0), Some(libc::EINVAL), "no errno is still a refusal");
+        assert_eq!(e(i32::MIN), Some(libc::EINVAL));
     }
 
     #[test]
