@@ -35,6 +35,18 @@ pub use model::LabModel;
 pub use peers::PeerSpec;
 pub use types::*;
 
+/// The kernel's TCP socket table (rows carry the socket inode, for matching
+/// `/proc/PID/fd/N -> socket:[INODE]`), and the reads `benches/kernel_table.rs`
+/// compares.
+pub mod table {
+    #[doc(hidden)]
+    pub use super::diag::tcp_table_per_family;
+    pub use super::diag::{DiagError, tcp_table};
+    #[doc(hidden)]
+    pub use super::kernel::read_proc_tcp;
+    pub use super::kernel::{TableRow, read_tcp_table};
+}
+
 use shared::Shared;
 
 /// Limits and switches for one engine.
