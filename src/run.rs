@@ -53,7 +53,7 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let lines = rt.block_on(async { spawn_reader(input) });
+    let lines = rt.block_on(async { spawn_reader(input, name) });
     let ok = match rt
         .block_on(run_lines(lines, &opts, &mut out))
         .and_then(|ok| {
@@ -65,7 +65,7 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Err(e) if is_broken_pipe(&e) => true,
         Err(e) => {
             rt.shutdown_timeout(Duration::from_millis(200));
-            return Err(e.context(format!("reading {name}")));
+            return Err(e);
         }
     };
     rt.shutdown_timeout(Duration::from_millis(200));
@@ -108,7 +108,7 @@ type Read = Result<Line, String>;
 
 /// Read `input` line by line on a thread of its own, so a script on
 /// standard input streams (a line runs as soon as it arrives).
-fn spawn_reader(input: Box<dyn BufRead + Send>) -> tokio::sync::mpsc::Receiver<Read> {
+fn spawn_reader(input: Box<dyn BufRead + Send>, name: String) -> tokio::sync::mpsc::Receiver<Read> {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     std::thread::spawn(move || {
         let mut input = input;
@@ -117,7 +117,7 @@ fn spawn_reader(input: Box<dyn BufRead + Send>) -> tokio::sync::mpsc::Receiver<R
             let line = match read_line(&mut input, &mut total) {
                 Ok(Some(l)) => Ok(l),
                 Ok(None) => break,
-                Err(e) => Err(e),
+                Err(e) => Err(format!("reading {name}: {e}")),
             };
             let stop = line.is_err();
             if tx.blocking_send(line).is_err() || stop {

@@ -102,7 +102,12 @@ fn one_line_builds_at_most_its_budget() {
     i.set("s", Value::Str("x".repeat(50_000_000)));
     let e = line(&mut i, "(s, s, s, s, s, s)").unwrap_err();
     assert!(e.starts_with("MemoryError"), "{e}");
-    assert!(LINE_BUDGET >= 2 * MAX_BYTES, "a 64 MiB value and its copy fit");
+    const {
+        assert!(
+            LINE_BUDGET >= 2 * MAX_BYTES,
+            "a 64 MiB value and its copy fit"
+        )
+    };
     assert!(line(&mut i, "len(s + 'y')").is_ok());
 }
 
@@ -125,7 +130,11 @@ fn print_and_show_stay_small() {
     i.set("s", Value::Str("x".repeat(10_000_000)));
     let out = line(&mut i, "print(s, s)").unwrap();
     assert!(out.len() < 5000, "{}", out.len());
-    assert!(out.ends_with("… (20000002 chars)"), "{}", &out[out.len() - 40..]);
+    assert!(
+        out.ends_with("… (20000002 chars)"),
+        "{}",
+        &out[out.len() - 40..]
+    );
     // Twenty lists of twenty lists of twenty: the echo stops early.
     line(&mut i, "x = [b'x' * 100] * 20").unwrap();
     line(&mut i, "y = [x] * 20").unwrap();
