@@ -3,6 +3,9 @@
 //! A blocking call blocks the script, as it would in Python, up to
 //! `--timeout` seconds. Everything the engine reports while a line runs is
 //! printed under it: state transitions (lab and kernel), bytes, peers' notes.
+//!
+//! Over 600 lines on purpose: the capped line reader, the runner and the
+//! transcript's wording are one command, read together.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;

@@ -5,6 +5,10 @@
 //! hands back its [`Op`]; the engine runs it; `finish` evaluates the line
 //! again with the call's result in place of the call. Everything but the
 //! socket call is pure, so running the rest twice is harmless.
+//!
+//! Over 600 lines on purpose: every value is measured against the limits
+//! where it is made (`charge`, `container`, names), so the evaluator and its
+//! bookkeeping stay in one place.
 
 use std::collections::BTreeMap;
 
