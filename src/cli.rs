@@ -78,7 +78,7 @@ pub struct RunArgs {
     /// Seconds a blocking call may wait before the script fails.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
-    /// Go on after a failed call (exit status 0 unless the script is malformed).
+    /// Go on after a failed line (the exit status is still 1 if any line failed).
     #[arg(long)]
     pub keep_going: bool,
     /// Add the captured TCP/UDP/ICMP segments to the transcript, in order.

@@ -3,32 +3,47 @@
 //! A blocking call blocks the script, as it would in Python, up to
 //! `--timeout` seconds. Everything the engine reports while a line runs is
 //! printed under it: state transitions (lab and kernel), bytes, peers' notes.
+//!
+//! Over 600 lines on purpose: the capped line reader, the runner and the
+//! transcript's wording are one command, read together.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::{Cli, Lang, RunArgs};
+use crate::cli::{Cli, RunArgs};
+use crate::engine::event::DATA_KEEP;
 use crate::engine::text::sanitize;
 use crate::engine::{Engine, EngineConfig, Event, EventKind, Events};
+use crate::lang::MAX_LINE;
+use crate::lang::names::LAB_COMMANDS;
 use crate::session::{Outcome, Session, Submitted};
+use crate::settings::Lang;
 
 pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let script = if args.file == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading the script from standard input")?;
-        s
+    let timeout = timeout_arg(args.timeout)?;
+    let input: Box<dyn BufRead + Send> = if args.file == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file))?
+        let f =
+            std::fs::File::open(&args.file).with_context(|| format!("reading {}", args.file))?;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > MAX_SCRIPT as u64 {
+            anyhow::bail!(
+                "reading {}: the script is {len} bytes, over socklab's limit of 64 MiB",
+                args.file
+            );
+        }
+        Box::new(std::io::BufReader::new(f))
     };
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
-    }
+    let name = if args.file == "-" {
+        "standard input".to_string()
+    } else {
+        args.file.clone()
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -36,7 +51,7 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let opts = Options {
         json: args.json,
         hex: args.hex,
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
         keep_going: args.keep_going,
         allow_remote: cli.allow_remote,
         lang: cli.lang.unwrap_or_else(Lang::from_env),
@@ -45,8 +60,9 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let lines = rt.block_on(async { spawn_reader(input, name) });
     let ok = match rt
-        .block_on(run_script(&script, &opts, &mut out))
+        .block_on(run_lines(lines, &opts, &mut out))
         .and_then(|ok| {
             out.flush()?;
             Ok(ok)
@@ -54,7 +70,10 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok(ok) => ok,
         // `socklab run x | head`: the reader left; that is not a failure.
         Err(e) if is_broken_pipe(&e) => true,
-        Err(e) => return Err(e),
+        Err(e) => {
+            rt.shutdown_timeout(Duration::from_millis(200));
+            return Err(e);
+        }
     };
     rt.shutdown_timeout(Duration::from_millis(200));
     Ok(if ok {
@@ -62,6 +81,109 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--timeout`: a positive number of seconds a `Duration` can hold.
+fn timeout_arg(secs: f64) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if secs > 0.0 && d <= MAX_TIMEOUT => Ok(d),
+        _ => anyhow::bail!(
+            "--timeout must be a positive number of seconds, at most {} (one year); got {secs}",
+            MAX_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+/// The longest `--timeout` (a year: longer is surely a typo).
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Largest script `socklab run` reads (64 MiB); lines are at most [`MAX_LINE`] bytes.
+pub const MAX_SCRIPT: usize = 64 * 1024 * 1024;
+
+/// One line of a script as read.
+#[derive(Debug, PartialEq)]
+pub enum Line {
+    Text(String),
+    /// Longer than [`MAX_LINE`]: how long it was (it is not kept).
+    TooLong(usize),
+    /// Not UTF-8: the byte offset of the first bad byte, and the byte.
+    BadUtf8(usize, u8),
+}
+
+/// What the reader thread sends: a line, or why it stopped early.
+type Read = Result<Line, String>;
+
+/// Read `input` line by line on a thread of its own, so a script on
+/// standard input streams (a line runs as soon as it arrives).
+fn spawn_reader(input: Box<dyn BufRead + Send>, name: String) -> tokio::sync::mpsc::Receiver<Read> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        let mut input = input;
+        let mut total = 0usize;
+        loop {
+            let line = match read_line(&mut input, &mut total) {
+                Ok(Some(l)) => Ok(l),
+                Ok(None) => break,
+                Err(e) => Err(format!("reading {name}: {e}")),
+            };
+            let stop = line.is_err();
+            if tx.blocking_send(line).is_err() || stop {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next line (without its end), or None at the end. Reads at most
+/// [`MAX_LINE`] bytes of a line into memory, and [`MAX_SCRIPT`] in all.
+pub fn read_line(input: &mut dyn BufRead, total: &mut usize) -> Result<Option<Line>, String> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut len = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf().map_err(|e| e.to_string())?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let body = &chunk[..if done { take - 1 } else { take }];
+        if len + body.len() <= MAX_LINE + 1 {
+            buf.extend_from_slice(body);
+        }
+        len += body.len();
+        input.consume(take);
+        *total += take;
+        if *total > MAX_SCRIPT {
+            return Err(format!(
+                "the script is over socklab's limit of {MAX_SCRIPT} bytes (64 MiB)"
+            ));
+        }
+        if done {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+        len -= 1;
+    }
+    if len > MAX_LINE {
+        return Ok(Some(Line::TooLong(len)));
+    }
+    Ok(Some(match String::from_utf8(buf) {
+        Ok(s) => Line::Text(s),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            Line::BadUtf8(at, e.as_bytes()[at])
+        }
+    }))
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -101,17 +223,43 @@ impl Default for Options {
     }
 }
 
-/// How long the transcript waits for the kernel's view to settle after a line.
+/// How long the transcript waits for the kernel's view to settle after a
+/// line that started something (a call, a peer).
 const SETTLE: Duration = Duration::from_millis(30);
 
-/// Run a script; true if every line succeeded (or `keep_going`).
+/// Lab commands only scripts have.
+const SCRIPT_COMMANDS: &[&str] = &["sleep", "wait", "exit", "q"];
+
+/// Run a script; true if every line succeeded.
 pub async fn run_script(script: &str, opts: &Options, out: &mut dyn Write) -> anyhow::Result<bool> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let lines: Vec<String> = script.lines().map(str::to_string).collect();
+    let feed = tokio::spawn(async move {
+        for l in lines {
+            if tx.send(Ok(Line::Text(l))).await.is_err() {
+                break;
+            }
+        }
+    });
+    let r = run_lines(rx, opts, out).await;
+    feed.abort();
+    r
+}
+
+/// Run lines as they arrive; true if every line succeeded.
+async fn run_lines(
+    lines: tokio::sync::mpsc::Receiver<Read>,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
     let (engine, events) = Engine::start(EngineConfig {
         allow_remote: opts.allow_remote,
         ..Default::default()
     });
+    let mut session = Session::new(engine.clone());
+    session.keep_code(false);
     let mut r = Runner {
-        session: Session::new(engine.clone()),
+        session,
         events,
         opts: opts.clone(),
         out,
@@ -120,13 +268,13 @@ pub async fn run_script(script: &str, opts: &Options, out: &mut dyn Write) -> an
         start: std::time::Instant::now(),
         held: Vec::new(),
     };
-    let result = r.run(script).await;
+    let result = r.run(lines).await;
     if let (Ok(()), Some(path)) = (&result, &opts.pcap) {
         r.export_pcap(&engine, path)?;
     }
     engine.shutdown();
     result?;
-    Ok(!r.failed || opts.keep_going)
+    Ok(!r.failed)
 }
 
 struct Runner<'a> {
@@ -145,6 +293,14 @@ struct Runner<'a> {
 enum Flow {
     Next,
     Stop,
+}
+
+/// What a line set going, so the runner knows whether to wait for the
+/// kernel's view to settle after it.
+#[derive(PartialEq)]
+enum Stirred {
+    Nothing,
+    Something,
 }
 
 impl Runner<'_> {
@@ -184,20 +340,50 @@ impl Runner<'_> {
         }
     }
 
-    async fn run(&mut self, script: &str) -> anyhow::Result<()> {
-        for (i, line) in script.lines().enumerate() {
-            self.line = i + 1;
+    async fn run(&mut self, mut lines: tokio::sync::mpsc::Receiver<Read>) -> anyhow::Result<()> {
+        while let Some(read) = lines.recv().await {
+            self.line += 1;
+            let line = match read.map_err(anyhow::Error::msg)? {
+                Line::Text(t) => t,
+                bad => {
+                    self.flush_ready()?;
+                    let why = match bad {
+                        Line::TooLong(n) => format!(
+                            "line {} is {n} bytes long, over socklab's limit of {MAX_LINE} bytes (64 KiB) for a line",
+                            self.line
+                        ),
+                        Line::BadUtf8(at, b) => format!(
+                            "line {} is not valid UTF-8 (byte 0x{b:02x} at byte {} of the line) — save the script as UTF-8",
+                            self.line,
+                            at + 1
+                        ),
+                        Line::Text(_) => String::new(),
+                    };
+                    self.failed = true;
+                    self.result(false, &format!("socklab: {why}"))?;
+                    if self.opts.keep_going {
+                        continue;
+                    }
+                    break;
+                }
+            };
             if line.trim().is_empty() {
                 continue;
             }
-            let shown = self.session.expand(line);
+            let shown = self.session.expand(&line);
             if self.opts.json {
                 self.json(json!({"event": "input", "line": self.line, "text": shown}))?;
             } else {
                 writeln!(self.out, ">>> {}", sanitize(&shown))?;
             }
-            let flow = self.step(line).await?;
-            self.settle(SETTLE).await?;
+            self.session.set_line(self.line);
+            let (flow, stirred) = self.step(&line).await?;
+            if stirred == Stirred::Something {
+                self.settle(SETTLE).await?;
+            } else {
+                // Nothing new was started: print what has already arrived, without waiting.
+                self.flush_ready()?;
+            }
             if matches!(flow, Flow::Stop) || (self.failed && !self.opts.keep_going) {
                 break;
             }
@@ -206,29 +392,44 @@ impl Runner<'_> {
         Ok(())
     }
 
-    async fn step(&mut self, line: &str) -> anyhow::Result<Flow> {
+    /// Print the events that have already arrived, in order.
+    fn flush_ready(&mut self) -> anyhow::Result<()> {
+        while let Ok(ev) = self.events.try_recv() {
+            self.feed(&ev)?;
+        }
+        self.flush()
+    }
+
+    async fn step(&mut self, line: &str) -> anyhow::Result<(Flow, Stirred)> {
+        let mut stirred = Stirred::Nothing;
         match self.session.submit(line) {
             Submitted::Nothing => {}
             Submitted::Echo(text) => {
-                // Events of `:peer` and friends come before the echo.
-                self.settle(Duration::from_millis(5)).await?;
-                self.flush()?;
+                if line.trim_start().starts_with(':') {
+                    // Events of `:peer` and friends come before the echo.
+                    self.settle(Duration::from_millis(5)).await?;
+                    stirred = Stirred::Something;
+                }
+                self.flush_ready()?;
                 if !text.is_empty() {
                     self.result(true, &text)?;
                 }
             }
             Submitted::Error(text) => {
-                self.flush()?;
+                self.flush_ready()?;
                 self.failed = true;
                 self.result(false, &text)?;
             }
             Submitted::Lab { name, args } => return self.lab(&name, &args).await,
-            Submitted::Started { call, text } => self.wait_call(call, &text).await?,
+            Submitted::Started { call, text } => {
+                self.wait_call(call, &text).await?;
+                stirred = Stirred::Something;
+            }
         }
-        Ok(Flow::Next)
+        Ok((Flow::Next, stirred))
     }
 
-    async fn lab(&mut self, name: &str, args: &str) -> anyhow::Result<Flow> {
+    async fn lab(&mut self, name: &str, args: &str) -> anyhow::Result<(Flow, Stirred)> {
         match name {
             "sleep" | "wait" => {
                 let secs: f64 = args.trim().parse().unwrap_or(-1.0);
@@ -239,18 +440,35 @@ impl Runner<'_> {
                     self.settle_for(Duration::from_secs_f64(secs)).await?;
                 }
             }
-            "quit" | "exit" | "q" => return Ok(Flow::Stop),
+            "quit" | "exit" | "q" => return Ok((Flow::Stop, Stirred::Nothing)),
             "reset" => {
                 self.session.reset();
+                return Ok((Flow::Next, Stirred::Something));
             }
-            other => {
+            other if LAB_COMMANDS.contains(&other) => {
                 self.result(
                     true,
                     &format!(":{other} does nothing in a script (it is for the lab screen)"),
                 )?;
             }
+            other => {
+                self.failed = true;
+                let known = LAB_COMMANDS
+                    .iter()
+                    .copied()
+                    .chain(SCRIPT_COMMANDS.iter().copied());
+                let hint = match crate::lang::error::did_you_mean(other, known) {
+                    Some(m) => format!(" — did you mean :{m}?"),
+                    None => " — see :help in the lab for the commands".to_string(),
+                };
+                self.result(
+                    false,
+                    &crate::lang::LangError::lab(format!("unknown lab command ':{other}'{hint}"))
+                        .headline(),
+                )?;
+            }
         }
-        Ok(Flow::Next)
+        Ok((Flow::Next, Stirred::Nothing))
     }
 
     /// Wait for one call to finish, printing what happens meanwhile.
@@ -330,7 +548,7 @@ impl Runner<'_> {
     fn feed(&mut self, ev: &Event) -> anyhow::Result<Option<Outcome>> {
         let outcome = self.session.on_event(ev);
         if self.opts.json {
-            let mut v = serde_json::to_value(ev)?;
+            let mut v = json_event(ev)?;
             v["line"] = json!(self.line);
             self.json(v)?;
         } else {
@@ -380,6 +598,33 @@ impl Runner<'_> {
         writeln!(self.out, "{v}")?;
         Ok(())
     }
+}
+
+/// An event as JSON, with the bytes a call returned cut to their first
+/// [`DATA_KEEP`] like `data` events; `ret.len` is always the exact length.
+pub fn json_event(ev: &Event) -> anyhow::Result<serde_json::Value> {
+    use crate::engine::Ret;
+    let EventKind::CallDone { call, sock, ret } = &ev.kind else {
+        return Ok(serde_json::to_value(ev)?);
+    };
+    let cut = |b: &bytes::Bytes| b.slice(..b.len().min(DATA_KEEP));
+    let (short, len) = match ret {
+        Ret::Bytes(b) => (Ret::Bytes(cut(b)), b.len()),
+        Ret::RawOpt(b) => (Ret::RawOpt(cut(b)), b.len()),
+        Ret::Datagram(b, a) => (Ret::Datagram(cut(b), *a), b.len()),
+        _ => return Ok(serde_json::to_value(ev)?),
+    };
+    let short = Event {
+        kind: EventKind::CallDone {
+            call: *call,
+            sock: *sock,
+            ret: short,
+        },
+        ..ev.clone()
+    };
+    let mut v = serde_json::to_value(&short)?;
+    v["ret"]["len"] = json!(len);
+    Ok(v)
 }
 
 /// One event as a transcript line, or None for events the transcript leaves

@@ -55,7 +55,12 @@ struct Pending {
     text: String,
     /// Ctrl-C was pressed for it; its KeyboardInterrupt is on the way.
     cancelled: bool,
+    /// The script line it came from (for error messages).
+    line_no: usize,
 }
+
+/// Most bytes of code the Code pane keeps (16 MiB); a line past it is refused.
+pub const MAX_CODE: usize = 16 * 1024 * 1024;
 
 pub struct Session {
     engine: Engine,
@@ -63,6 +68,12 @@ pub struct Session {
     model: LabModel,
     pending: Vec<Pending>,
     code: Vec<String>,
+    /// Bytes in `code`.
+    code_bytes: usize,
+    /// Whether successful lines are kept for `code()` (head-less runs do not need them).
+    keep_code: bool,
+    /// The script line being run, for `File "<stdin>", line N`.
+    line_no: usize,
     placeholders: BTreeMap<String, String>,
     /// The label this session gave each socket (events may not have reached the model yet).
     labels: HashMap<SockId, String>,
@@ -111,6 +122,9 @@ impl Session {
             model: LabModel::new(),
             pending: Vec::new(),
             code: CODE_HEADER.iter().map(|s| s.to_string()).collect(),
+            code_bytes: 0,
+            keep_code: true,
+            line_no: 1,
             placeholders: ph,
             labels: HashMap::new(),
         }
@@ -130,6 +144,18 @@ impl Session {
             ph.insert(name.to_string(), port.to_string());
         }
         ph
+    }
+
+    /// Keep (or not) the lines for `code()`; a head-less run streams any
+    /// number of lines and needs no Code pane.
+    pub fn keep_code(&mut self, keep: bool) {
+        self.keep_code = keep;
+    }
+
+    /// The line number the next submitted line has in its script (errors
+    /// say `File "<stdin>", line N`); the prompt leaves it at 1, as Python's REPL.
+    pub fn set_line(&mut self, n: usize) {
+        self.line_no = n;
     }
 
     pub fn placeholders(&self) -> &BTreeMap<String, String> {
@@ -171,7 +197,7 @@ impl Session {
     fn submit_expanded(&mut self, text: &str) -> Submitted {
         let stmt = match crate::lang::parse(text) {
             Ok(s) => s,
-            Err(e) => return Submitted::Error(e.render()),
+            Err(e) => return Submitted::Error(e.render_at(self.line_no)),
         };
         match &stmt {
             Stmt::Empty => return Submitted::Nothing,
@@ -179,9 +205,18 @@ impl Session {
             Stmt::Lab { name, args } => return self.lab(name, args),
             Stmt::Expr(_) | Stmt::Assign { .. } => {}
         }
+        if self.keep_code && self.code_bytes + text.len() > MAX_CODE {
+            return Submitted::Error(
+                LangError::lab(format!(
+                    "the Code pane is full ({} lines, over socklab's limit of 16 MiB) — export it, then :reset to go on with a new program",
+                    self.code.len()
+                ))
+                .headline(),
+            );
+        }
         let world = ModelWorld(&self.model);
         match self.interp.start(&stmt, &world) {
-            Err(e) => Submitted::Error(e.in_line(text).render()),
+            Err(e) => Submitted::Error(e.in_line(text).render_at(self.line_no)),
             Ok(Step::Done(d)) => {
                 self.record(&d, text);
                 Submitted::Echo(d.echo)
@@ -201,6 +236,7 @@ impl Session {
                     frozen,
                     text: text.clone(),
                     cancelled: false,
+                    line_no: self.line_no,
                 });
                 Submitted::Started { call, text }
             }
@@ -239,7 +275,11 @@ impl Session {
                 self.engine.set_label(*s, name);
             }
         }
-        self.code.push(crate::lang::runnable(text, &d.strip));
+        if self.keep_code {
+            let line = crate::lang::runnable(text, &d.strip);
+            self.code_bytes += line.len();
+            self.code.push(line);
+        }
     }
 
     /// Feed every engine event here (it updates `model()`, binds names when calls finish).
@@ -278,7 +318,7 @@ impl Session {
                     error: None,
                 })
             }
-            Err(e) => Some(failed(e.in_line(&p.text).render())),
+            Err(e) => Some(failed(e.in_line(&p.text).render_at(p.line_no))),
         }
     }
 
@@ -368,6 +408,7 @@ impl Session {
         self.pending.clear();
         self.labels.clear();
         self.code = CODE_HEADER.iter().map(|s| s.to_string()).collect();
+        self.code_bytes = 0;
     }
 
     /// Candidates for the word at `cursor` (a char index): names, constants and

@@ -335,3 +335,31 @@ mod props {
         }
     }
 }
+
+#[tokio::test]
+async fn the_code_pane_is_bounded_and_a_full_one_refuses_clearly() {
+    let (mut sn, _rx) = session();
+    let line = format!("x = b'{}'", "a".repeat(60_000));
+    let mut refused = None;
+    for i in 0..400 {
+        match sn.submit(&line) {
+            Submitted::Echo(_) => {}
+            Submitted::Error(e) => {
+                refused = Some((i, e));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let (i, e) = refused.expect("the Code pane has a limit");
+    assert!(
+        e.contains("Code pane is full") && e.contains(":reset"),
+        "{e}"
+    );
+    let bytes: usize = sn.code().iter().map(String::len).sum();
+    assert!(bytes <= socklab::session::MAX_CODE + 100, "{bytes}");
+    assert_eq!(sn.code().len(), i + 2, "every line that ran is in the code");
+    // Nothing ran that is not recorded: x still holds the last recorded line's value.
+    sn.reset();
+    assert!(matches!(sn.submit("y = 1"), Submitted::Echo(_)));
+}

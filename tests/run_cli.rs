@@ -105,7 +105,7 @@ fn failed_call_stops_the_script_unless_keep_going() {
         "stops at the failure: {t}"
     );
     let o = run(&["--keep-going"], script);
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(1), "a line failed");
     assert!(text(&o).contains(">>> s.getsockname()"));
 }
 

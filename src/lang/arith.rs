@@ -8,8 +8,34 @@ use super::value::Value;
 
 /// Largest bytes or str value the lab builds (64 MiB).
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
-/// Most items a tuple or list built by `*` or `+` may have.
+/// Most values one tuple or list may be made of, counting everything
+/// nested inside it (`[[1, 2]] * 3` is 10: three lists of two, and the outer one).
 pub const MAX_ITEMS: usize = 100_000;
+/// Deepest lists and tuples may nest (Python's repr gives up near 1000).
+pub const MAX_NEST: usize = 100;
+
+/// The error for a list or tuple of `n` values, before it is built.
+pub fn too_many(n: u128) -> LangError {
+    LangError::new(
+        "MemoryError",
+        format!(
+            "a list or tuple of {n} values (counting those inside) would be over socklab's limit of {MAX_ITEMS}"
+        ),
+    )
+}
+
+/// The error for lists or tuples nested `depth` deep.
+pub fn too_deep(depth: usize) -> LangError {
+    LangError::new(
+        "RecursionError",
+        format!("lists and tuples would nest {depth} deep, over socklab's limit of {MAX_NEST}"),
+    )
+}
+
+/// Values a list or tuple of `items` is made of.
+fn nodes_of(items: &[Value]) -> u128 {
+    1 + items.iter().map(|v| v.nodes() as u128).sum::<u128>()
+}
 
 fn too_big(len: u128, what: &str) -> LangError {
     LangError::new(
@@ -159,8 +185,9 @@ fn concat(a: &Value, b: &Value) -> Result<Value, LangError> {
             Ok(Value::Str(format!("{x}{y}")))
         }
         (Value::Tuple(x), Value::Tuple(y)) | (Value::List(x), Value::List(y)) => {
-            if x.len() + y.len() > MAX_ITEMS {
-                return Err(LangError::new("MemoryError", "too many items for socklab"));
+            let n = nodes_of(x) + nodes_of(y) - 1;
+            if n > MAX_ITEMS as u128 {
+                return Err(too_many(n));
             }
             let v: Vec<Value> = x.iter().chain(y).cloned().collect();
             Ok(if matches!(a, Value::Tuple(_)) {
@@ -208,8 +235,9 @@ fn repeat(seq: &Value, n: i64) -> Result<Value, LangError> {
             Ok(Value::Str(s.repeat(n)))
         }
         Value::Tuple(v) | Value::List(v) => {
-            if (v.len() as u128) * (n as u128) > MAX_ITEMS as u128 {
-                return Err(LangError::new("MemoryError", "too many items for socklab"));
+            let total = (nodes_of(v) - 1) * (n as u128) + 1;
+            if total > MAX_ITEMS as u128 {
+                return Err(too_many(total));
             }
             // `() * 2**62` must not spin through 2**62 empty rounds.
             let n = if v.is_empty() { 0 } else { n };

@@ -81,6 +81,24 @@ pub fn int_arg(v: &Value) -> Result<i64, LangError> {
     }
 }
 
+/// An argument Python passes to C as an `int`: out of range is OverflowError.
+pub fn c_int_arg(v: &Value) -> Result<i64, LangError> {
+    let i = int_arg(v)?;
+    if i > i64::from(i32::MAX) {
+        return Err(LangError::new(
+            "OverflowError",
+            "signed integer is greater than maximum",
+        ));
+    }
+    if i < i64::from(i32::MIN) {
+        return Err(LangError::new(
+            "OverflowError",
+            "signed integer is less than minimum",
+        ));
+    }
+    Ok(i)
+}
+
 pub fn bytes_arg(v: &Value) -> Result<Bytes, LangError> {
     match v {
         Value::Bytes(b) => Ok(b.clone()),
@@ -163,6 +181,13 @@ fn timeout_arg(v: &Value, what: &str) -> Result<Option<f64>, LangError> {
     if t < 0.0 || t.is_nan() {
         return Err(LangError::value_error(what.to_string()));
     }
+    // Python keeps timeouts as 64-bit nanoseconds.
+    if t * 1e9 >= i64::MAX as f64 {
+        return Err(LangError::new(
+            "OverflowError",
+            "timestamp too large to convert to C _PyTime_t",
+        ));
+    }
     Ok(Some(t))
 }
 
@@ -179,7 +204,7 @@ pub fn socket_op(args: &[Value], kwargs: &Kwargs) -> Result<Op, LangError> {
             "socket(fileno=…) is not supported in socklab",
         ));
     }
-    let get = |i: usize, default: i64| p[i].as_ref().map_or(Ok(default), int_arg);
+    let get = |i: usize, default: i64| p[i].as_ref().map_or(Ok(default), c_int_arg);
     Ok(Op::Socket {
         family: get(0, 2)?,
         ty: get(1, 1)?,
@@ -239,7 +264,7 @@ pub fn socket_method(
     kw: &Kwargs,
 ) -> Result<Op, LangError> {
     let n = a.len();
-    let opt_int = |i: usize, default: i64| a.get(i).map_or(Ok(default), int_arg);
+    let opt_int = |i: usize, default: i64| a.get(i).map_or(Ok(default), c_int_arg);
     let op = match m {
         "bind" | "connect" | "connect_ex" => {
             arity(m, a, kw, 1, 1)?;
@@ -254,7 +279,7 @@ pub fn socket_method(
             arity(m, a, kw, 0, 1)?;
             Op::Listen {
                 sock,
-                backlog: a.first().map(int_arg).transpose()?,
+                backlog: a.first().map(c_int_arg).transpose()?,
             }
         }
         "send" | "sendall" => {
@@ -271,7 +296,7 @@ pub fn socket_method(
             arity(m, a, kw, 2, 3)?;
             let data = bytes_arg(&a[0])?;
             if n == 3 {
-                int_arg(&a[1])?;
+                c_int_arg(&a[1])?;
             }
             let addr = addr_arg(m, family, &a[n - 1])?;
             Op::SendTo { sock, data, addr }
@@ -303,19 +328,22 @@ pub fn socket_method(
             arity(m, a, kw, 1, 1)?;
             Op::Shutdown {
                 sock,
-                how: int_arg(&a[0])?,
+                how: c_int_arg(&a[0])?,
             }
         }
         "setsockopt" => {
             arity(m, a, kw, 3, 3)?;
+            // Python checks level and option before the value.
+            let level = c_int_arg(&a[0])?;
+            let opt = c_int_arg(&a[1])?;
             let value = match &a[2] {
-                Value::Int(_) | Value::Bool(_) => OptVal::Int(int_arg(&a[2])?),
+                Value::Int(_) | Value::Bool(_) => OptVal::Int(c_int_arg(&a[2])?),
                 other => OptVal::Bytes(bytes_arg(other)?.to_vec()),
             };
             Op::SetSockOpt {
                 sock,
-                level: int_arg(&a[0])?,
-                opt: int_arg(&a[1])?,
+                level,
+                opt,
                 value,
             }
         }
@@ -323,9 +351,9 @@ pub fn socket_method(
             arity(m, a, kw, 2, 3)?;
             Op::GetSockOpt {
                 sock,
-                level: int_arg(&a[0])?,
-                opt: int_arg(&a[1])?,
-                buflen: a.get(2).map(int_arg).transpose()?,
+                level: c_int_arg(&a[0])?,
+                opt: c_int_arg(&a[1])?,
+                buflen: a.get(2).map(c_int_arg).transpose()?,
             }
         }
         "settimeout" => {

@@ -119,14 +119,19 @@ pub fn convert(f: &str, a: &[Value], kw: &Kwargs, sock: SockRepr) -> Result<Valu
     }
 }
 
-/// A repr can be four times the value (`\xNN`); refuse the ones that would be huge.
+/// Refuse a repr that would be over the limit, before building it: a repr
+/// can be four times the value (`\xNN`), and a list repeats its items' reprs.
 fn guard_size(v: &Value) -> Result<(), LangError> {
-    let big = match v {
-        Value::Bytes(b) => b.len() > MAX_BYTES / 4,
-        Value::Str(s) => s.len() > MAX_BYTES / 4,
-        _ => false,
-    };
-    if big { Err(memory()) } else { Ok(()) }
+    let bound = v.repr_bound();
+    if bound > MAX_BYTES as u128 {
+        return Err(LangError::new(
+            "MemoryError",
+            format!(
+                "its text could be {bound} bytes, over socklab's limit of 64 MiB (67108864) for a str"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn int_of(v: &Value, base: Option<u32>, sock: SockRepr) -> Result<Value, LangError> {

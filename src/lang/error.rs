@@ -79,6 +79,11 @@ impl LangError {
     /// SyntaxError: '(' was never closed
     /// ```
     pub fn render(&self) -> String {
+        self.render_at(1)
+    }
+
+    /// [`LangError::render`] for line `line` of a script.
+    pub fn render_at(&self, line: usize) -> String {
         let (Some((start, end)), Some(src)) = (self.span, &self.source) else {
             return self.headline();
         };
@@ -110,7 +115,7 @@ impl LangError {
         let pad = before.width() + usize::from(from > 0);
         let carets = marked.width().clamp(1, WINDOW);
         format!(
-            "  File \"<stdin>\", line 1\n    {shown}\n    {}{}\n{}",
+            "  File \"<stdin>\", line {line}\n    {shown}\n    {}{}\n{}",
             " ".repeat(pad),
             "^".repeat(carets),
             self.headline()

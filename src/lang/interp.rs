@@ -5,6 +5,10 @@
 //! hands back its [`Op`]; the engine runs it; `finish` evaluates the line
 //! again with the call's result in place of the call. Everything but the
 //! socket call is pure, so running the rest twice is harmless.
+//!
+//! Over 600 lines on purpose: every value is measured against the limits
+//! where it is made (`charge`, `container`, names), so the evaluator and its
+//! bookkeeping stay in one place.
 
 use std::collections::BTreeMap;
 
@@ -74,6 +78,14 @@ fn held(v: &Value) -> usize {
         _ => 0,
     }
 }
+
+/// Most bytes the values one line builds may take together (256 MiB): every
+/// value is counted as it is made, with shared bytes counted as copies.
+pub const LINE_BUDGET: usize = 256 * 1024 * 1024;
+
+/// Most bytes all variable names together may take (1 MiB), and most names.
+pub const MAX_NAME_BYTES: usize = 1024 * 1024;
+pub const MAX_NAMES: usize = 10_000;
 
 /// How much `print` output one line may produce (chars).
 const PRINT_MAX: usize = 4096;
@@ -268,6 +280,7 @@ impl Interp {
             world,
             hole,
             out: String::new(),
+            spent: 0,
         };
         let repr = |id: SockId| world.sock_repr(id);
         let (mut echo, bound) = match stmt {
@@ -308,6 +321,25 @@ impl Interp {
                 ),
             )
             .into());
+        }
+        let new_names: Vec<&str> = bound
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| !self.vars.contains_key(*n))
+            .collect();
+        if !new_names.is_empty() {
+            let count = self.vars.len() + new_names.len();
+            let bytes = self.vars.keys().map(String::len).sum::<usize>()
+                + new_names.iter().map(|n| n.len()).sum::<usize>();
+            if count > MAX_NAMES || bytes > MAX_NAME_BYTES {
+                return Err(LangError::new(
+                    "MemoryError",
+                    format!(
+                        "your variable names would take {bytes} bytes in {count} names, over socklab's limit of {MAX_NAMES} names and 1 MiB — reuse a name you no longer need"
+                    ),
+                )
+                .into());
+            }
         }
         for (n, v) in &bound {
             self.vars.insert(n.clone(), v.clone());
@@ -358,10 +390,65 @@ struct Eval<'a> {
     world: &'a dyn World,
     hole: Option<Value>,
     out: String,
+    /// Bytes the values this line built take (see [`LINE_BUDGET`]).
+    spent: usize,
 }
 
 impl Eval<'_> {
+    /// Count a value the line just made against [`LINE_BUDGET`].
+    fn charge(&mut self, v: Value) -> Result<Value, LangError> {
+        self.spent = self.spent.saturating_add(v.cost());
+        if self.spent > LINE_BUDGET {
+            return Err(LangError::new(
+                "MemoryError",
+                format!(
+                    "this line would build {} bytes of values, over socklab's limit of 256 MiB for one line",
+                    self.spent
+                ),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// A tuple or list of `items`, within the size and nesting limits.
+    fn container(&mut self, items: Vec<Value>, tuple: bool) -> Result<Value, LangError> {
+        let nodes = 1 + items.iter().map(|v| v.nodes() as u128).sum::<u128>();
+        if nodes > arith::MAX_ITEMS as u128 {
+            return Err(arith::too_many(nodes));
+        }
+        let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
+        if depth > arith::MAX_NEST {
+            return Err(arith::too_deep(depth));
+        }
+        // The items were counted as they were made; this is the list itself.
+        self.spent = self
+            .spent
+            .saturating_add((items.len() + 1) * std::mem::size_of::<Value>());
+        Ok(if tuple {
+            Value::Tuple(items)
+        } else {
+            Value::List(items)
+        })
+    }
+
     fn eval(&mut self, e: &Expr) -> Result<Value, Flow> {
+        let v = self.eval_inner(e)?;
+        Ok(match &e.kind {
+            // Literals are small (a line is at most 64 KiB); lists and tuples
+            // were checked as they were built.
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bytes(_)
+            | ExprKind::None
+            | ExprKind::Bool(_)
+            | ExprKind::Tuple(_)
+            | ExprKind::List(_) => v,
+            _ => self.charge(v)?,
+        })
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Result<Value, Flow> {
         Ok(match &e.kind {
             ExprKind::Name(n) => self.name(n)?,
             ExprKind::Int(i) => Value::Int(*i),
@@ -370,8 +457,14 @@ impl Eval<'_> {
             ExprKind::Bytes(b) => Value::Bytes(b.clone()),
             ExprKind::None => Value::None,
             ExprKind::Bool(b) => Value::Bool(*b),
-            ExprKind::Tuple(items) => Value::Tuple(self.eval_all(items)?),
-            ExprKind::List(items) => Value::List(self.eval_all(items)?),
+            ExprKind::Tuple(items) => {
+                let v = self.eval_all(items)?;
+                self.container(v, true)?
+            }
+            ExprKind::List(items) => {
+                let v = self.eval_all(items)?;
+                self.container(v, false)?
+            }
             ExprKind::Attr { obj, name, .. } => {
                 if let Some(v) = self.module_attr(obj, name)? {
                     return Ok(v);
@@ -570,16 +663,30 @@ impl Eval<'_> {
         }
         let world = self.world;
         let repr = |id: SockId| world.sock_repr(id);
-        let parts: Vec<String> = a.iter().map(|v| v.to_str(&repr)).collect();
-        let text = parts.join(&sep) + &end;
-        if self.out.chars().count() + text.chars().count() > PRINT_MAX {
-            let room = PRINT_MAX.saturating_sub(self.out.chars().count());
-            let head: String = text.chars().take(room).collect();
-            self.out.push_str(&head);
-            self.out
-                .push_str(&format!("… ({} chars)\n", text.chars().count()));
-        } else {
-            self.out.push_str(&text);
+        // Build at most what fits: a huge str is not copied to be cut short.
+        let room = PRINT_MAX.saturating_sub(self.out.chars().count());
+        let mut text = String::new();
+        let mut chars = 0usize;
+        let mut piece = |t: &str, text: &mut String| {
+            let n = t.chars().count();
+            if chars < room {
+                text.extend(t.chars().take(room - chars));
+            }
+            chars += n;
+        };
+        for (i, v) in a.iter().enumerate() {
+            if i > 0 {
+                piece(&sep, &mut text);
+            }
+            match v {
+                Value::Str(s) => piece(s, &mut text),
+                v => piece(&v.show(&repr), &mut text),
+            }
+        }
+        piece(&end, &mut text);
+        self.out.push_str(&text);
+        if chars > room {
+            self.out.push_str(&format!("… ({chars} chars)\n"));
         }
         Ok(())
     }

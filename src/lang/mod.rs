@@ -29,6 +29,8 @@ pub use value::{Value, addr_value, ret_value};
 #[cfg(test)]
 mod error_tests;
 #[cfg(test)]
+mod limit_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

@@ -201,6 +201,21 @@ pub fn str_method(s: &str, m: &str, a: &[Value], kw: &Kwargs) -> Result<Value, L
         }
         "upper" | "lower" => {
             arity(m, a, kw, 0, 0)?;
+            // A few characters grow ('ß'.upper() is 'SS'): measure first.
+            let n: usize = if m == "upper" {
+                s.chars()
+                    .flat_map(char::to_uppercase)
+                    .map(char::len_utf8)
+                    .sum()
+            } else {
+                s.chars()
+                    .flat_map(char::to_lowercase)
+                    .map(char::len_utf8)
+                    .sum()
+            };
+            if n > super::arith::MAX_BYTES {
+                return Err(too_big(n));
+            }
             Value::Str(if m == "upper" {
                 s.to_uppercase()
             } else {
@@ -242,6 +257,11 @@ pub fn bytes_method(b: &Bytes, m: &str, a: &[Value], kw: &Kwargs) -> Result<Valu
     Ok(match m {
         "decode" => {
             let p = params(m, &["encoding", "errors"], a, kw)?;
+            // A byte becomes at most 3 (U+FFFD), and only bytes >= 0x80 grow.
+            let n = b.len() + 2 * b.iter().filter(|x| **x >= 0x80).count();
+            if n > super::arith::MAX_BYTES {
+                return Err(too_big(n));
+            }
             Value::Str(decode(
                 b,
                 codec(p[0].as_ref())?,
@@ -259,10 +279,7 @@ pub fn bytes_method(b: &Bytes, m: &str, a: &[Value], kw: &Kwargs) -> Result<Valu
         "hex" => {
             arity(m, a, kw, 0, 0)?;
             if b.len() > super::arith::MAX_BYTES / 2 {
-                return Err(LangError::new(
-                    "MemoryError",
-                    "over socklab's limit of 64 MiB",
-                ));
+                return Err(too_big(2 * b.len()));
             }
             const HEX: &[u8; 16] = b"0123456789abcdef";
             let mut out = String::with_capacity(b.len() * 2);
@@ -304,6 +321,13 @@ pub fn bytes_method(b: &Bytes, m: &str, a: &[Value], kw: &Kwargs) -> Result<Valu
         }
         other => return Err(no_attr("bytes", other)),
     })
+}
+
+fn too_big(n: usize) -> LangError {
+    LangError::new(
+        "MemoryError",
+        format!("the result could be {n} bytes, over socklab's limit of 64 MiB (67108864)"),
+    )
 }
 
 fn no_attr(ty: &str, name: &str) -> LangError {

@@ -29,6 +29,10 @@ pub type SockRepr<'a> = &'a dyn Fn(SockId) -> String;
 pub const SHOW_MAX: usize = 80;
 /// Tuples and lists longer than this show their first items and their length.
 pub const SHOW_ITEMS: usize = 20;
+/// A shown value stops after about this many bytes (nested lists of lists).
+pub const SHOW_TOTAL: usize = 8192;
+/// The longest a socket's repr can be (`<socket fd=… TCP/v6 [addr]:port ⇄ [addr]:port>`).
+pub const SOCK_REPR_MAX: usize = 256;
 
 impl Value {
     /// Python's type name, as error messages use it.
@@ -61,74 +65,142 @@ impl Value {
         }
     }
 
-    /// Python's `repr()`, complete (for code and tests).
+    /// Python's `repr()`, complete (for code and tests). Callers that hold
+    /// a student's value check [`Value::repr_bound`] first.
     pub fn repr(&self, sock: SockRepr) -> String {
-        self.repr_inner(sock, None)
+        let mut out = String::new();
+        self.write_repr(&mut out, sock, None, usize::MAX);
+        out
     }
 
-    /// `repr()` for the screen: long bytes and strings are cut short with their length.
+    /// `repr()` for the screen: long bytes and strings are cut short with
+    /// their length, long lists show their first items, and the whole text
+    /// stops after about [`SHOW_TOTAL`] bytes.
     pub fn show(&self, sock: SockRepr) -> String {
-        self.repr_inner(sock, Some(SHOW_MAX))
+        let mut out = String::new();
+        self.write_repr(&mut out, sock, Some(SHOW_MAX), SHOW_TOTAL);
+        out
     }
 
-    fn repr_inner(&self, sock: SockRepr, max: Option<usize>) -> String {
+    /// An upper bound of `repr()`'s length in bytes, computed without
+    /// building it: a byte prints as at most 4 (`\xNN`), a socket as at most
+    /// [`SOCK_REPR_MAX`].
+    pub fn repr_bound(&self) -> u128 {
+        match self {
+            Value::None | Value::Bool(_) | Value::Builtin(_) => 40,
+            Value::Int(_) => 20,
+            Value::Float(_) => 32,
+            Value::Str(s) => 4 * s.len() as u128 + 2,
+            Value::Bytes(b) => 4 * b.len() as u128 + 3,
+            Value::Socket(_) => SOCK_REPR_MAX as u128,
+            Value::Tuple(v) | Value::List(v) => {
+                3 + v.iter().map(|x| x.repr_bound() + 2).sum::<u128>()
+            }
+        }
+    }
+
+    /// How many values this one is made of (itself and everything inside).
+    pub fn nodes(&self) -> usize {
+        match self {
+            Value::Tuple(v) | Value::List(v) => 1 + v.iter().map(Value::nodes).sum::<usize>(),
+            _ => 1,
+        }
+    }
+
+    /// How deep lists and tuples nest in this value (0 for a plain value).
+    pub fn depth(&self) -> usize {
+        match self {
+            Value::Tuple(v) | Value::List(v) => 1 + v.iter().map(Value::depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Bytes a copy of this value allocates, counting shared bytes as if
+    /// they were copied (an upper bound).
+    pub fn cost(&self) -> usize {
+        let own = std::mem::size_of::<Value>();
+        match self {
+            Value::Str(s) => own + s.len(),
+            Value::Bytes(b) => own + b.len(),
+            Value::Tuple(v) | Value::List(v) => own + v.iter().map(Value::cost).sum::<usize>(),
+            _ => own,
+        }
+    }
+
+    fn write_repr(&self, out: &mut String, sock: SockRepr, max: Option<usize>, total: usize) {
+        if out.len() >= total {
+            out.push('…');
+            return;
+        }
+        match self {
+            Value::Str(s) => match max {
+                Some(m) if s.chars().count() > m => {
+                    let head: String = s.chars().take(m / 2).collect();
+                    let r = py_str_repr(&head);
+                    out.push_str(&format!(
+                        "{}…{} ({} chars)",
+                        &r[..r.len() - 1],
+                        &r[r.len() - 1..],
+                        s.chars().count()
+                    ));
+                }
+                _ => out.push_str(&py_str_repr(s)),
+            },
+            Value::Bytes(b) => match max {
+                Some(m) if b.len() > m => {
+                    let r = py_bytes_repr(&b[..m / 2]);
+                    out.push_str(&format!(
+                        "{}…{} ({} bytes)",
+                        &r[..r.len() - 1],
+                        &r[r.len() - 1..],
+                        b.len()
+                    ));
+                }
+                _ => out.push_str(&py_bytes_repr(b)),
+            },
+            Value::Tuple(v) | Value::List(v) => {
+                let tuple = matches!(self, Value::Tuple(_));
+                out.push(if tuple { '(' } else { '[' });
+                let keep = match max {
+                    Some(_) if v.len() > SHOW_ITEMS => SHOW_ITEMS,
+                    _ => v.len(),
+                };
+                for (i, x) in v[..keep].iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if out.len() >= total {
+                        out.push('…');
+                        break;
+                    }
+                    x.write_repr(out, sock, max, total);
+                }
+                if keep < v.len() {
+                    out.push_str(if tuple { ", …)" } else { ", …]" });
+                    out.push_str(&format!(" ({} items)", v.len()));
+                    return;
+                }
+                if tuple && v.len() == 1 {
+                    out.push(',');
+                }
+                out.push(if tuple { ')' } else { ']' });
+            }
+            other => out.push_str(&other.scalar_repr(sock)),
+        }
+    }
+
+    fn scalar_repr(&self, sock: SockRepr) -> String {
         match self {
             Value::None => "None".into(),
             Value::Bool(true) => "True".into(),
             Value::Bool(false) => "False".into(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => float_repr(*f),
-            Value::Str(s) => match max {
-                Some(m) if s.chars().count() > m => {
-                    let head: String = s.chars().take(m / 2).collect();
-                    let r = py_str_repr(&head);
-                    format!(
-                        "{}…{} ({} chars)",
-                        &r[..r.len() - 1],
-                        &r[r.len() - 1..],
-                        s.chars().count()
-                    )
-                }
-                _ => py_str_repr(s),
-            },
-            Value::Bytes(b) => match max {
-                Some(m) if b.len() > m => {
-                    let r = py_bytes_repr(&b[..m / 2]);
-                    format!(
-                        "{}…{} ({} bytes)",
-                        &r[..r.len() - 1],
-                        &r[r.len() - 1..],
-                        b.len()
-                    )
-                }
-                _ => py_bytes_repr(b),
-            },
-            Value::Tuple(v) | Value::List(v) => {
-                let (open, close) = if matches!(self, Value::Tuple(_)) {
-                    ("(", ")")
-                } else {
-                    ("[", "]")
-                };
-                let keep = match max {
-                    Some(_) if v.len() > SHOW_ITEMS => SHOW_ITEMS,
-                    _ => v.len(),
-                };
-                let mut items: Vec<String> =
-                    v[..keep].iter().map(|x| x.repr_inner(sock, max)).collect();
-                if keep < v.len() {
-                    items.push("…".into());
-                    return format!("{open}{}{close} ({} items)", items.join(", "), v.len());
-                }
-                if items.len() == 1 && open == "(" {
-                    format!("({},)", items[0])
-                } else {
-                    format!("{open}{}{close}", items.join(", "))
-                }
-            }
             Value::Socket(id) => sock(*id),
             Value::Builtin("socket") => "<class 'socket.socket'>".into(),
             Value::Builtin(class @ ("str" | "int" | "bytes")) => format!("<class '{class}'>"),
             Value::Builtin(name) => format!("<built-in function {name}>"),
+            Value::Str(_) | Value::Bytes(_) | Value::Tuple(_) | Value::List(_) => String::new(),
         }
     }
 
