@@ -348,6 +348,7 @@ pub fn describe(session: &Session, ev: &Event, hex: bool) -> Option<String> {
             match owner {
                 Owner::Student => String::new(),
                 Owner::Peer(p) => format!(", owned by peer {}", sanitize(p)),
+                Owner::Program { .. } => format!(", owned by {}", sanitize(&owner.to_string())),
             }
         ),
         EventKind::SocketLabel { .. } | EventKind::Queues { .. } => return None,
@@ -468,6 +469,8 @@ pub fn describe(session: &Session, ev: &Event, hex: bool) -> Option<String> {
             }
         }
         EventKind::Notice { text } => format!("note: {}", sanitize(text)),
+        // Worded by `socklab trace` (trace_cmd), which runs programs.
+        EventKind::Program { .. } => return None,
     })
 }
 

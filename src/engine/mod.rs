@@ -19,6 +19,7 @@ pub mod peers;
 mod shared;
 mod sock;
 pub mod text;
+pub mod trace;
 pub mod types;
 
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub use error::CallError;
-pub use event::{Event, EventKind, FourTuple, PeerNote};
+pub use event::{Event, EventKind, FourTuple, PeerNote, ProgramNote, Stream};
 pub use model::LabModel;
 pub use peers::PeerSpec;
 pub use types::*;

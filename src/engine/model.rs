@@ -253,7 +253,10 @@ impl LabModel {
                     }
                 }
             }
-            EventKind::Data { .. } | EventKind::Peer { .. } | EventKind::Notice { .. } => {}
+            EventKind::Data { .. }
+            | EventKind::Peer { .. }
+            | EventKind::Notice { .. }
+            | EventKind::Program { .. } => {}
         }
     }
 

@@ -96,6 +96,7 @@ pub fn describe(
         | EventKind::Endpoints { .. }
         | EventKind::Queues { .. }
         | EventKind::CallStarted { .. }
+        | EventKind::Program { .. }
         | EventKind::Data { .. } => return None,
     };
     let sock = match &ev.kind {
