@@ -8,5 +8,6 @@ pub mod lang;
 pub mod lesson;
 pub mod run;
 pub mod session;
+pub mod trace_cmd;
 pub mod tui;
 pub mod ui;

@@ -90,6 +90,72 @@ impl Drop for Fd {
 fn dump(fd: i32, family: u8, rows: &mut Vec<TableRow>) -> io::Result<()> {
     // All states but LISTEN (bit 10); bits are 1 << state.
     let states: u32 = ((1 << 12) - 1) & !(1 << 10) & !1;
+    dump_msgs(fd, family, libc::IPPROTO_TCP as u8, states, &mut |m| {
+        if let Some(row) = to_row(m) {
+            rows.push(row);
+        }
+    })
+}
+
+/// One socket of the kernel's table with its inode (what `/proc/PID/fd/N`
+/// calls `socket:[INODE]`), for sockets the lab has no descriptor of: the
+/// traced programs' (see `trace`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InodeRow {
+    pub inode: u64,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The raw `idiag_state` (TCP's numbering; UDP reports 1 when connected, 7 otherwise).
+    pub state: u8,
+    /// Listeners: the accept queue length and the backlog.
+    pub recv_q: u32,
+    pub send_q: u32,
+}
+
+/// Every TCP (listeners too) or UDP socket, IPv4 and IPv6, with its inode.
+pub fn table_by_inode(udp: bool) -> io::Result<Vec<InodeRow>> {
+    // SAFETY: plain socket(2); the fd is owned by `Fd` below.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            libc::NETLINK_SOCK_DIAG,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = Fd(fd);
+    let proto = if udp {
+        libc::IPPROTO_UDP
+    } else {
+        libc::IPPROTO_TCP
+    } as u8;
+    let mut rows = Vec::new();
+    for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
+        dump_msgs(fd.0, family, proto, u32::MAX, &mut |m| {
+            if let Some(r) = to_row_raw(m) {
+                rows.push(InodeRow {
+                    inode: m.inode as u64,
+                    local: r.0,
+                    remote: r.1,
+                    state: m.state,
+                    recv_q: m.rqueue,
+                    send_q: m.wqueue,
+                });
+            }
+        })?;
+    }
+    Ok(rows)
+}
+
+fn dump_msgs(
+    fd: i32,
+    family: u8,
+    protocol: u8,
+    states: u32,
+    each: &mut dyn FnMut(&DiagMsg),
+) -> io::Result<()> {
     let req = Request {
         nlmsg_len: std::mem::size_of::<Request>() as u32,
         nlmsg_type: SOCK_DIAG_BY_FAMILY,
@@ -97,7 +163,7 @@ fn dump(fd: i32, family: u8, rows: &mut Vec<TableRow>) -> io::Result<()> {
         nlmsg_seq: 1,
         nlmsg_pid: 0,
         family,
-        protocol: libc::IPPROTO_TCP as u8,
+        protocol,
         ext: 0,
         pad: 0,
         states,
@@ -151,15 +217,27 @@ fn dump(fd: i32, family: u8, rows: &mut Vec<TableRow>) -> io::Result<()> {
                     let msg: DiagMsg = unsafe {
                         std::ptr::read_unaligned(buf[off + HDR..].as_ptr() as *const DiagMsg)
                     };
-                    if let Some(row) = to_row(&msg) {
-                        rows.push(row);
-                    }
+                    each(&msg);
                 }
                 _ => {}
             }
             off += (len + 3) & !3;
         }
     }
+}
+
+fn to_row_raw(m: &DiagMsg) -> Option<(SocketAddr, SocketAddr)> {
+    let ip = |a: &[u8; 16]| -> IpAddr {
+        if m.family == libc::AF_INET as u8 {
+            IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3]))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(*a))
+        }
+    };
+    Some((
+        SocketAddr::new(ip(&m.id.src), u16::from_be_bytes(m.id.sport)),
+        SocketAddr::new(ip(&m.id.dst), u16::from_be_bytes(m.id.dport)),
+    ))
 }
 
 fn to_row(m: &DiagMsg) -> Option<TableRow> {
