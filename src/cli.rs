@@ -87,7 +87,12 @@ pub struct TraceArgs {
     #[arg(long)]
     pub hex: bool,
     /// The program and its arguments (after `--`).
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     pub cmd: Vec<std::ffi::OsString>,
 }
 

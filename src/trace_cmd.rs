@@ -42,7 +42,10 @@ pub fn main(cli: &Cli, args: &TraceArgs) -> anyhow::Result<ExitCode> {
     rt.shutdown_timeout(Duration::from_millis(200));
     match code {
         Ok(c) => Ok(ExitCode::from(c)),
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(e),
@@ -155,9 +158,15 @@ impl Printer {
                         "q" | "quit" | "kill" => handle.kill(),
                         "u" | "until" => match l.split_whitespace().nth(1).and_then(kind_by_name) {
                             Some(k) => handle.until(k),
-                            None => writeln!(out, "usage: u KIND (accept, connect, recv, send, …)")?,
+                            None => {
+                                writeln!(out, "usage: u KIND (accept, connect, recv, send, …)")?
+                            }
                         },
-                        other => writeln!(out, "unknown step command {:?}: Enter, g, u KIND, q", sanitize(other))?,
+                        other => writeln!(
+                            out,
+                            "unknown step command {:?}: Enter, g, u KIND, q",
+                            sanitize(other)
+                        )?,
                     }
                 }
             }
@@ -173,7 +182,10 @@ impl Printer {
     }
 
     fn print(&mut self, ev: &Event, out: &mut dyn Write) -> anyhow::Result<()> {
-        if let EventKind::Program { pid, note: ProgramNote::Exited { code, signal, .. } } = &ev.kind
+        if let EventKind::Program {
+            pid,
+            note: ProgramNote::Exited { code, signal, .. },
+        } = &ev.kind
             && *pid == self.root
         {
             self.code = Some(match (code, signal) {
@@ -209,7 +221,9 @@ impl Printer {
     /// Some(None) when it is not printed.
     fn word(&mut self, ev: &Event) -> Option<Option<String>> {
         Some(match &ev.kind {
-            EventKind::CallStarted { call, owner, text, .. } if owner.program_pid().is_some() => {
+            EventKind::CallStarted {
+                call, owner, text, ..
+            } if owner.program_pid().is_some() => {
                 self.shown.extend(owner.program_pid());
                 self.calls.insert(*call, (owner.to_string(), text.clone()));
                 None
@@ -220,11 +234,21 @@ impl Printer {
             }
             EventKind::CallDone { call, ret, .. } => {
                 let (who, text) = self.calls.remove(call)?;
-                Some(format!("{}: {} → {}", sanitize(&who), sanitize(&text), self.ret(ret)))
+                Some(format!(
+                    "{}: {} → {}",
+                    sanitize(&who),
+                    sanitize(&text),
+                    self.ret(ret)
+                ))
             }
             EventKind::CallFailed { call, error, .. } => {
                 let (who, text) = self.calls.remove(call)?;
-                Some(format!("{}: {} ✗ {}", sanitize(&who), sanitize(&text), sanitize(&error.python())))
+                Some(format!(
+                    "{}: {} ✗ {}",
+                    sanitize(&who),
+                    sanitize(&text),
+                    sanitize(&error.python())
+                ))
             }
             EventKind::Program { pid, note } => self.note(*pid, note),
             _ => return None,
@@ -232,13 +256,22 @@ impl Printer {
     }
 
     fn who(&self, pid: u32) -> String {
-        let name = self.names.get(&pid).map(String::as_str).unwrap_or("program");
+        let name = self
+            .names
+            .get(&pid)
+            .map(String::as_str)
+            .unwrap_or("program");
         format!("{}[{pid}]", sanitize(name))
     }
 
     fn note(&mut self, pid: u32, note: &ProgramNote) -> Option<String> {
         Some(match note {
-            ProgramNote::Started { name, argv, parent, exec } => {
+            ProgramNote::Started {
+                name,
+                argv,
+                parent,
+                exec,
+            } => {
                 self.names.insert(pid, name.clone());
                 // Forks and the execs of helpers (a shell, pyenv's shims) are
                 // left out: only the program's own start and what it runs.
@@ -271,12 +304,22 @@ impl Printer {
                         return None;
                     }
                     let all = std::mem::take(buf);
-                    return Some(format!("{} {label}: {}", self.who(pid), escape_display(all.as_bytes())));
+                    return Some(format!(
+                        "{} {label}: {}",
+                        self.who(pid),
+                        escape_display(all.as_bytes())
+                    ));
                 };
                 let done: String = buf.drain(..=end).collect();
                 let lines: Vec<String> = done
                     .lines()
-                    .map(|l| format!("{} {label}: {}", self.who(pid), escape_display(l.as_bytes())))
+                    .map(|l| {
+                        format!(
+                            "{} {label}: {}",
+                            self.who(pid),
+                            escape_display(l.as_bytes())
+                        )
+                    })
                     .collect();
                 lines.join("\n")
             }
@@ -297,7 +340,11 @@ impl Printer {
         };
         let cut = |b: &[u8]| {
             let s = py_bytes_repr(&b[..b.len().min(60)]);
-            if b.len() > 60 { format!("{s}… ({} bytes)", b.len()) } else { s }
+            if b.len() > 60 {
+                format!("{s}… ({} bytes)", b.len())
+            } else {
+                s
+            }
         };
         match ret {
             Ret::Socket(s) => sanitize(&model.name_of(*s)),

@@ -205,10 +205,7 @@ pub enum ProgramNote {
     Resumed,
     /// Bytes it wrote to its standard output or error (not escaped: the
     /// reader escapes them for the screen).
-    Output {
-        stream: Stream,
-        text: String,
-    },
+    Output { stream: Stream, text: String },
     /// The process is gone: `code` if it exited, `signal` if a signal killed it.
     Exited {
         code: Option<i32>,

@@ -18,7 +18,10 @@ pub enum Owner {
     Student,
     Peer(String),
     /// A traced program's process (`socklab trace`): shown `python3[4711]`.
-    Program { name: String, pid: u32 },
+    Program {
+        name: String,
+        pid: u32,
+    },
 }
 
 impl Owner {

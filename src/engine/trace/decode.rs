@@ -307,8 +307,8 @@ pub fn show_arg(pid: Pid, arg: Arg, a: &[u64; 6]) -> Option<String> {
         Arg::FdSets => {
             let nfds = a[0] as i32;
             let mut parts = Vec::new();
-            for k in 1..4 {
-                let fds = read_fdset(pid, a[k], nfds);
+            for set in &a[1..4] {
+                let fds = read_fdset(pid, *set, nfds);
                 let s: Vec<String> = fds.iter().map(|f| format!("fd {f}")).collect();
                 parts.push(format!("[{}]", s.join(", ")));
             }

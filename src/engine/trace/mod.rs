@@ -105,13 +105,16 @@ pub(crate) struct CtlState {
     pub killing: bool,
 }
 
+/// A call in the kernel: when it started, its socket, reported pending yet.
+pub(crate) type InKernel = (Instant, Option<SockId>, bool);
+
 /// What the handle, the tracer and the watcher share.
 pub(crate) struct Ctl {
     pub state: Mutex<CtlState>,
     /// Tasks that will report an initial SIGSTOP (new children).
     pub fresh: Mutex<HashSet<u32>>,
     /// Calls in the kernel: when they started, their socket, reported pending yet.
-    pub pending: Mutex<HashMap<CallId, (Instant, Option<SockId>, bool)>>,
+    pub pending: Mutex<HashMap<CallId, InKernel>>,
     pub wake: Condvar,
     pub observe: AtomicBool,
     pub done: AtomicBool,

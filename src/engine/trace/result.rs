@@ -76,12 +76,10 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             let newfd = rval as i32;
             let (f, ty) = {
                 let mut s = lock(&t.socks);
-                let fam = c
-                    .sock
+                c.sock
                     .and_then(|id| s.get(id))
                     .map(|s| (s.family, s.ty))
-                    .unwrap_or((Family::V4, SockType::Stream));
-                fam
+                    .unwrap_or((Family::V4, SockType::Stream))
             };
             let peer = decode::read_sockaddr_out(pid, a[1], a[2]).and_then(|s| s.inet());
             match inode(tgid, newfd) {
@@ -176,9 +174,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
                 None => Ret::Bytes(data),
             }
         }
-        Kind::SocketPair | Kind::SockOpt | Kind::Wait | Kind::Control | Kind::Dup => {
-            Ret::Int(rval)
-        }
+        Kind::SocketPair | Kind::SockOpt | Kind::Wait | Kind::Control | Kind::Dup => Ret::Int(rval),
     };
     done(t, c, ret);
 }

@@ -93,8 +93,20 @@ use libc::*;
 
 /// Calls every architecture has.
 pub static COMMON: &[Row] = &[
-    row!("socket", SYS_socket, Socket, false, [Family(0), Type(1), Proto(2)]),
-    row!("socketpair", SYS_socketpair, SocketPair, false, [Family(0), Type(1), Proto(2)]),
+    row!(
+        "socket",
+        SYS_socket,
+        Socket,
+        false,
+        [Family(0), Type(1), Proto(2)]
+    ),
+    row!(
+        "socketpair",
+        SYS_socketpair,
+        SocketPair,
+        false,
+        [Family(0), Type(1), Proto(2)]
+    ),
     row!("bind", SYS_bind, Bind, true, [Fd(0), AddrIn(1, 2)]),
     row!("listen", SYS_listen, Listen, true, [Fd(0), Int(1)]),
     row!("accept", SYS_accept, Accept, true, [Fd(0)]),
@@ -102,13 +114,43 @@ pub static COMMON: &[Row] = &[
     row!("connect", SYS_connect, Connect, true, [Fd(0), AddrIn(1, 2)]),
     row!("getsockname", SYS_getsockname, Name, true, [Fd(0)]),
     row!("getpeername", SYS_getpeername, Name, true, [Fd(0)]),
-    row!("setsockopt", SYS_setsockopt, SockOpt, true, [Fd(0), Opt(1, 2), OptVal(3, 4)]),
-    row!("getsockopt", SYS_getsockopt, SockOpt, true, [Fd(0), Opt(1, 2)]),
+    row!(
+        "setsockopt",
+        SYS_setsockopt,
+        SockOpt,
+        true,
+        [Fd(0), Opt(1, 2), OptVal(3, 4)]
+    ),
+    row!(
+        "getsockopt",
+        SYS_getsockopt,
+        SockOpt,
+        true,
+        [Fd(0), Opt(1, 2)]
+    ),
     row!("shutdown", SYS_shutdown, Shutdown, true, [Fd(0), How(1)]),
     row!("close", SYS_close, Close, true, [Fd(0)]),
-    row!("sendto", SYS_sendto, Send, true, [Fd(0), DataIn(1, 2), MsgFlags(3), AddrIn(4, 5)]),
-    row!("sendmsg", SYS_sendmsg, Send, true, [Fd(0), MsgIn(1), MsgFlags(2)]),
-    row!("recvfrom", SYS_recvfrom, Recv, true, [Fd(0), Int(2), MsgFlags(3)]),
+    row!(
+        "sendto",
+        SYS_sendto,
+        Send,
+        true,
+        [Fd(0), DataIn(1, 2), MsgFlags(3), AddrIn(4, 5)]
+    ),
+    row!(
+        "sendmsg",
+        SYS_sendmsg,
+        Send,
+        true,
+        [Fd(0), MsgIn(1), MsgFlags(2)]
+    ),
+    row!(
+        "recvfrom",
+        SYS_recvfrom,
+        Recv,
+        true,
+        [Fd(0), Int(2), MsgFlags(3)]
+    ),
     row!("recvmsg", SYS_recvmsg, Recv, true, [Fd(0), MsgFlags(2)]),
     row!("read", SYS_read, Recv, true, [Fd(0), Int(2)]),
     row!("write", SYS_write, Send, true, [Fd(0), DataIn(1, 2)]),
@@ -116,7 +158,13 @@ pub static COMMON: &[Row] = &[
     row!("writev", SYS_writev, Send, true, [Fd(0), IovIn(1, 2)]),
     row!("ppoll", SYS_ppoll, Wait, false, [PollFds(0, 1)]),
     row!("pselect6", SYS_pselect6, Wait, false, [FdSets]),
-    row!("epoll_pwait", SYS_epoll_pwait, Wait, false, [Fd(0), Int(2), Millis(3)]),
+    row!(
+        "epoll_pwait",
+        SYS_epoll_pwait,
+        Wait,
+        false,
+        [Fd(0), Int(2), Millis(3)]
+    ),
     row!("fcntl", SYS_fcntl, Control, true, [Fd(0), Fcntl(1, 2)]),
     row!("ioctl", SYS_ioctl, Control, true, [Fd(0), Ioctl(1, 2)]),
     row!("dup", SYS_dup, Dup, false, [Fd(0)]),
@@ -128,7 +176,13 @@ pub static COMMON: &[Row] = &[
 pub static ARCH: &[Row] = &[
     row!("poll", SYS_poll, Wait, false, [PollFds(0, 1), Millis(2)]),
     row!("select", SYS_select, Wait, false, [FdSets]),
-    row!("epoll_wait", SYS_epoll_wait, Wait, false, [Fd(0), Int(2), Millis(3)]),
+    row!(
+        "epoll_wait",
+        SYS_epoll_wait,
+        Wait,
+        false,
+        [Fd(0), Int(2), Millis(3)]
+    ),
     row!("dup2", SYS_dup2, Dup, false, [Fd(0), Fd(1)]),
 ];
 
@@ -142,7 +196,11 @@ pub fn lookup(nr: i64) -> Option<&'static Row> {
 
 /// Every traced number (for the seccomp filter).
 pub fn numbers() -> Vec<u32> {
-    COMMON.iter().chain(ARCH.iter()).map(|r| r.nr as u32).collect()
+    COMMON
+        .iter()
+        .chain(ARCH.iter())
+        .map(|r| r.nr as u32)
+        .collect()
 }
 
 /// The kinds of call step mode can run until (`until accept`), by the name

@@ -169,7 +169,13 @@ pub(super) fn kinds(family: i64, ty: i64) -> Option<(Family, SockType)> {
 }
 
 impl Tracer {
-    pub fn new(sh: Arc<Shared>, ctl: Arc<Ctl>, socks: SharedSocks, root: u32, name: &str) -> Tracer {
+    pub fn new(
+        sh: Arc<Shared>,
+        ctl: Arc<Ctl>,
+        socks: SharedSocks,
+        root: u32,
+        name: &str,
+    ) -> Tracer {
         let mut t = Tracer {
             sh,
             ctl,
@@ -224,7 +230,11 @@ impl Tracer {
         let mut status = 0;
         // SAFETY: waiting for our own child.
         let r = unsafe {
-            libc::waitpid(self.root as i32, &mut status, libc::__WALL | libc::__WNOTHREAD)
+            libc::waitpid(
+                self.root as i32,
+                &mut status,
+                libc::__WALL | libc::__WNOTHREAD,
+            )
         };
         if r == self.root as i32 && libc::WIFSTOPPED(status) {
             // SAFETY: our tracee, stopped.
@@ -267,7 +277,10 @@ impl Tracer {
             };
             self.on_status(tid, status);
         }
-        self.socks.lock().unwrap_or_else(|e| e.into_inner()).close_all(&self.sh);
+        self.socks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .close_all(&self.sh);
     }
 
     fn on_status(&mut self, tid: u32, status: i32) {
@@ -334,7 +347,13 @@ impl Tracer {
         if let Some(p) = parent_tgid {
             lock(&self.socks).fork(p, tgid);
         }
-        self.procs.insert(tgid, Proc { name: name.clone(), fds });
+        self.procs.insert(
+            tgid,
+            Proc {
+                name: name.clone(),
+                fds,
+            },
+        );
         self.note(
             tgid,
             ProgramNote::Started {
@@ -448,7 +467,11 @@ impl Tracer {
                         *inode,
                         (tgid, fd),
                         Owner::Program {
-                            name: self.procs.get(&tgid).map(|p| p.name.clone()).unwrap_or_default(),
+                            name: self
+                                .procs
+                                .get(&tgid)
+                                .map(|p| p.name.clone())
+                                .unwrap_or_default(),
                             pid: tgid,
                         },
                         f,
@@ -497,7 +520,9 @@ impl Tracer {
             && c.row.nr == nr
         {
             self.register_pending(&c);
-            self.tasks.get_mut(&tid).map(|t| t.call = Some(c));
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.call = Some(c);
+            }
             to_exit(tid);
             return;
         }
@@ -757,7 +782,13 @@ impl Tracer {
         self.owner(tgid)
     }
 
-    pub(super) fn explain(&self, kind: Kind, sock: Option<SockId>, errno: i32, addr: Option<SocketAddr>) -> String {
+    pub(super) fn explain(
+        &self,
+        kind: Kind,
+        sock: Option<SockId>,
+        errno: i32,
+        addr: Option<SocketAddr>,
+    ) -> String {
         let mut socks = lock(&self.socks);
         let s = sock.and_then(|id| socks.get(id));
         let udp = s.as_ref().is_some_and(|s| s.ty == SockType::Dgram);

@@ -64,7 +64,9 @@ pub fn spawn_watcher(sh: Arc<Shared>, ctl: Arc<Ctl>, socks: SharedSocks) {
                     .chain([last_obs + interval])
                     .min()
                     .unwrap_or(now + interval);
-                let wait = next.saturating_duration_since(now).max(Duration::from_micros(200));
+                let wait = next
+                    .saturating_duration_since(now)
+                    .max(Duration::from_micros(200));
                 let _ = ctl.wake.wait_timeout(p, wait);
             }
         });
@@ -78,8 +80,14 @@ pub fn spawn_output(
     err: Option<std::process::ChildStderr>,
 ) {
     let streams: [(Stream, Option<Box<dyn Read + Send>>); 2] = [
-        (Stream::Stdout, out.map(|o| Box::new(o) as Box<dyn Read + Send>)),
-        (Stream::Stderr, err.map(|e| Box::new(e) as Box<dyn Read + Send>)),
+        (
+            Stream::Stdout,
+            out.map(|o| Box::new(o) as Box<dyn Read + Send>),
+        ),
+        (
+            Stream::Stderr,
+            err.map(|e| Box::new(e) as Box<dyn Read + Send>),
+        ),
     ];
     for (stream, r) in streams {
         let (sh, ctl, ctl2) = (sh.clone(), ctl.clone(), ctl.clone());
