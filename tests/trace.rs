@@ -119,6 +119,24 @@ impl T {
         })
     }
 
+    /// All the output of a process once it contains `needle` (its pipes are
+    /// read apart from the trace, so it can come after the exit).
+    async fn output_with(&mut self, pid: u32, needle: &str) -> String {
+        let end = Instant::now() + WAIT;
+        while !self.output_of(pid).contains(needle) {
+            match tokio::time::timeout(
+                end.saturating_duration_since(Instant::now()),
+                self.rx.recv(),
+            )
+            .await
+            {
+                Ok(Some(ev)) => self.log.push(ev),
+                _ => panic!("no output {needle:?} from {pid}\nlog:\n{}", self.dump()),
+            }
+        }
+        self.output_of(pid)
+    }
+
     fn output_of(&self, pid: u32) -> String {
         self.log
             .iter()
@@ -283,11 +301,12 @@ async fn python_server_and_client_traced_together() {
             .any(|e| matches!(&e.kind, EventKind::SocketClosed { sock } if *sock == conn))
     );
     // Both programs' output.
-    assert!(
-        t.output_of(srv.pid())
-            .contains("Connected by ('127.0.0.1', ")
+    t.output_with(srv.pid(), "Connected by ('127.0.0.1', ")
+        .await;
+    assert_eq!(
+        t.output_with(cli.pid(), "\n").await,
+        "Received b'Hello, world'\n"
     );
-    assert_eq!(t.output_of(cli.pid()), "Received b'Hello, world'\n");
     // The client: connect returned 0 and its sendall is one sendto of 12 bytes.
     let ccalls = t.calls_of(cli.pid());
     let connect = ccalls.iter().find(|c| c.1 == "connect").unwrap();
@@ -374,7 +393,7 @@ async fn c_program_refused_connect_and_a_datagram() {
     // write(1, ...) on stdout is not a socket call: not in the log.
     assert!(!methods.contains(&"write"));
     assert_eq!(
-        t.output_of(h.pid()),
+        t.output_with(h.pid(), "sent 6\n").await,
         "connect: Connection refused\nsent 6\n"
     );
 }
@@ -409,7 +428,7 @@ except OSError as e:
     );
     assert!(e.explain.contains("--allow-remote"));
     // The program saw the refusal, and the kernel never tried (no SYN_SENT).
-    assert_eq!(t.output_of(h.pid()), "PermissionError 13\n");
+    assert_eq!(t.output_with(h.pid(), "\n").await, "PermissionError 13\n");
     assert!(!t.log.iter().any(|e| matches!(
         &e.kind,
         EventKind::KernelState {

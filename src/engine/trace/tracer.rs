@@ -595,19 +595,18 @@ impl Tracer {
             silent,
         };
         if !silent && self.should_hold(row.kind) {
-            self.note(
-                tgid,
-                ProgramNote::AboutToCall {
-                    owner: self.owner(tgid),
-                    method: row.name.to_string(),
-                    text: call.text.clone(),
-                },
-            );
+            // Counted before it is announced: whoever reads the note sees it held.
+            lock(&self.ctl.state).held += 1;
+            let note = ProgramNote::AboutToCall {
+                owner: self.owner(tgid),
+                method: row.name.to_string(),
+                text: call.text.clone(),
+            };
             if let Some(t) = self.tasks.get_mut(&tid) {
                 t.held = Some(call);
             }
             self.held.push(tid);
-            lock(&self.ctl.state).held += 1;
+            self.note(tgid, note);
             return;
         }
         self.start(tid, call);
