@@ -1,6 +1,7 @@
 //! Trace mode on real programs: python3 servers and clients written the way
 //! tutorials write them, a C program compiled here, `nc`; event order,
 //! return values, exact bytes, errno, step mode, and the program's end.
+//! (Long: each test embeds the real program it traces.)
 #![cfg(target_os = "linux")]
 
 use std::io::{Read, Write};

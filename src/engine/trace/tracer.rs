@@ -3,6 +3,10 @@
 //! each seccomp stop into lab events. A call is let through at once when it
 //! does not concern a lab socket (a `read` of a file); otherwise the tracer
 //! waits for its syscall-exit stop to report the result.
+//!
+//! Longer than most files (~850 lines): the stop loop, the per-process
+//! descriptor cache and the step-mode hold are one state machine over the
+//! same task table; results are worded in `result`, arguments in `decode`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
