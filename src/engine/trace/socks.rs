@@ -174,11 +174,6 @@ impl Socks {
                     local,
                     peer,
                 });
-                if let (Some(l), Some(p)) = (local, peer)
-                    && !udp
-                {
-                    sh.remember_tuple(l, p, s.id);
-                }
             }
             let state = if *udp {
                 None
@@ -229,6 +224,10 @@ impl Socks {
 }
 
 fn close_sock(sh: &Shared, s: TSock) {
+    // Only now: while a descriptor holds it, the connection is not "(no fd)".
+    if let (Some(l), Some(p), SockType::Stream) = (s.local, s.peer, s.ty) {
+        sh.remember_tuple(l, p, s.id);
+    }
     if s.lab != LabState::Closed {
         sh.emit(EventKind::LabState {
             sock: s.id,
