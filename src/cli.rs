@@ -39,6 +39,8 @@ pub enum Command {
     List,
     /// Run a script of calls head-less and print a transcript.
     Run(RunArgs),
+    /// Run a real program and show its socket calls (Linux): `socklab trace -- python3 server.py`.
+    Trace(TraceArgs),
     /// Validate lesson files; reports every problem with file:line.
     Check {
         /// Lesson directory (default: the --lessons directory).
@@ -87,6 +89,31 @@ pub struct RunArgs {
     /// Write what was captured to FILE as a pcap (Wireshark, tcpdump -r).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TraceArgs {
+    /// Stop the program before each socket call (Enter runs it; `g` goes on,
+    /// `u accept` runs until the next accept, `q` kills the program).
+    #[arg(long)]
+    pub step: bool,
+    /// Print a transcript instead of opening the lab screen.
+    #[arg(long)]
+    pub headless: bool,
+    /// Print one JSON object per event instead of a transcript.
+    #[arg(long)]
+    pub json: bool,
+    /// Show bytes as a hexdump too.
+    #[arg(long)]
+    pub hex: bool,
+    /// The program and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub cmd: Vec<std::ffi::OsString>,
 }
 
 /// The language setting lives in `settings` (below the CLI, so lessons

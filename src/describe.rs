@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 
 use crate::engine::capture::{CaptureOff, CaptureStatus, End, Segment};
+use crate::engine::event::{ProgramNote, Stream};
 use crate::engine::model::LabModel;
 use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
 use crate::engine::{Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};
@@ -263,6 +264,10 @@ pub fn describe(
                 CaptureStatus::Dropped { total } => tr!(lang, "cap.dropped", total = total),
             },
         ),
+        EventKind::Program { pid, note } => {
+            let (class, text) = program_text(lang, *pid, model, note);
+            (None, class, true, text)
+        }
         EventKind::Notice { text } => (
             None,
             EvClass::Notice,
@@ -317,6 +322,56 @@ pub fn segment_text(seg: &Segment) -> String {
         s += &format!(" \"{}{more}\"", escape_display(&seg.preview));
     }
     s
+}
+
+/// A traced program's name as the lab shows it: `python3[4711]`.
+fn program_name(model: &LabModel, pid: u32) -> String {
+    model
+        .programs
+        .get(&pid)
+        .map(|p| format!("{}[{pid}]", sanitize(&p.name)))
+        .unwrap_or_else(|| format!("[{pid}]"))
+}
+
+fn program_text(lang: Lang, pid: u32, model: &LabModel, note: &ProgramNote) -> (EvClass, String) {
+    let who = program_name(model, pid);
+    match note {
+        ProgramNote::Started { argv, exec, .. } => (
+            EvClass::Peer,
+            tr!(
+                lang,
+                if *exec { "prog.runs" } else { "prog.started" },
+                who = who,
+                cmd = sanitize(&argv.join(" "))
+            ),
+        ),
+        ProgramNote::AboutToCall { owner, text, .. } => (
+            EvClass::Waiting,
+            tr!(
+                lang,
+                "prog.about_to_call",
+                who = sanitize(&owner.to_string()),
+                call = sanitize(text)
+            ),
+        ),
+        ProgramNote::Resumed => (EvClass::Peer, tr!(lang, "prog.resumed", who = who)),
+        ProgramNote::Output { stream, text } => (
+            EvClass::Peer,
+            tr!(
+                lang,
+                match stream {
+                    Stream::Stdout => "prog.stdout",
+                    Stream::Stderr => "prog.stderr",
+                },
+                who = who,
+                text = escape_display(text.trim_end_matches('\n').as_bytes())
+            ),
+        ),
+        ProgramNote::Exited { text, .. } => (
+            EvClass::Peer,
+            tr!(lang, "prog.exited", who = who, how = sanitize(text)),
+        ),
+    }
 }
 
 /// A call as written, with its maker in front when it is not the student.

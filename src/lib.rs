@@ -16,5 +16,6 @@ pub mod netns;
 pub mod run;
 pub mod session;
 pub mod settings;
+pub mod trace_cmd;
 pub mod tui;
 pub mod ui;

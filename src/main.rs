@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Some(Command::Run(args)) => socklab::run::main(&cli, args),
+        Some(Command::Trace(args)) => socklab::trace_cmd::main(&cli, args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
                 *shell,

@@ -162,32 +162,36 @@ async fn orderly_close_is_fin_ack_each_way() {
     assert_eq!(as_bytes(lab.ok(recv_op(conn, 100)).await), b"");
     lab.ok(Op::Close { sock: conn }).await;
     wait_segs(&mut lab, port, "FIN each way and the last ACK", |s| {
-        s.iter()
-            .filter(|s| s.tcp.is_some_and(|t| t.flags.fin))
-            .count()
-            >= 2
-            && s.len() >= 7
+        let fins: Vec<usize> = (0..s.len())
+            .filter(|i| s[*i].tcp.is_some_and(|t| t.flags.fin))
+            .collect();
+        fins.len() >= 2 && s.len() > fins[1] + 1
     })
     .await;
     let s = segs(&lab, port);
     let l = labels(&s[3..]);
     // The server's close came later (after recv saw EOF), so its ACK of the
-    // client's FIN went out alone.
-    assert_eq!(
-        l,
-        [
-            "FIN,ACK seq=1 ack=1",
-            "ACK seq=1 ack=2",
-            "FIN,ACK seq=1 ack=2",
-            "ACK seq=2 ack=2"
-        ],
-        "{s:#?}"
-    );
+    // client's FIN usually went out alone; on a busy machine the kernel may
+    // still be holding that delayed ACK when the server closes, and then the
+    // server's FIN carries it. Both are an orderly close, FIN/ACK each way.
+    let alone = [
+        "FIN,ACK seq=1 ack=1",
+        "ACK seq=1 ack=2",
+        "FIN,ACK seq=1 ack=2",
+        "ACK seq=2 ack=2",
+    ];
+    let carried = [
+        "FIN,ACK seq=1 ack=1",
+        "FIN,ACK seq=1 ack=2",
+        "ACK seq=2 ack=2",
+    ];
+    assert!(l == alone || l == carried, "{s:#?}");
+    let last = s.len() - 1;
     // The FIN of the closed client is still put down to it.
     assert_eq!(s[3].from_end.sock, Some(cli));
-    assert_eq!(s[5].from_end.sock, Some(conn));
+    assert_eq!(s[last - 1].from_end.sock, Some(conn));
     assert_eq!(
-        s[6].from_end.sock,
+        s[last].from_end.sock,
         Some(cli),
         "the last ACK: the client is in TIME_WAIT"
     );

@@ -176,6 +176,51 @@ pub enum EventKind {
         #[serde(flatten)]
         status: CaptureStatus,
     },
+    /// A traced program (`socklab trace`) did something that is not a socket
+    /// call: started, printed, stopped before a call, exited.
+    Program {
+        pid: u32,
+        note: ProgramNote,
+    },
+}
+
+/// Which output stream of a traced program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What a traced program did besides its socket calls.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum ProgramNote {
+    /// It started (the program socklab ran, a `fork` of a traced process,
+    /// or an `exec` that replaced one: then `parent` is None and `exec` true).
+    Started {
+        name: String,
+        argv: Vec<String>,
+        parent: Option<u32>,
+        exec: bool,
+    },
+    /// Step mode: it is stopped just before this call and waits to be let go on.
+    AboutToCall {
+        owner: Owner,
+        method: String,
+        text: String,
+    },
+    /// It goes on after a stop.
+    Resumed,
+    /// Bytes it wrote to its standard output or error (not escaped: the
+    /// reader escapes them for the screen).
+    Output { stream: Stream, text: String },
+    /// The process is gone: `code` if it exited, `signal` if a signal killed it.
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+        text: String,
+    },
 }
 
 /// How many bytes of one chunk the event log keeps (the length is always exact).
@@ -204,7 +249,7 @@ impl EventKind {
             | CallFailed { sock, .. } => *sock,
             Orphan { origin, .. } => *origin,
             Segment(s) => s.from_end.sock.or(s.to_end.sock),
-            Peer { .. } | Notice { .. } | Capture { .. } => None,
+            Peer { .. } | Notice { .. } | Capture { .. } | Program { .. } => None,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod peers;
 mod shared;
 mod sock;
 pub mod text;
+pub mod trace;
 pub mod types;
 
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use tokio::sync::mpsc;
 
 pub use capture::{CaptureOff, CaptureStatus, PcapExport, Segment};
 pub use error::CallError;
-pub use event::{Event, EventKind, FourTuple, PeerNote};
+pub use event::{Event, EventKind, FourTuple, PeerNote, ProgramNote, Stream};
 pub use model::LabModel;
 pub use peers::PeerSpec;
 pub use types::*;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::capture::{CaptureStatus, Segment};
-use super::event::{Event, EventKind, FourTuple};
+use super::event::{Event, EventKind, FourTuple, ProgramNote};
 use super::types::*;
 
 /// One socket the lab holds (or held) a descriptor for.
@@ -124,7 +124,29 @@ pub struct LabModel {
     pub last_seq: u64,
     /// Captured segments and the capture's status.
     pub wire: WireModel,
+    /// Traced programs (`socklab trace`, `:trace`), by pid.
+    pub programs: BTreeMap<u32, ProgramRow>,
 }
+
+/// A traced program's process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgramRow {
+    pub pid: u32,
+    pub name: String,
+    pub argv: Vec<String>,
+    /// The traced process it was forked from.
+    pub parent: Option<u32>,
+    pub started_us: u64,
+    /// How it ended (`exited with status 0`), once it has.
+    pub exited: Option<String>,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Stopped before a call (step mode): the call's text.
+    pub held: Option<String>,
+}
+
+/// Most traced processes remembered (the oldest ended ones go first).
+pub const KEEP_PROGRAMS: usize = 256;
 
 impl LabModel {
     pub fn new() -> LabModel {
@@ -309,6 +331,7 @@ impl LabModel {
                 }
                 s => self.wire.status = Some(s.clone()),
             },
+            EventKind::Program { pid, note } => self.apply_program(*pid, note, t),
             EventKind::Data { .. } | EventKind::Peer { .. } | EventKind::Notice { .. } => {}
         }
     }
@@ -346,6 +369,56 @@ impl LabModel {
     }
 
     /// A short name for a socket: its label or `#id`.
+    fn apply_program(&mut self, pid: u32, note: &ProgramNote, t: u64) {
+        match note {
+            ProgramNote::Started {
+                name, argv, parent, ..
+            } => {
+                let row = self.programs.entry(pid).or_insert_with(|| ProgramRow {
+                    pid,
+                    name: String::new(),
+                    argv: Vec::new(),
+                    parent: *parent,
+                    started_us: t,
+                    exited: None,
+                    code: None,
+                    signal: None,
+                    held: None,
+                });
+                row.name = name.clone();
+                row.argv = argv.clone();
+                if self.programs.len() > KEEP_PROGRAMS
+                    && let Some(old) = self
+                        .programs
+                        .values()
+                        .find(|p| p.exited.is_some())
+                        .map(|p| p.pid)
+                {
+                    self.programs.remove(&old);
+                }
+            }
+            ProgramNote::AboutToCall { text, .. } => {
+                if let Some(p) = self.programs.get_mut(&pid) {
+                    p.held = Some(text.clone());
+                }
+            }
+            ProgramNote::Resumed => {
+                if let Some(p) = self.programs.get_mut(&pid) {
+                    p.held = None;
+                }
+            }
+            ProgramNote::Output { .. } => {}
+            ProgramNote::Exited { code, signal, text } => {
+                if let Some(p) = self.programs.get_mut(&pid) {
+                    p.exited = Some(text.clone());
+                    p.code = *code;
+                    p.signal = *signal;
+                    p.held = None;
+                }
+            }
+        }
+    }
+
     /// A call that is open, or finished with the newest event applied.
     pub fn call(&self, id: CallId) -> Option<&OpenCall> {
         self.open_calls

@@ -17,6 +17,11 @@ pub type CallId = u64;
 pub enum Owner {
     Student,
     Peer(String),
+    /// A traced program's process (`socklab trace`): shown `python3[4711]`.
+    Program {
+        name: String,
+        pid: u32,
+    },
 }
 
 impl Owner {
@@ -26,6 +31,13 @@ impl Owner {
     pub fn is_student(&self) -> bool {
         matches!(self, Owner::Student)
     }
+    /// The traced process, if this is a traced program.
+    pub fn program_pid(&self) -> Option<u32> {
+        match self {
+            Owner::Program { pid, .. } => Some(*pid),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Owner {
@@ -33,6 +45,7 @@ impl fmt::Display for Owner {
         match self {
             Owner::Student => f.write_str("you"),
             Owner::Peer(n) => f.write_str(n),
+            Owner::Program { name, pid } => write!(f, "{name}[{pid}]"),
         }
     }
 }

@@ -346,6 +346,8 @@ fn resolve(sh: &Shared, proto: Proto, local: SocketAddr, remote: SocketAddr) -> 
                     sock: Some(e.id),
                     peer: match &e.owner {
                         Owner::Peer(n) => Some(n.clone()),
+                        // A traced program's socket: named like a peer's.
+                        Owner::Program { .. } => Some(e.owner.to_string()),
                         Owner::Student => None,
                     },
                     label,

@@ -1,0 +1,364 @@
+//! `socklab trace -- CMD ARGS…`: run a real program under the engine's
+//! tracer and print a transcript in `socklab run`'s format (or JSON). The
+//! traced calls are worded here (`python3[4711]: accept4(fd 3) → fd 4
+//! ('127.0.0.1', 51234)`); every other event is worded by `run::describe`.
+//!
+//! With `--step`, the program stops before each socket call and a line on
+//! standard input says how to go on: Enter runs the call, `g` goes on
+//! freely, `u KIND` runs until the next call of that kind, `q` kills it.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::{Cli, TraceArgs};
+use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
+use crate::engine::trace::{TraceHandle, TraceSpec, kind_by_name};
+use crate::engine::{
+    CallId, Engine, EngineConfig, Event, EventKind, Events, ProgramNote, Ret, Stream,
+};
+use crate::session::Session;
+
+pub fn main(cli: &Cli, args: &TraceArgs) -> anyhow::Result<ExitCode> {
+    if !args.headless && !args.json {
+        eprintln!(
+            "socklab: the lab screen for trace mode is coming; printing a transcript (--headless) for now"
+        );
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let opts = Options {
+        json: args.json,
+        hex: args.hex,
+        step: args.step,
+        allow_remote: cli.allow_remote,
+        lang: cli.lang.unwrap_or_else(crate::settings::Lang::from_env),
+    };
+    let code = rt.block_on(trace(&args.cmd, &opts, &mut out, step_input(args.step)));
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match code {
+        Ok(c) => Ok(ExitCode::from(c)),
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub json: bool,
+    pub hex: bool,
+    pub step: bool,
+    pub allow_remote: bool,
+    pub lang: crate::settings::Lang,
+}
+
+/// Step commands typed on standard input, one a line.
+fn step_input(step: bool) -> Option<std::sync::mpsc::Receiver<String>> {
+    if !step {
+        return None;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(l) = line else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    Some(rx)
+}
+
+/// Run one program to its end, printing as it goes; the exit status to use.
+pub async fn trace(
+    argv: &[std::ffi::OsString],
+    opts: &Options,
+    out: &mut dyn Write,
+    input: Option<std::sync::mpsc::Receiver<String>>,
+) -> anyhow::Result<u8> {
+    let (engine, events) = Engine::start(EngineConfig {
+        allow_remote: opts.allow_remote,
+        ..Default::default()
+    });
+    let mut spec = TraceSpec::new(argv.iter().cloned());
+    spec.step = opts.step;
+    let handle = match TraceHandle::start(&engine, spec) {
+        Ok(h) => h,
+        Err(e) => {
+            engine.shutdown();
+            anyhow::bail!("{}", e.message);
+        }
+    };
+    let mut p = Printer {
+        session: Session::new(engine.clone()),
+        calls: HashMap::new(),
+        opts: opts.clone(),
+        root: handle.pid(),
+        code: None,
+        names: HashMap::new(),
+        shown: [handle.pid()].into_iter().collect(),
+        partial: HashMap::new(),
+    };
+    let r = p.pump(events, &handle, out, input).await;
+    drop(handle);
+    engine.shutdown();
+    r?;
+    Ok(p.code.unwrap_or(1))
+}
+
+struct Printer {
+    session: Session,
+    /// Traced calls not finished: who and the call's text.
+    calls: HashMap<CallId, (String, String)>,
+    opts: Options,
+    root: u32,
+    code: Option<u8>,
+    /// Each process's name, from its Started notes.
+    names: HashMap<u32, String>,
+    /// Processes worth mentioning: the program itself and those that made socket calls.
+    shown: std::collections::HashSet<u32>,
+    /// Output not yet ended by a newline, per process and stream.
+    partial: HashMap<(u32, bool), String>,
+}
+
+impl Printer {
+    async fn pump(
+        &mut self,
+        mut events: Events,
+        handle: &TraceHandle,
+        out: &mut dyn Write,
+        input: Option<std::sync::mpsc::Receiver<String>>,
+    ) -> anyhow::Result<()> {
+        let mut quiet_after_end = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(20), events.recv()).await {
+                Ok(Some(ev)) => {
+                    self.session.on_event(&ev);
+                    self.print(&ev, out)?;
+                    out.flush()?;
+                    continue;
+                }
+                Ok(None) => break,
+                Err(_) => {}
+            }
+            if let Some(rx) = &input {
+                while let Ok(line) = rx.try_recv() {
+                    let l = line.trim();
+                    match l.split_whitespace().next().unwrap_or("") {
+                        "" | "s" | "step" => handle.step(),
+                        "g" | "go" | "c" => handle.go(),
+                        "q" | "quit" | "kill" => handle.kill(),
+                        "u" | "until" => match l.split_whitespace().nth(1).and_then(kind_by_name) {
+                            Some(k) => handle.until(k),
+                            None => {
+                                writeln!(out, "usage: u KIND (accept, connect, recv, send, …)")?
+                            }
+                        },
+                        other => writeln!(
+                            out,
+                            "unknown step command {:?}: Enter, g, u KIND, q",
+                            sanitize(other)
+                        )?,
+                    }
+                }
+            }
+            if handle.finished() {
+                // Let the last kernel observations and output arrive.
+                quiet_after_end += 1;
+                if quiet_after_end > 3 {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, ev: &Event, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let EventKind::Program {
+            pid,
+            note: ProgramNote::Exited { code, signal, .. },
+        } = &ev.kind
+            && *pid == self.root
+        {
+            self.code = Some(match (code, signal) {
+                (Some(c), _) => *c as u8,
+                (None, Some(s)) => 128u8.wrapping_add(*s as u8),
+                _ => 1,
+            });
+        }
+        if self.opts.json {
+            writeln!(out, "{}", serde_json::to_value(ev)?)?;
+            return Ok(());
+        }
+        let text = match self.word(ev) {
+            Some(Some(t)) => t,
+            Some(None) => return Ok(()),
+            None => {
+                match crate::run::describe(&self.session, ev, self.opts.hex, false, self.opts.lang)
+                {
+                    Some(t) => t,
+                    None => return Ok(()),
+                }
+            }
+        };
+        let t = ev.t_us as f64 / 1e6;
+        for (i, l) in text.lines().enumerate() {
+            if i == 0 {
+                writeln!(out, "  [{t:7.3}] {l}")?;
+            } else {
+                writeln!(out, "            {l}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Traced calls and program notes; None when `run::describe` words it,
+    /// Some(None) when it is not printed.
+    fn word(&mut self, ev: &Event) -> Option<Option<String>> {
+        Some(match &ev.kind {
+            EventKind::CallStarted {
+                call, owner, text, ..
+            } if owner.program_pid().is_some() => {
+                self.shown.extend(owner.program_pid());
+                self.calls.insert(*call, (owner.to_string(), text.clone()));
+                None
+            }
+            EventKind::CallPending { call, .. } => {
+                let (who, text) = self.calls.get(call)?;
+                Some(format!("{}: {} … waiting", sanitize(who), sanitize(text)))
+            }
+            EventKind::CallDone { call, ret, .. } => {
+                let (who, text) = self.calls.remove(call)?;
+                Some(format!(
+                    "{}: {} → {}",
+                    sanitize(&who),
+                    sanitize(&text),
+                    self.ret(ret)
+                ))
+            }
+            EventKind::CallFailed { call, error, .. } => {
+                let (who, text) = self.calls.remove(call)?;
+                Some(format!(
+                    "{}: {} ✗ {}",
+                    sanitize(&who),
+                    sanitize(&text),
+                    sanitize(&error.python())
+                ))
+            }
+            EventKind::Program { pid, note } => self.note(*pid, note),
+            _ => return None,
+        })
+    }
+
+    fn who(&self, pid: u32) -> String {
+        let name = self
+            .names
+            .get(&pid)
+            .map(String::as_str)
+            .unwrap_or("program");
+        format!("{}[{pid}]", sanitize(name))
+    }
+
+    fn note(&mut self, pid: u32, note: &ProgramNote) -> Option<String> {
+        Some(match note {
+            ProgramNote::Started {
+                name,
+                argv,
+                parent,
+                exec,
+            } => {
+                self.names.insert(pid, name.clone());
+                // Forks and the execs of helpers (a shell, pyenv's shims) are
+                // left out: only the program's own start and what it runs.
+                if parent.is_some() || pid != self.root {
+                    return None;
+                }
+                let cmd = sanitize(&argv.join(" "));
+                if *exec {
+                    format!("{} runs {cmd}", self.who(pid))
+                } else {
+                    format!("{} started: {cmd}", self.who(pid))
+                }
+            }
+            ProgramNote::AboutToCall { owner, text, .. } => format!(
+                "{} is about to call {} (Enter: run it · g: go on · u KIND: until · q: kill)",
+                sanitize(&owner.to_string()),
+                sanitize(text)
+            ),
+            ProgramNote::Resumed => return None,
+            ProgramNote::Output { stream, text } => {
+                let label = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                let key = (pid, *stream == Stream::Stdout);
+                let buf = self.partial.entry(key).or_default();
+                buf.push_str(text);
+                let Some(end) = buf.rfind('\n') else {
+                    if buf.len() < 4096 {
+                        return None;
+                    }
+                    let all = std::mem::take(buf);
+                    return Some(format!(
+                        "{} {label}: {}",
+                        self.who(pid),
+                        escape_display(all.as_bytes())
+                    ));
+                };
+                let done: String = buf.drain(..=end).collect();
+                let lines: Vec<String> = done
+                    .lines()
+                    .map(|l| {
+                        format!(
+                            "{} {label}: {}",
+                            self.who(pid),
+                            escape_display(l.as_bytes())
+                        )
+                    })
+                    .collect();
+                lines.join("\n")
+            }
+            ProgramNote::Exited { text, .. } => {
+                if !self.shown.contains(&pid) {
+                    return None;
+                }
+                format!("{} {}", self.who(pid), sanitize(text))
+            }
+        })
+    }
+
+    fn ret(&self, ret: &Ret) -> String {
+        let model = self.session.model();
+        let addr = |a: &std::net::SocketAddr| match a {
+            std::net::SocketAddr::V4(v) => format!("('{}', {})", v.ip(), v.port()),
+            std::net::SocketAddr::V6(v) => format!("('{}', {}, 0, 0)", v.ip(), v.port()),
+        };
+        let cut = |b: &[u8]| {
+            let s = py_bytes_repr(&b[..b.len().min(60)]);
+            if b.len() > 60 {
+                format!("{s}… ({} bytes)", b.len())
+            } else {
+                s
+            }
+        };
+        match ret {
+            Ret::Socket(s) => sanitize(&model.name_of(*s)),
+            Ret::Accepted(s, a) => format!("{} {}", sanitize(&model.name_of(*s)), addr(a)),
+            Ret::Bytes(b) => cut(b),
+            Ret::Datagram(b, a) => format!("{} from {}", cut(b), addr(a)),
+            Ret::Addr(a) => addr(a),
+            Ret::Int(n) => n.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+}
