@@ -7,10 +7,10 @@
 
 use std::net::SocketAddr;
 
-use crate::settings::Lang;
 use crate::engine::model::LabModel;
 use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
 use crate::engine::{Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};
+use crate::settings::Lang;
 
 /// What kind of thing happened, for colouring and filtering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,9 +17,9 @@ use crate::settings::Lang;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 
-use super::cli::{say, warn};
 use super::format::Lesson;
 use super::load::{DirReport, find};
+use super::out::{say, warn};
 use super::run::LessonRun;
 
 /// How long one solution line may take before verify moves on.

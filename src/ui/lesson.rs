@@ -12,8 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::App;
-use crate::settings::Lang;
 use crate::engine::text::sanitize;
+use crate::settings::Lang;
 
 /// The lesson module's view (`LessonRun::view`) is what this pane draws:
 /// title, text, steps with their status, hint, why-not lines and footer,

@@ -11,7 +11,8 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::model::LabModel;
 use crate::engine::types::{Ret, SockId};
 
-use super::super::ctx::{CallInfo, Ctx};
+use crate::engine::model::OpenCall;
+use super::super::select::*;
 use super::super::why::{Why, josa};
 use super::common::{Errs, OwnerSel, Sel, StrOrInt, bytes_repr, decode, note};
 use super::CheckKind;
@@ -161,7 +162,7 @@ impl CheckKind for CallCheck {
         }
     }
 
-    fn feed(&self, f: &mut CallFacts, ev: &Event, ctx: &Ctx) {
+    fn feed(&self, f: &mut CallFacts, ev: &Event, model: &LabModel) {
         let req = &self.req;
         let (call, phase) = match &ev.kind {
             EventKind::CallStarted { call, .. } => (call, 0),
@@ -169,10 +170,10 @@ impl CheckKind for CallCheck {
             EventKind::CallDone { call, .. } | EventKind::CallFailed { call, .. } => (call, 2),
             _ => return,
         };
-        let Some(info) = ctx.calls.get(call) else {
+        let Some(info) = model.call(*call) else {
             return;
         };
-        if info.method != self.method || !Ctx::owner_ok(&info.owner, &self.sel.owner) {
+        if info.method != self.method || !owner_ok(&info.owner, &self.sel.owner) {
             return;
         }
         let wants_end = req.ok.is_some()
@@ -228,7 +229,7 @@ impl CheckKind for CallCheck {
         note(&mut f.first, key, ev.seq);
     }
 
-    fn met(&self, f: &CallFacts, ctx: &Ctx, _model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &CallFacts, model: &LabModel) -> Option<u64> {
         let sel = &self.sel;
         f.first
             .iter()
@@ -238,18 +239,18 @@ impl CheckKind for CallCheck {
                 Some(s) => sel
                     .label
                     .as_ref()
-                    .is_none_or(|l| ctx.socks.get(s).is_some_and(|i| i.labels.contains(l))),
+                    .is_none_or(|l| model.socks.get(s).is_some_and(|i| i.labels.contains(l))),
             })
             .map(|(_, s)| *s)
             .min()
     }
 
-    fn why(&self, _f: &CallFacts, _ctx: &Ctx, _model: &LabModel) -> Why {
+    fn why(&self, _f: &CallFacts, _model: &LabModel) -> Why {
         call_why(&self.sel, &self.method, &self.req)
     }
 }
 
-fn call_done_ok(req: &CallReq, d: &CallFacts, info: &CallInfo, ret: &Ret) -> bool {
+fn call_done_ok(req: &CallReq, d: &CallFacts, info: &OpenCall, ret: &Ret) -> bool {
     // connect_ex reports failure as a returned errno, not an exception.
     let ex_errno = match (info.method.as_str(), ret) {
         ("connect_ex", Ret::Int(n)) if *n != 0 => Some(*n as i32),
@@ -272,7 +273,7 @@ fn call_done_ok(req: &CallReq, d: &CallFacts, info: &CallInfo, ret: &Ret) -> boo
         }
     }
     if let Some(p) = req.partial {
-        let short = match (ret, info.given) {
+        let short = match (ret, given_len(&info.text)) {
             (Ret::Int(n), Some(g)) => (*n as usize) < g,
             _ => false,
         };

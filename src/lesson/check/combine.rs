@@ -5,7 +5,6 @@
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
 
-use super::super::ctx::Ctx;
 use super::super::why::Why;
 use super::{Cond, LeafRun};
 
@@ -30,31 +29,31 @@ impl Node {
         }
     }
 
-    pub(in crate::lesson) fn feed(&mut self, ev: &Event, ctx: &Ctx, model: &LabModel) {
+    pub(in crate::lesson) fn feed(&mut self, ev: &Event, model: &LabModel) {
         match self {
-            Node::All(v) | Node::Any(v) => v.iter_mut().for_each(|n| n.feed(ev, ctx, model)),
+            Node::All(v) | Node::Any(v) => v.iter_mut().for_each(|n| n.feed(ev, model)),
             Node::Seq { kids, at } => {
                 // The event that completes one part may also complete the next.
                 while *at < kids.len() {
-                    kids[*at].feed(ev, ctx, model);
-                    if kids[*at].met(ctx, model).is_some() {
+                    kids[*at].feed(ev, model);
+                    if kids[*at].met(model).is_some() {
                         *at += 1;
                     } else {
                         break;
                     }
                 }
             }
-            Node::Leaf(l) => l.feed(ev, ctx),
+            Node::Leaf(l) => l.feed(ev, model),
         }
     }
 
-    pub(in crate::lesson) fn met(&self, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    pub(in crate::lesson) fn met(&self, model: &LabModel) -> Option<u64> {
         match self {
             Node::All(v) => v
                 .iter()
-                .map(|n| n.met(ctx, model))
+                .map(|n| n.met(model))
                 .try_fold(0, |acc, m| m.map(|s| acc.max(s))),
-            Node::Any(v) => v.iter().filter_map(|n| n.met(ctx, model)).min(),
+            Node::Any(v) => v.iter().filter_map(|n| n.met(model)).min(),
             Node::Seq { kids, at } => {
                 if *at >= kids.len() {
                     Some(model.last_seq)
@@ -62,19 +61,19 @@ impl Node {
                     None
                 }
             }
-            Node::Leaf(l) => l.met(ctx, model),
+            Node::Leaf(l) => l.met(model),
         }
     }
 
-    pub(in crate::lesson) fn why(&self, ctx: &Ctx, model: &LabModel) -> Vec<Why> {
+    pub(in crate::lesson) fn why(&self, model: &LabModel) -> Vec<Why> {
         match self {
             Node::All(v) => v
                 .iter()
-                .filter(|n| n.met(ctx, model).is_none())
-                .flat_map(|n| n.why(ctx, model))
+                .filter(|n| n.met(model).is_none())
+                .flat_map(|n| n.why(model))
                 .collect(),
             Node::Any(v) => {
-                let parts: Vec<Why> = v.iter().flat_map(|n| n.why(ctx, model)).collect();
+                let parts: Vec<Why> = v.iter().flat_map(|n| n.why(model)).collect();
                 if parts.len() <= 1 {
                     return parts;
                 }
@@ -87,7 +86,7 @@ impl Node {
             }
             Node::Seq { kids, at } => match kids.get(*at) {
                 Some(n) if *at > 0 => n
-                    .why(ctx, model)
+                    .why(model)
                     .into_iter()
                     .map(|w| {
                         Why::new(
@@ -96,10 +95,10 @@ impl Node {
                         )
                     })
                     .collect(),
-                Some(n) => n.why(ctx, model),
+                Some(n) => n.why(model),
                 None => Vec::new(),
             },
-            Node::Leaf(l) => vec![l.why(ctx, model)],
+            Node::Leaf(l) => vec![l.why(model)],
         }
     }
 }

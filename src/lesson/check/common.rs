@@ -7,8 +7,10 @@ use std::ops::Range;
 use crate::engine::text::py_bytes_repr;
 use crate::engine::types::{SockId, TcpState};
 
-use super::super::ctx::Ctx;
+use crate::engine::model::LabModel;
+
 use super::super::format::unescape;
+use super::super::select::*;
 use super::super::why::{Why, josa};
 use super::raw::{CondError, KERNEL_NAMES};
 
@@ -189,9 +191,9 @@ pub fn subject(sel: &Sel) -> (String, String) {
 }
 
 /// "there is no socket named srv yet", when the check names a socket not made yet.
-pub fn missing_label(ctx: &Ctx, sel: &Sel) -> Option<Why> {
+pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
     let l = sel.label.as_ref()?;
-    ctx.newest_sock(sel).is_none().then(|| {
+    newest(model, sel).is_none().then(|| {
         Why::new(
             format!("there is no socket named {l} yet"),
             format!("아직 {} 소켓이 없어요", josa(l, "이라는", "라는")),
@@ -200,11 +202,15 @@ pub fn missing_label(ctx: &Ctx, sel: &Sel) -> Option<Why> {
 }
 
 /// The earliest seq at which a selected socket's fact held.
-pub fn first_selected(first: &HashMap<Option<SockId>, u64>, ctx: &Ctx, sel: &Sel) -> Option<u64> {
+pub fn first_selected(
+    first: &HashMap<Option<SockId>, u64>,
+    model: &LabModel,
+    sel: &Sel,
+) -> Option<u64> {
     first
         .iter()
         .filter(|(k, _)| match k {
-            Some(s) => ctx.selects(*s, sel),
+            Some(s) => selects(model, *s, sel),
             None => sel.label.is_none(),
         })
         .map(|(_, s)| *s)

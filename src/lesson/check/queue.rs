@@ -9,7 +9,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::model::{LabModel, SockRow};
 use crate::engine::types::SockId;
 
-use super::super::ctx::Ctx;
+use super::super::select::*;
 use super::super::why::Why;
 use super::common::{Errs, OwnerSel, Sel, When, first_selected, missing_label, note};
 use super::CheckKind;
@@ -84,7 +84,7 @@ impl CheckKind for QueueCheck {
         QueueFacts::default()
     }
 
-    fn feed(&self, f: &mut QueueFacts, ev: &Event, _ctx: &Ctx) {
+    fn feed(&self, f: &mut QueueFacts, ev: &Event, _model: &LabModel) {
         if let EventKind::Queues {
             sock,
             recv_q,
@@ -106,19 +106,19 @@ impl CheckKind for QueueCheck {
         }
     }
 
-    fn met(&self, f: &QueueFacts, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &QueueFacts, model: &LabModel) -> Option<u64> {
         match self.when {
-            When::Ever => first_selected(&f.first, ctx, &self.sel),
+            When::Ever => first_selected(&f.first, model, &self.sel),
             When::Now => model
                 .live()
-                .any(|r| ctx.selects(r.id, &self.sel) && queue_value(r, self.queue) >= self.min)
+                .any(|r| selects(model, r.id, &self.sel) && queue_value(r, self.queue) >= self.min)
                 .then_some(model.last_seq),
         }
     }
 
-    fn why(&self, f: &QueueFacts, ctx: &Ctx, model: &LabModel) -> Why {
+    fn why(&self, f: &QueueFacts, model: &LabModel) -> Why {
         let (sel, min) = (&self.sel, self.min);
-        if let Some(w) = missing_label(ctx, sel) {
+        if let Some(w) = missing_label(model, sel) {
             return w;
         }
         let (qen, qko) = match self.queue {
@@ -130,15 +130,14 @@ impl CheckKind for QueueCheck {
             Some(l) => (format!("{l}'s"), format!("{l}의")),
             None => ("no socket's".to_string(), "어느 소켓의".to_string()),
         };
-        let now = ctx
-            .newest_sock(sel)
+        let now = newest(model, sel)
             .and_then(|id| model.sock(id))
             .map(|r| queue_value(r, self.queue))
             .unwrap_or(0);
         let peak = f
             .peak
             .iter()
-            .filter(|(k, _)| ctx.selects_sock(**k, sel))
+            .filter(|(k, _)| selects(model, **k, sel))
             .map(|(_, v)| *v)
             .max()
             .unwrap_or(0);
