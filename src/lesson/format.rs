@@ -34,6 +34,11 @@ pub struct Step {
     pub check: Cond,
     /// Peers started when this step becomes current.
     pub setup: Vec<PeerSpec>,
+    /// Wrong routes: line lists that must NOT complete the step (run by
+    /// `verify` on a fresh lab, after the earlier steps' solutions).
+    pub wrong: Vec<Vec<String>>,
+    /// Other right routes: line lists that must complete it, like the solution.
+    pub right: Vec<Vec<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +78,16 @@ impl Lesson {
                     solution: s.solution.iter().map(|l| f(l)).collect(),
                     check: s.check.map_strings(&f),
                     setup: peers(&s.setup),
+                    wrong: s
+                        .wrong
+                        .iter()
+                        .map(|r| r.iter().map(|l| f(l)).collect())
+                        .collect(),
+                    right: s
+                        .right
+                        .iter()
+                        .map(|r| r.iter().map(|l| f(l)).collect())
+                        .collect(),
                 })
                 .collect(),
             path: self.path.clone(),

@@ -97,6 +97,10 @@ struct RawStep {
     check: Spanned<RawCheck>,
     #[serde(default)]
     setup: Vec<Spanned<RawPeer>>,
+    #[serde(default)]
+    wrong: Vec<Spanned<Vec<String>>>,
+    #[serde(default)]
+    right: Vec<Spanned<Vec<String>>>,
 }
 
 /// Collects problems for one file.
@@ -312,6 +316,8 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
                 solution,
                 check,
                 setup: step_setup,
+                wrong: routes(&s.wrong, "wrong", n, rep),
+                right: routes(&s.right, "right", n, rep),
             });
         }
     }
@@ -324,6 +330,22 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
         steps,
         path: path.to_path_buf(),
     })
+}
+
+/// A step's `wrong` / `right` routes: each a non-empty list of lines.
+fn routes(v: &[Spanned<Vec<String>>], what: &str, n: usize, rep: &mut Report) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for r in v {
+        if r.get_ref().iter().all(|l| l.trim().is_empty()) {
+            rep.at(
+                r.span(),
+                format!("step {n}: a `{what}` route needs at least one line"),
+            );
+        } else {
+            out.push(r.get_ref().clone());
+        }
+    }
+    out
 }
 
 /// Whether `name` appears in `text` as a whole word (`srv`, not `srv2`).

@@ -226,9 +226,22 @@ impl LessonRun {
     }
 
     pub fn why_not(&self, lang: Lang) -> Vec<String> {
+        self.why_not_step(self.current, lang)
+    }
+
+    /// What step index `step` still misses (empty when it is done).
+    pub fn why_not_step(&self, step: usize, lang: Lang) -> Vec<String> {
+        let whys = if self.is_done(step) {
+            Vec::new()
+        } else {
+            self.trackers
+                .get(step)
+                .map(|t| t.why_not(&self.model))
+                .unwrap_or_default()
+        };
         let mut out: Vec<String> = Vec::new();
         // Two parts of a check can miss the same thing ("no socket named conn").
-        for w in self.why_not_both() {
+        for w in whys {
             let line = w.get(lang).to_string();
             if !out.contains(&line) {
                 out.push(line);

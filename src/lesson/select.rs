@@ -22,7 +22,9 @@ pub(super) fn selects(model: &LabModel, sock: SockId, sel: &Sel) -> bool {
     let Some(s) = model.socks.get(&sock) else {
         return false;
     };
-    owner_ok(&s.owner, &sel.owner) && sel.label.as_ref().is_none_or(|l| s.labels.contains(l))
+    owner_ok(&s.owner, &sel.owner)
+        && sel.label.as_ref().is_none_or(|l| s.labels.contains(l))
+        && sel.family.is_none_or(|f| s.family == f)
 }
 
 /// The newest socket the selection names (for "now: …" in messages).

@@ -1,6 +1,7 @@
 //! `call = "connect"`: a call the student (or a peer) made, and how it
 //! ended: ok, errno, the exception, what it returned, whether it sent only
-//! part, whether it had to wait.
+//! part, whether it had to wait, and what its arguments said
+//! (`args = "SO_REUSEADDR"`: the arguments as typed contain that text).
 
 use std::collections::HashMap;
 
@@ -72,6 +73,7 @@ pub struct RawCall {
     returned: Option<StrOrInt>,
     partial: Option<bool>,
     pending: Option<bool>,
+    args: Option<String>,
 }
 
 /// What a call must have done.
@@ -84,6 +86,8 @@ pub struct CallReq {
     pub returned: Option<String>,
     pub partial: Option<bool>,
     pub pending: Option<bool>,
+    /// Text the call's arguments (as typed) must contain.
+    pub args: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,12 +147,14 @@ impl CheckKind for CallCheck {
                 returned,
                 partial: r.partial,
                 pending: r.pending,
+                args: r.args,
             },
         })
     }
     fn map_strings(&self, f: &dyn Fn(&str) -> String) -> Self {
         let mut c = self.clone();
         c.req.returned = self.req.returned.as_deref().map(f);
+        c.req.args = self.req.args.as_deref().map(f);
         c
     }
     fn sel(&self) -> Option<&Sel> {
@@ -193,6 +199,11 @@ impl CheckKind for CallCheck {
             return;
         }
         if req.pending.is_some_and(|p| p != info.pending) {
+            return;
+        }
+        if let Some(a) = &req.args
+            && !call_args(&info.text).contains(a.as_str())
+        {
             return;
         }
         let mut key = info.sock;
@@ -284,6 +295,15 @@ fn call_done_ok(req: &CallReq, d: &CallFacts, info: &OpenCall, ret: &Ret) -> boo
     true
 }
 
+/// The arguments of a call as typed: `srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
+/// gives `SOL_SOCKET, SO_REUSEADDR, 1`.
+fn call_args(text: &str) -> &str {
+    match text.find('(') {
+        Some(i) => text[i + 1..].strip_suffix(')').unwrap_or(&text[i + 1..]),
+        None => "",
+    }
+}
+
 fn exc_matches(want: &str, exc: &str, errno: Option<i32>) -> bool {
     want == exc
         || (want == "OSError" && errno.is_some())
@@ -353,6 +373,10 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
             ko.push("기다리지 않고 끝난".into());
         }
         None => {}
+    }
+    if let Some(a) = &req.args {
+        en.push(format!("was given {a}"));
+        ko.push(format!("{a}를 넘긴"));
     }
     if en.is_empty() {
         return Why::new(

@@ -1,6 +1,14 @@
 //! The combinators: `all` (every part), `any` (one part), `seq` (each part
-//! at or after the moment the one before it held), as a tree of running
+//! at or after the moment the one before it held), `not` (no part holds
+//! now), `never` (no part has held at any moment), as a tree of running
 //! checks whose leaves are the kinds.
+//!
+//! How `seq` treats a repeated event: each part watches only events after
+//! the part before it held, and a part's first match counts. The event that
+//! completes one part is also shown to the next, so one event may complete
+//! several parts in a row — also two equal parts: `seq = [X, X]` is met by a
+//! single X. To ask for something twice, use `count = 2` (lab/kernel checks)
+//! or parts that differ (`returned = "a"`, then `returned = "b"`).
 
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
@@ -13,6 +21,8 @@ pub(in crate::lesson) enum Node {
     All(Vec<Node>),
     Any(Vec<Node>),
     Seq { kids: Vec<Node>, at: usize },
+    Not(Vec<Node>),
+    Never { kids: Vec<Node>, broken: bool },
     Leaf(Box<LeafRun>),
 }
 
@@ -25,13 +35,26 @@ impl Node {
                 kids: v.iter().map(Node::build).collect(),
                 at: 0,
             },
+            Cond::Not(v) => Node::Not(v.iter().map(Node::build).collect()),
+            Cond::Never(v) => Node::Never {
+                kids: v.iter().map(Node::build).collect(),
+                broken: false,
+            },
             Cond::Leaf(l) => Node::Leaf(Box::new(l.start())),
         }
     }
 
     pub(in crate::lesson) fn feed(&mut self, ev: &Event, model: &LabModel) {
         match self {
-            Node::All(v) | Node::Any(v) => v.iter_mut().for_each(|n| n.feed(ev, model)),
+            Node::All(v) | Node::Any(v) | Node::Not(v) => {
+                v.iter_mut().for_each(|n| n.feed(ev, model))
+            }
+            Node::Never { kids, broken } => {
+                for n in kids.iter_mut() {
+                    n.feed(ev, model);
+                    *broken |= n.met(model).is_some();
+                }
+            }
             Node::Seq { kids, at } => {
                 // The event that completes one part may also complete the next.
                 while *at < kids.len() {
@@ -60,6 +83,13 @@ impl Node {
                 } else {
                     None
                 }
+            }
+            Node::Not(v) => v
+                .iter()
+                .all(|n| n.met(model).is_none())
+                .then_some(model.last_seq),
+            Node::Never { kids, broken } => {
+                (!*broken && kids.iter().all(|n| n.met(model).is_none())).then_some(model.last_seq)
             }
             Node::Leaf(l) => l.met(model),
         }
@@ -98,6 +128,14 @@ impl Node {
                 Some(n) => n.why(model),
                 None => Vec::new(),
             },
+            Node::Not(_) => vec![Why::new(
+                "something this step rules out is true now (read the step again and undo it)",
+                "이 단계에서 하면 안 되는 일이 지금 이루어져 있어요 (단계 설명을 다시 읽고 되돌려 보세요)",
+            )],
+            Node::Never { .. } => vec![Why::new(
+                "something this step rules out has happened (read the step again; :reset starts over)",
+                "이 단계에서 하면 안 되는 일이 일어났어요 (단계 설명을 다시 읽어 보세요. :reset으로 다시 시작해요)",
+            )],
             Node::Leaf(l) => vec![l.why(model)],
         }
     }

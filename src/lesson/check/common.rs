@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::engine::text::py_bytes_repr;
-use crate::engine::types::{SockId, TcpState};
+use crate::engine::types::{Family, SockId, TcpState};
 
 use crate::engine::model::LabModel;
 
@@ -33,6 +33,8 @@ pub struct Sel {
     /// The student's variable (or a peer's role name); `None` = any socket (`"*"`).
     pub label: Option<String>,
     pub owner: OwnerSel,
+    /// `family = "AF_INET6"`: only sockets of this address family.
+    pub family: Option<Family>,
 }
 
 impl Sel {
@@ -40,6 +42,7 @@ impl Sel {
         Sel {
             label: None,
             owner: OwnerSel::Student,
+            family: None,
         }
     }
 }
@@ -92,7 +95,11 @@ impl Errs<'_> {
             }
             Some(s) => Some(s.to_string()),
         };
-        Sel { label, owner }
+        Sel {
+            label,
+            owner,
+            family: None,
+        }
     }
 
     /// The `socket` key a kind requires.
@@ -135,6 +142,23 @@ impl Errs<'_> {
     }
 
     /// A kernel state name as `ss` prints it.
+    /// `family = "AF_INET6"` (also `AF_INET`; `inet6`/`ipv6`/`v6` and
+    /// `inet`/`ipv4`/`v4` are read as the same).
+    pub fn family(&mut self, name: &Option<String>) -> Option<Family> {
+        let n = name.as_deref()?.trim().to_ascii_lowercase();
+        match n.trim_start_matches("af_") {
+            "inet6" | "ipv6" | "v6" => Some(Family::V6),
+            "inet" | "ipv4" | "v4" => Some(Family::V4),
+            _ => {
+                self.err(format!(
+                    "unknown family \"{}\"; use \"AF_INET\" or \"AF_INET6\"",
+                    name.as_deref().unwrap_or_default()
+                ));
+                None
+            }
+        }
+    }
+
     pub fn tcp(&mut self, name: &str) -> Option<TcpState> {
         let up = name.trim().to_ascii_uppercase().replace('-', "_");
         if KERNEL_NAMES.contains(&up.as_str()) || up == "CLOSED" {
@@ -193,6 +217,25 @@ pub fn subject(sel: &Sel) -> (String, String) {
 /// "there is no socket named srv yet", when the check names a socket not made yet.
 pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
     let l = sel.label.as_ref()?;
+    if let Some(f) = sel.family {
+        let any_family = Sel {
+            family: None,
+            ..sel.clone()
+        };
+        if newest(model, sel).is_none() && newest(model, &any_family).is_some() {
+            let (en, ko) = match f {
+                Family::V6 => ("AF_INET6", "AF_INET6"),
+                Family::V4 => ("AF_INET", "AF_INET"),
+            };
+            return Some(Why::new(
+                format!("{l} is not an {en} socket (make it with socket({en}, …))"),
+                format!(
+                    "{} {ko} 소켓이 아니에요 (socket({ko}, …)로 만들어요)",
+                    josa(l, "은", "는")
+                ),
+            ));
+        }
+    }
     newest(model, sel).is_none().then(|| {
         Why::new(
             format!("there is no socket named {l} yet"),

@@ -6,7 +6,7 @@
 //! when it is met, and its "why not yet" lines — the [`CheckKind`] trait.
 //! [`KINDS`](kinds!) below is the one list of kinds: a new kind (a segment
 //! check for the Wire, a traced-program check) is one new file plus one line
-//! there. The combinators (`all`, `any`, `seq`) live in `combine.rs`; what
+//! there. The combinators (`all`, `any`, `seq`, `not`, `never`) live in `combine.rs`; what
 //! every kind shares (socket selection, `when`, the shared messages) in
 //! `common.rs`; reading a check table into a [`Cond`] in `raw.rs`.
 
@@ -138,6 +138,10 @@ pub enum Cond {
     Any(Vec<Cond>),
     /// Each became true at or after the moment the previous one did.
     Seq(Vec<Cond>),
+    /// None of them holds now.
+    Not(Vec<Cond>),
+    /// None of them has held at any moment since the checks started.
+    Never(Vec<Cond>),
     Leaf(Leaf),
 }
 
@@ -149,13 +153,17 @@ impl Cond {
             Cond::All(v) => Cond::All(all(v)),
             Cond::Any(v) => Cond::Any(all(v)),
             Cond::Seq(v) => Cond::Seq(all(v)),
+            Cond::Not(v) => Cond::Not(all(v)),
+            Cond::Never(v) => Cond::Never(all(v)),
             Cond::Leaf(l) => Cond::Leaf(l.map_strings(f)),
         }
     }
 
     fn leaves<'a>(&'a self, out: &mut Vec<&'a Leaf>) {
         match self {
-            Cond::All(v) | Cond::Any(v) | Cond::Seq(v) => v.iter().for_each(|c| c.leaves(out)),
+            Cond::All(v) | Cond::Any(v) | Cond::Seq(v) | Cond::Not(v) | Cond::Never(v) => {
+                v.iter().for_each(|c| c.leaves(out))
+            }
             Cond::Leaf(l) => out.push(l),
         }
     }

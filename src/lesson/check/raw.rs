@@ -30,7 +30,7 @@ pub const KERNEL_NAMES: &[&str] = &[
     "CLOSING",
 ];
 
-const COMBINATORS: &[&str] = &["all", "any", "seq"];
+const COMBINATORS: &[&str] = &["all", "any", "seq", "not", "never"];
 
 /// A check table as written: combinator lists (each part with its place),
 /// and every other key with its place and value.
@@ -183,6 +183,8 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
         return Some(match kind {
             "all" => Cond::All(kids),
             "any" => Cond::Any(kids),
+            "not" => Cond::Not(kids),
+            "never" => Cond::Never(kids),
             _ => Cond::Seq(kids),
         });
     };

@@ -1,5 +1,6 @@
 //! `lab = "listening"` and `kernel = "TIME_WAIT"`: sockets in a state, ever
-//! or now, at least `count` of them.
+//! or now, at least `count` of them; `family = "AF_INET6"` narrows them to
+//! one address family (an IPv6 step is not met by IPv4 sockets).
 
 use std::collections::HashMap;
 
@@ -22,6 +23,7 @@ pub struct RawLab {
     owner: Option<String>,
     when: Option<String>,
     count: Option<i64>,
+    family: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +34,7 @@ pub struct RawKernel {
     owner: Option<String>,
     when: Option<String>,
     count: Option<i64>,
+    family: Option<String>,
 }
 
 /// The lab's own state of a socket (`created`, `bound`, `listening`, …).
@@ -62,7 +65,8 @@ impl CheckKind for LabCheck {
 
     fn build(r: RawLab, kind: &str, e: &mut Errs) -> Option<Self> {
         let when = e.when(&r.when);
-        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        sel.family = e.family(&r.family);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         let n = r.lab.trim().to_ascii_lowercase().replace('_', "-");
@@ -143,7 +147,8 @@ impl CheckKind for KernelCheck {
 
     fn build(r: RawKernel, kind: &str, e: &mut Errs) -> Option<Self> {
         let when = e.when(&r.when);
-        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        sel.family = e.family(&r.family);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         Some(KernelCheck {
