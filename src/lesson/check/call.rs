@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::engine::error::errno_by_name;
+use crate::engine::error::{errno_by_name, errno_name};
 use crate::engine::event::{Event, EventKind};
 use crate::engine::model::LabModel;
 use crate::engine::types::{Ret, SockId};
@@ -15,7 +15,7 @@ use crate::engine::types::{Ret, SockId};
 use crate::engine::model::OpenCall;
 use super::super::select::*;
 use super::super::why::{Why, josa};
-use super::common::{Errs, OwnerSel, Sel, StrOrInt, bytes_repr, decode, note};
+use super::common::{did_you_mean, Errs, OwnerSel, Sel, StrOrInt, bytes_repr, decode, note};
 use super::CheckKind;
 
 /// Method names a `call` check may name (the Python socket API the lab has).
@@ -43,6 +43,11 @@ pub const CALL_METHODS: &[&str] = &[
     "fileno",
     "select",
 ];
+
+/// Every errno name the engine knows (for "did you mean").
+fn errno_names() -> Vec<&'static str> {
+    (1..200).filter_map(errno_name).collect()
+}
 
 const EXCEPTIONS: &[&str] = &[
     "OSError",
@@ -115,20 +120,25 @@ impl CheckKind for CallCheck {
         let method = r.call;
         if !CALL_METHODS.contains(&method.as_str()) {
             e.err(format!(
-                "unknown call \"{method}\"; calls: {}",
+                "unknown call \"{method}\"{}; calls: {}",
+                did_you_mean(&method, CALL_METHODS),
                 CALL_METHODS.join(" ")
             ));
         }
         if let Some(x) = &r.errno
             && errno_by_name(x).is_none()
         {
-            e.err(format!("unknown errno name \"{x}\""));
+            e.err(format!(
+                "unknown errno name \"{x}\"{}",
+                did_you_mean(x, &errno_names())
+            ));
         }
         if let Some(x) = &r.error
             && !EXCEPTIONS.contains(&x.as_str())
         {
             e.err(format!(
-                "unknown exception \"{x}\"; known: {}",
+                "unknown exception \"{x}\"{}; known: {}",
+                did_you_mean(x, EXCEPTIONS),
                 EXCEPTIONS.join(" ")
             ));
         }

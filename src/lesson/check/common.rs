@@ -159,18 +159,47 @@ impl Errs<'_> {
         }
     }
 
+    /// A kernel state name. Loose spellings are read as the kernel's name
+    /// on purpose: any case, `-` for `_`, and `ss`'s `ESTAB`, `FIN-WAIT-1`,
+    /// `CLOSED`, `SYN-RECEIVED`.
     pub fn tcp(&mut self, name: &str) -> Option<TcpState> {
-        let up = name.trim().to_ascii_uppercase().replace('-', "_");
-        if KERNEL_NAMES.contains(&up.as_str()) || up == "CLOSED" {
-            TcpState::from_name(name)
+        let up = normal_tcp_name(name);
+        if KERNEL_NAMES.contains(&up.as_str()) {
+            TcpState::from_name(&up)
         } else {
             self.err(format!(
-                "unknown kernel state \"{name}\"; states: {}",
+                "unknown kernel state \"{name}\"{}; states: {}",
+                did_you_mean(&up, KERNEL_NAMES),
                 KERNEL_NAMES.join(" ")
             ));
             None
         }
     }
+}
+
+/// `ss`'s and other loose spellings of a kernel state, as the kernel names it.
+pub fn normal_tcp_name(name: &str) -> String {
+    let up = name.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+    match up.as_str() {
+        "ESTAB" => "ESTABLISHED".to_string(),
+        "CLOSED" => "CLOSE".to_string(),
+        "SYN_RECEIVED" => "SYN_RECV".to_string(),
+        "FIN_WAIT_1" => "FIN_WAIT1".to_string(),
+        "FIN_WAIT_2" => "FIN_WAIT2".to_string(),
+        _ => up,
+    }
+}
+
+/// ` (did you mean "x"?)` when one of `known` is close to `word`, else "".
+pub fn did_you_mean(word: &str, known: &[&str]) -> String {
+    let w = word.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&w, &k.to_ascii_lowercase()), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" (did you mean \"{k}\"?)"))
+        .unwrap_or_default()
 }
 
 /// A string or an integer (`returned = 5`, `port = "{port}"`).

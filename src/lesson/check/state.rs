@@ -72,8 +72,9 @@ impl CheckKind for LabCheck {
         let n = r.lab.trim().to_ascii_lowercase().replace('_', "-");
         if !LabState::NAMES.contains(&n.as_str()) {
             e.err(format!(
-                "unknown lab state \"{}\"; states: {}",
+                "unknown lab state \"{}\"{}; states: {}",
                 r.lab,
+                super::common::did_you_mean(&n, LabState::NAMES),
                 LabState::NAMES.join(" ")
             ));
             return None;
