@@ -19,6 +19,7 @@ use crate::ui::lesson::LessonView;
 use crate::ui::theme::Theme;
 
 mod input;
+pub mod lesson;
 use input::{on_key, on_mouse};
 
 pub use crate::session::{Outcome, Session, Submitted};

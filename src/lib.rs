@@ -7,6 +7,7 @@ pub mod i18n;
 
 pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod describe;
 pub mod engine;
 pub mod keys;

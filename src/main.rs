@@ -54,21 +54,21 @@ fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Check { dir }) => socklab::lesson::cli::check(&cli, dir.as_deref()),
-        Some(Command::Verify { lesson }) => socklab::lesson::cli::verify(&cli, lesson.as_deref()),
-        Some(Command::List) => socklab::lesson::cli::list(&cli),
+        Some(Command::Check { dir }) => socklab::cmd::lessons::check(&cli, dir.as_deref()),
+        Some(Command::Verify { lesson }) => socklab::cmd::lessons::verify(&cli, lesson.as_deref()),
+        Some(Command::List) => socklab::cmd::lessons::list(&cli),
         Some(Command::Shell { .. }) => unreachable!("handled above"),
-        Some(Command::Sandbox) => socklab::tui::main(&cli, socklab::tui::Mode::Sandbox),
+        Some(Command::Sandbox) => socklab::tui::main(&cli, socklab::settings::Mode::Sandbox),
         Some(Command::Learn { lesson }) => {
-            socklab::tui::main(&cli, socklab::tui::Mode::Learn(lesson.clone()))
+            socklab::tui::main(&cli, socklab::settings::Mode::Learn(lesson.clone()))
         }
-        None => socklab::tui::main(&cli, socklab::tui::Mode::Continue),
+        None => socklab::tui::main(&cli, socklab::settings::Mode::Continue),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             // Errors may quote a lesson file or a path: escaped.
-            socklab::lesson::cli::warn(&format!("socklab: {e:#}"));
+            socklab::cmd::lessons::warn(&format!("socklab: {e:#}"));
             ExitCode::from(2)
         }
     }

@@ -1,4 +1,4 @@
-//! Settings every layer may read (the language), kept apart from the
+//! Settings every layer may read (the language, the app mode), kept apart from the
 //! command line so nothing has to import `cli` to know them.
 
 use clap::ValueEnum;
@@ -45,4 +45,15 @@ impl Lang {
             Lang::Ko => "ko",
         }
     }
+}
+
+/// What the app opens: a lesson to continue, one asked for, or the sandbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `socklab`: continue where the student left off.
+    Continue,
+    /// `socklab learn [ID]`.
+    Learn(Option<String>),
+    /// `socklab sandbox`: no lesson.
+    Sandbox,
 }

@@ -25,16 +25,7 @@ use crate::engine::{Engine, EngineConfig, Events};
 use crate::ui;
 use crate::ui::theme::Theme;
 
-/// What to open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// `socklab`: continue where the student left off.
-    Continue,
-    /// `socklab learn [ID]`.
-    Learn(Option<String>),
-    /// `socklab sandbox`: no lesson.
-    Sandbox,
-}
+pub use crate::settings::Mode;
 
 /// Engine-only changes are drawn at most this often; keys are drawn at once.
 const FRAME: Duration = Duration::from_millis(16);
@@ -113,7 +104,7 @@ pub fn lesson_hook(
     session: &mut Session,
     store: crate::lesson::progress::ProgressStore,
 ) -> anyhow::Result<Option<Box<dyn LessonHook>>> {
-    Ok(crate::lesson::hook::build(cli, mode, session, store)?
+    Ok(crate::app::lesson::build(cli, mode, session, store)?
         .map(|h| Box::new(h) as Box<dyn LessonHook>))
 }
 

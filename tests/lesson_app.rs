@@ -10,7 +10,7 @@ use socklab::app::{self, App, Msg};
 use socklab::cli::Cli;
 use socklab::engine::Events;
 use socklab::lesson::StepStatus;
-use socklab::tui::Mode;
+use socklab::settings::Mode;
 use ui_support::*;
 
 async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {

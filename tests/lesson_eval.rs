@@ -568,3 +568,79 @@ fn orphan_now_follows_the_kernel_table() {
     l.push(ev(None));
     assert!(!l.met());
 }
+
+#[test]
+fn never_breaks_for_good_and_not_follows_the_present() {
+    let mut never = Lab::new(r#"{ never = [{ socket = "a", lab = "closed", when = "now" }] }"#);
+    let mut not = Lab::new(r#"{ not = [{ socket = "a", lab = "listening", when = "now" }] }"#);
+    for l in [&mut never, &mut not] {
+        l.sock(1, Owner::Student).label(1, "a");
+        assert!(l.met());
+        l.lab(1, LabState::Created, LabState::Listening);
+    }
+    assert!(!not.met(), "a listens now");
+    assert!(!not.why().is_empty());
+    never.lab(1, LabState::Listening, LabState::Closed);
+    not.lab(1, LabState::Listening, LabState::Closed);
+    assert!(not.met(), "not follows what is true now");
+    assert!(!never.met());
+    never.sock(2, Owner::Student).label(2, "b");
+    assert!(!never.met(), "never stays broken once its part held");
+}
+
+#[test]
+fn queue_comparisons_exactly_and_at_most() {
+    let q = |recv_q| EventKind::Queues {
+        sock: 1,
+        recv_q,
+        send_q: 0,
+        accept_q: None,
+        backlog: None,
+    };
+    let mut least = Lab::new(r#"{ socket = "c", recv_q = 0, when = "now" }"#);
+    let mut exact = Lab::new(r#"{ socket = "c", recv_q = 0, cmp = "exactly", when = "now" }"#);
+    let mut most = Lab::new(r#"{ socket = "c", recv_q = 3, cmp = "at_most", when = "now" }"#);
+    for l in [&mut least, &mut exact, &mut most] {
+        l.sock(1, Owner::Student).label(1, "c");
+        l.push(q(5));
+    }
+    assert!(least.met(), "at least 0 is always true");
+    assert!(!exact.met());
+    assert!(!most.met());
+    assert!(exact.why()[0].0.contains("exactly 0"), "{:?}", exact.why());
+    exact.push(q(0));
+    most.push(q(2));
+    assert!(exact.met());
+    assert!(most.met());
+}
+
+#[test]
+fn family_narrows_sockets_and_says_why() {
+    let mut l = Lab::new(r#"{ socket = "c6", lab = "connected", family = "AF_INET6" }"#);
+    l.sock(1, Owner::Student).label(1, "c6");
+    l.lab(1, LabState::Created, LabState::Connected);
+    assert!(!l.met(), "an IPv4 socket named c6 does not count");
+    assert!(
+        l.why()[0].0.contains("is not an AF_INET6 socket"),
+        "{:?}",
+        l.why()
+    );
+    l.push(EventKind::SocketCreated {
+        sock: 2,
+        fd: 20,
+        family: Family::V6,
+        ty: SockType::Stream,
+        owner: Owner::Student,
+    });
+    l.label(2, "c6")
+        .lab(2, LabState::Created, LabState::Connected);
+    assert!(l.met());
+}
+
+#[test]
+fn a_socket_keeps_every_name_it_had() {
+    let mut l = Lab::new(r#"{ socket = "srv", lab = "listening" }"#);
+    l.sock(1, Owner::Student).label(1, "srv").label(1, "s");
+    l.lab(1, LabState::Created, LabState::Listening);
+    assert!(l.met(), "srv = socket(); s = srv: still srv");
+}

@@ -81,3 +81,57 @@ fn verify_passes_a_solvable_lesson_and_fails_broken_steps() {
     );
     assert!(out.contains(">>> srv.getsockname()"), "{out}");
 }
+
+const STEP_V6: &str = r#"
+[[steps]]
+text = { en = "An IPv6 listener s6.", ko = "IPv6 리스너 s6." }
+hint = { en = "h", ko = "h" }
+solution = ['s6 = socket(AF_INET6, SOCK_STREAM)', 's6.bind(("::1", {port2}))', 's6.listen(1)']
+wrong = [['s6 = socket()', 's6.bind(("127.0.0.1", {port2}))', 's6.listen(1)']]
+right = [['s6 = socket(AF_INET6, SOCK_STREAM)', 's6.bind(("::1", {port3}))', 's6.listen(5)']]
+"#;
+
+#[test]
+fn verify_runs_wrong_and_right_routes_each_on_a_fresh_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    // The check says IPv6: the IPv4 route is refused, another IPv6 port passes.
+    let tight = lesson(
+        "tight",
+        0,
+        &format!(
+            "{STEP_V6}check = {{ socket = \"s6\", lab = \"listening\", family = \"AF_INET6\" }}\n"
+        ),
+    );
+    std::fs::write(dir.path().join("tight.toml"), &tight).unwrap();
+    // The same step without the family: its wrong route passes, verify fails.
+    let loose = lesson(
+        "loose",
+        1,
+        &format!("{STEP_V6}check = {{ socket = \"s6\", lab = \"listening\" }}\n"),
+    );
+    std::fs::write(dir.path().join("loose.toml"), &loose).unwrap();
+    // Too strict: the right route on another port is refused.
+    let strict = lesson(
+        "strict",
+        2,
+        &format!(
+            "{STEP_V6}check = {{ call = \"bind\", socket = \"s6\", ok = true, args = \"{{port2}}\" }}\n"
+        ),
+    );
+    std::fs::write(dir.path().join("strict.toml"), &strict).unwrap();
+
+    let (code, out) = verify(dir.path(), "tight");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify(dir.path(), "loose");
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("step 1 passes by its wrong route"), "{out}");
+    let (code, out) = verify(dir.path(), "strict");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("step 1 is not met by its right route"),
+        "{out}"
+    );
+    // The failing step's own "not yet" line, and no line ending in ": ".
+    assert!(out.contains("not yet:"), "{out}");
+    assert!(!out.lines().any(|l| l.ends_with(": ")), "{out}");
+}

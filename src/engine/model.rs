@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::capture::{CaptureStatus, Segment};
-use super::event::{Event, EventKind, FourTuple, ProgramNote};
+use super::event::{Event, EventKind, FourTuple, PeerNote, ProgramNote};
 use super::types::*;
 
 /// One socket the lab holds (or held) a descriptor for.
@@ -18,6 +18,11 @@ pub struct SockRow {
     pub ty: SockType,
     pub owner: Owner,
     pub label: Option<String>,
+    /// Every name the socket has had, oldest first (a lesson check may name
+    /// any of them: `srv` stays `srv` after `s = srv`).
+    pub labels: Vec<String>,
+    /// It has been listening at some point (a closed listener still was one).
+    pub was_listener: bool,
     pub local: Option<SocketAddr>,
     pub peer: Option<SocketAddr>,
     pub lab: LabState,
@@ -119,6 +124,8 @@ pub struct LabModel {
     /// The call that finished with the newest event applied, so that whoever
     /// words that event can still say which call it was.
     pub finished: Option<OpenCall>,
+    /// Peers that have started, by name, in the order they started.
+    pub peers: Vec<String>,
     /// Time of the newest event applied (µs since engine start).
     pub now_us: u64,
     pub last_seq: u64,
@@ -174,6 +181,8 @@ impl LabModel {
                         ty: *ty,
                         owner: owner.clone(),
                         label: None,
+                        labels: Vec::new(),
+                        was_listener: false,
                         local: None,
                         peer: None,
                         lab: LabState::Created,
@@ -194,6 +203,9 @@ impl LabModel {
             EventKind::SocketLabel { sock, label } => {
                 if let Some(r) = self.socks.get_mut(sock) {
                     r.label = Some(label.clone());
+                    if !r.labels.contains(label) {
+                        r.labels.push(label.clone());
+                    }
                 }
             }
             EventKind::Endpoints { sock, local, peer } => {
@@ -206,6 +218,7 @@ impl LabModel {
                 if let Some(r) = self.socks.get_mut(sock) {
                     r.prev_lab = Some(*from);
                     r.lab = *to;
+                    r.was_listener |= *to == LabState::Listening;
                     r.changed_us = t;
                 }
             }
@@ -332,6 +345,14 @@ impl LabModel {
                 s => self.wire.status = Some(s.clone()),
             },
             EventKind::Program { pid, note } => self.apply_program(*pid, note, t),
+            EventKind::Peer {
+                peer,
+                note: PeerNote::Started { .. },
+            } => {
+                if !self.peers.contains(peer) {
+                    self.peers.push(peer.clone());
+                }
+            }
             EventKind::Data { .. } | EventKind::Peer { .. } | EventKind::Notice { .. } => {}
         }
     }

@@ -11,7 +11,6 @@ use crate::engine::event::Event;
 use crate::engine::model::LabModel;
 
 use super::check::{Cond, Node};
-pub use super::ctx::Ctx;
 use super::why::Why;
 
 /// One check being evaluated.
@@ -28,52 +27,48 @@ impl Tracker {
     }
 
     /// Feed one event (after `ctx.begin(ev)` and `model.apply(ev)`).
-    pub fn feed(&mut self, ev: &Event, ctx: &Ctx, model: &LabModel) {
-        self.root.feed(ev, ctx, model);
+    pub fn feed(&mut self, ev: &Event, model: &LabModel) {
+        self.root.feed(ev, model);
     }
 
     /// The seq at which the check became met, if it is.
-    pub fn met(&self, ctx: &Ctx, model: &LabModel) -> Option<u64> {
-        self.root.met(ctx, model)
+    pub fn met(&self, model: &LabModel) -> Option<u64> {
+        self.root.met(model)
     }
 
     /// What is still missing (empty when met).
-    pub fn why_not(&self, ctx: &Ctx, model: &LabModel) -> Vec<Why> {
-        if self.met(ctx, model).is_some() {
+    pub fn why_not(&self, model: &LabModel) -> Vec<Why> {
+        if self.met(model).is_some() {
             return Vec::new();
         }
-        self.root.why(ctx, model)
+        self.root.why(model)
     }
 }
 
-/// A check with its own context: for one-off evaluation and tests.
+/// One check for one-off evaluation and tests.
 #[derive(Clone, Debug)]
 pub struct Evaluator {
-    pub ctx: Ctx,
     tracker: Tracker,
 }
 
 impl Evaluator {
-    pub fn new(cond: &Cond, model: &LabModel) -> Evaluator {
+    pub fn new(cond: &Cond, _model: &LabModel) -> Evaluator {
         Evaluator {
-            ctx: Ctx::from_model(model),
             tracker: Tracker::new(cond),
         }
     }
 
     /// Feed one event; `model` must already include it.
     pub fn feed(&mut self, ev: &Event, model: &LabModel) {
-        self.ctx.begin(ev);
-        self.tracker.feed(ev, &self.ctx, model);
-        self.ctx.end(ev);
+        self.tracker.feed(ev, model);
     }
 
     pub fn met(&self, model: &LabModel) -> bool {
-        self.tracker.met(&self.ctx, model).is_some()
+        self.tracker.met(model).is_some()
     }
 
     pub fn why_not(&self, model: &LabModel) -> Vec<Why> {
-        self.tracker.why_not(&self.ctx, model)
+        self.tracker.why_not(model)
     }
 }
 

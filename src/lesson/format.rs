@@ -34,6 +34,11 @@ pub struct Step {
     pub check: Cond,
     /// Peers started when this step becomes current.
     pub setup: Vec<PeerSpec>,
+    /// Wrong routes: line lists that must NOT complete the step (run by
+    /// `verify` on a fresh lab, after the earlier steps' solutions).
+    pub wrong: Vec<Vec<String>>,
+    /// Other right routes: line lists that must complete it, like the solution.
+    pub right: Vec<Vec<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -52,6 +57,11 @@ impl Lesson {
     /// The lesson with every placeholder filled (text, hints, solutions,
     /// peer addresses and options, check strings).
     pub fn expanded(&self, ph: &BTreeMap<String, String>) -> Lesson {
+        let mut ph = ph.clone();
+        for (k, v) in kernel_placeholders() {
+            ph.entry(k).or_insert(v);
+        }
+        let ph = &ph;
         let f = |s: &str| fill(s, ph);
         let text = |t: &Text| Text {
             en: f(&t.en),
@@ -73,6 +83,16 @@ impl Lesson {
                     solution: s.solution.iter().map(|l| f(l)).collect(),
                     check: s.check.map_strings(&f),
                     setup: peers(&s.setup),
+                    wrong: s
+                        .wrong
+                        .iter()
+                        .map(|r| r.iter().map(|l| f(l)).collect())
+                        .collect(),
+                    right: s
+                        .right
+                        .iter()
+                        .map(|r| r.iter().map(|l| f(l)).collect())
+                        .collect(),
                 })
                 .collect(),
             path: self.path.clone(),
@@ -93,8 +113,70 @@ pub fn fill_peer(p: &PeerSpec, ph: &BTreeMap<String, String>) -> PeerSpec {
     }
 }
 
-/// The placeholder names a lesson may use.
-pub const PLACEHOLDERS: &[&str] = &["port", "port2", "port3", "port4", "port5", "host"];
+/// The placeholder names a lesson may use. `{syn_times}` / `{syn_giveup}`
+/// are what THIS kernel does with an unanswered SYN (see [`syn_schedule`]).
+pub const PLACEHOLDERS: &[&str] = &[
+    "port",
+    "port2",
+    "port3",
+    "port4",
+    "port5",
+    "host",
+    "syn_times",
+    "syn_giveup",
+];
+
+/// Placeholders read from the running kernel when a lesson opens.
+pub fn kernel_placeholders() -> BTreeMap<String, String> {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    };
+    // Linux defaults when a sysctl is missing: 6 retries; no linear phase
+    // before kernels that have tcp_syn_linear_timeouts.
+    let (times, giveup) = syn_schedule(
+        read("tcp_syn_retries").unwrap_or(6),
+        read("tcp_syn_linear_timeouts").unwrap_or(0),
+    );
+    let list: Vec<String> = times.iter().map(|t| t.to_string()).collect();
+    BTreeMap::from([
+        ("syn_times".to_string(), list.join(", ")),
+        ("syn_giveup".to_string(), giveup.to_string()),
+    ])
+}
+
+/// When an unanswered SYN is sent again (seconds after the first), and when
+/// connect gives up: the first `linear` retries and the final wait come 1 s
+/// apart (the initial RTO), after that each wait doubles.
+pub fn syn_schedule(retries: u32, linear: u32) -> (Vec<u64>, u64) {
+    let mut t = 0u64;
+    let mut gap = 1u64;
+    let mut times = Vec::new();
+    for k in 1..=retries + 1 {
+        if k > linear + 1 {
+            gap *= 2;
+        }
+        t += gap;
+        if k <= retries {
+            times.push(t);
+        }
+    }
+    (times, t)
+}
+
+#[cfg(test)]
+mod syn_tests {
+    use super::syn_schedule;
+
+    #[test]
+    fn syn_schedule_matches_measured_kernels() {
+        // Linux 6.18, tcp_syn_retries=6, tcp_syn_linear_timeouts=4 (measured).
+        assert_eq!(syn_schedule(6, 4), (vec![1, 2, 3, 4, 5, 7], 11));
+        // Classic exponential backoff.
+        assert_eq!(syn_schedule(6, 0), (vec![1, 3, 7, 15, 31, 63], 127));
+    }
+}
 
 /// Every `{name}` in `s` where name is a lowercase identifier, with its byte offset.
 /// Braces around anything else (`{ a = 1 }`, `{}`) are plain text.

@@ -97,6 +97,10 @@ struct RawStep {
     check: Spanned<RawCheck>,
     #[serde(default)]
     setup: Vec<Spanned<RawPeer>>,
+    #[serde(default)]
+    wrong: Vec<Spanned<Vec<String>>>,
+    #[serde(default)]
+    right: Vec<Spanned<Vec<String>>>,
 }
 
 /// Collects problems for one file.
@@ -272,7 +276,7 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
                         rep.at(
                             span,
                             format!(
-                                "step {n} check names socket \"{l}\", but no `{lang}` text up to this step tells the student that name"
+                                "step {n} check names socket \"{l}\", but no `{lang}` text up to this step tells the student that name (an ordinary word like it counts only in code: `{l}`)"
                             ),
                         );
                     }
@@ -312,6 +316,8 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
                 solution,
                 check,
                 setup: step_setup,
+                wrong: routes(&s.wrong, "wrong", n, rep),
+                right: routes(&s.right, "right", n, rep),
             });
         }
     }
@@ -326,8 +332,77 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
     })
 }
 
+/// A step's `wrong` / `right` routes: each a non-empty list of lines.
+fn routes(v: &[Spanned<Vec<String>>], what: &str, n: usize, rep: &mut Report) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for r in v {
+        if r.get_ref().iter().all(|l| l.trim().is_empty()) {
+            rep.at(
+                r.span(),
+                format!("step {n}: a `{what}` route needs at least one line"),
+            );
+        } else {
+            out.push(r.get_ref().clone());
+        }
+    }
+    out
+}
+
 /// Whether `name` appears in `text` as a whole word (`srv`, not `srv2`).
+/// A name that is also an ordinary English word counts only inside code
+/// (between backticks): "the client notices" does not tell the student that
+/// a socket is called `client`; `client = socket()` does.
 fn mentions(text: &str, name: &str) -> bool {
+    let in_code = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .any(|code| mentions_word(code, name));
+    in_code
+        || (!ENGLISH_WORDS.contains(&name.to_ascii_lowercase().as_str())
+            && mentions_word(text, name))
+}
+
+/// Socket names a teacher may pick that are also words of ordinary text.
+const ENGLISH_WORDS: &[&str] = &[
+    "a",
+    "i",
+    "client",
+    "server",
+    "listener",
+    "socket",
+    "connection",
+    "peer",
+    "device",
+    "data",
+    "reader",
+    "writer",
+    "sender",
+    "receiver",
+    "first",
+    "second",
+    "new",
+    "old",
+    "old",
+    "one",
+    "two",
+    "it",
+    "me",
+    "you",
+    "we",
+    "us",
+    "so",
+    "no",
+    "on",
+    "at",
+    "in",
+    "to",
+    "up",
+    "do",
+    "go",
+];
+
+fn mentions_word(text: &str, name: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     text.match_indices(name).any(|(i, _)| {
         let before = text[..i].chars().next_back();
@@ -672,5 +747,18 @@ mod tests {
         assert_eq!(line_col(s, 3), (2, 1));
         assert_eq!(line_col(s, 3 + 6), (2, 3));
         assert_eq!(line_col(s, s.len()), (3, 2));
+    }
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::mentions;
+
+    #[test]
+    fn an_ordinary_word_names_a_socket_only_in_code() {
+        assert!(!mentions("the client notices", "client"));
+        assert!(mentions("make `client = socket()`", "client"));
+        assert!(mentions("Listen with srv.", "srv"));
+        assert!(!mentions("Listen with srv2.", "srv"));
     }
 }

@@ -5,31 +5,32 @@
 //! checking it; `verify` and the UI run its solution lines through the same
 //! command language a student types, on loopback.
 //!
-//! The core (format, load, check/, eval, ctx, progress, run, verify) imports
-//! nothing from the app, the UI, the terminal or the command line; `cli.rs`
-//! (the `list`/`check`/`verify` commands) and `hook.rs` (lessons plugged
-//! into the lab screen) are the glue that do.
+//! The core (format, load, check/, eval, select, progress, run, verify) imports
+//! nothing from the app, the UI, the terminal or the command line. The glue
+//! that does lives beside them: `cmd::lessons` (the `list`/`check`/
+//! `verify` commands) and `app::lesson` (lessons plugged into the lab
+//! screen).
 
 pub mod check;
-pub mod cli;
 pub mod cond;
 pub mod format;
 pub mod load;
+pub mod out;
 mod safety;
 
 pub use cond::Cond;
 pub use format::{Lesson, Step, Text};
 pub use load::{DirReport, Problem, find, load_dir, load_file};
-pub mod ctx;
 pub mod eval;
+mod select;
 pub mod why;
 
-pub use eval::{Ctx, Evaluator, Tracker, evaluate};
+pub use eval::{Evaluator, Tracker, evaluate};
 pub use why::Why;
-pub mod hook;
 pub mod progress;
 pub mod run;
 mod verify;
+pub use verify::main as verify_all;
 
 pub use progress::{Progress, ProgressStore};
 pub use run::{LessonRun, LessonView, StepStatus};

@@ -9,7 +9,7 @@ use crate::engine::event::Event;
 use crate::engine::model::LabModel;
 use crate::settings::Lang;
 
-use super::eval::{Ctx, Tracker};
+use super::eval::Tracker;
 use super::format::Lesson;
 use super::progress::Progress;
 use super::why::Why;
@@ -39,7 +39,6 @@ pub struct LessonRun {
     /// The lesson with placeholders filled.
     lesson: Lesson,
     model: LabModel,
-    ctx: Ctx,
     trackers: Vec<Tracker>,
     done: Vec<bool>,
     current: usize,
@@ -59,7 +58,6 @@ impl LessonRun {
         let mut run = LessonRun {
             trackers: Vec::new(),
             model: LabModel::new(),
-            ctx: Ctx::default(),
             done: vec![false; n],
             current: 0,
             show_hint: false,
@@ -78,7 +76,6 @@ impl LessonRun {
     pub fn restart(&mut self, model: &LabModel) {
         let n = self.lesson.steps.len();
         self.model = model.clone();
-        self.ctx = Ctx::from_model(model);
         self.trackers = self
             .lesson
             .steps
@@ -107,14 +104,12 @@ impl LessonRun {
     /// Feed one engine event. Returns the steps that became done with it.
     pub fn on_event(&mut self, ev: &Event) -> Vec<usize> {
         self.model.apply(ev);
-        self.ctx.begin(ev);
         for t in &mut self.trackers {
-            t.feed(ev, &self.ctx, &self.model);
+            t.feed(ev, &self.model);
         }
-        self.ctx.end(ev);
         let mut newly = Vec::new();
         for (i, t) in self.trackers.iter().enumerate() {
-            if !self.done[i] && t.met(&self.ctx, &self.model).is_some() {
+            if !self.done[i] && t.met(&self.model).is_some() {
                 self.done[i] = true;
                 newly.push(i);
             }
@@ -170,7 +165,7 @@ impl LessonRun {
             || self
                 .trackers
                 .get(step)
-                .is_some_and(|t| t.met(&self.ctx, &self.model).is_some())
+                .is_some_and(|t| t.met(&self.model).is_some())
     }
 
     /// `:next` inside the lesson: the following step. False at the last one
@@ -226,14 +221,27 @@ impl LessonRun {
         }
         self.trackers
             .get(self.current)
-            .map(|t| t.why_not(&self.ctx, &self.model))
+            .map(|t| t.why_not(&self.model))
             .unwrap_or_default()
     }
 
     pub fn why_not(&self, lang: Lang) -> Vec<String> {
+        self.why_not_step(self.current, lang)
+    }
+
+    /// What step index `step` still misses (empty when it is done).
+    pub fn why_not_step(&self, step: usize, lang: Lang) -> Vec<String> {
+        let whys = if self.is_done(step) {
+            Vec::new()
+        } else {
+            self.trackers
+                .get(step)
+                .map(|t| t.why_not(&self.model))
+                .unwrap_or_default()
+        };
         let mut out: Vec<String> = Vec::new();
         // Two parts of a check can miss the same thing ("no socket named conn").
-        for w in self.why_not_both() {
+        for w in whys {
             let line = w.get(lang).to_string();
             if !out.contains(&line) {
                 out.push(line);

@@ -1,6 +1,8 @@
 //! `socklab verify`: run every lesson's setup and reference solutions
 //! head-less on real sockets, and prove each step is unmet before its
-//! solution and met after it.
+//! solution and met after it. Then each step's routes, each on a fresh lab
+//! after the earlier steps' solutions: every `wrong` route must leave the
+//! step unmet, every `right` route must meet it.
 //!
 //! Lessons run side by side, each with its own engine and its own ports;
 //! the report comes out in lesson order. Every line of it is escaped (it
@@ -17,9 +19,9 @@ use crate::settings::Lang;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 
-use super::cli::{say, warn};
 use super::format::Lesson;
 use super::load::{DirReport, find};
+use super::out::{say, warn};
 use super::run::LessonRun;
 
 /// How long one solution line may take before verify moves on.
@@ -29,6 +31,8 @@ const CHECK_WAIT: Duration = Duration::from_secs(5);
 /// Events are considered settled after this much quiet.
 const QUIET: Duration = Duration::from_millis(60);
 const TRANSCRIPT: usize = 8;
+/// How long a wrong route is watched for the step to (wrongly) become met.
+const WRONG_WAIT: Duration = Duration::from_millis(400);
 
 /// Verify `which` lesson (id or number), or all, from `rep` (loaded from `place`).
 pub fn main(
@@ -58,7 +62,7 @@ pub fn main(
     let mut failed = 0;
     // Every lesson gets its own ports, distinct from every other's, chosen
     // before any starts (a port is free only until someone binds it).
-    let ports = distinct_placeholders(lessons.len());
+    let ports = distinct_placeholders(lessons.len(), &mut BTreeSet::new());
     rt.block_on(async {
         // Side by side, each with its own engine; reported in lesson order
         // as soon as every lesson before it is done.
@@ -112,8 +116,7 @@ pub fn main(
 }
 
 /// `n` sets of placeholders with no port in two of them.
-fn distinct_placeholders(n: usize) -> Vec<BTreeMap<String, String>> {
-    let mut used: BTreeSet<String> = BTreeSet::new();
+fn distinct_placeholders(n: usize, used: &mut BTreeSet<String>) -> Vec<BTreeMap<String, String>> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let ph = Session::fresh_placeholders();
@@ -169,7 +172,12 @@ impl Verifier {
     fn apply(&mut self, ev: crate::engine::Event) {
         if let Some(out) = self.session.on_event(&ev) {
             let said = out.error.or(out.echo).unwrap_or_default();
-            self.note(format!("  {}: {}", out.text, said.replace('\n', "\n  ")));
+            // A call with nothing to show (connect, bind) is its text alone.
+            if said.trim().is_empty() {
+                self.note(format!("  {}", out.text));
+            } else {
+                self.note(format!("  {}: {}", out.text, said.replace('\n', "\n  ")));
+            }
         }
         self.run.on_event(&ev);
     }
@@ -197,9 +205,11 @@ impl Verifier {
         Ok(())
     }
 
-    fn failure(&self, head: String, lang: Lang) -> String {
+    /// A failure report for step index `step`: its "not yet" lines (of
+    /// that step, not whichever is current), then the last lines run.
+    fn failure(&self, step: usize, head: String, lang: Lang) -> String {
         let mut s = head;
-        let why = self.run.why_not(lang);
+        let why = self.run.why_not_step(step, lang);
         if !why.is_empty() {
             s.push_str("\nnot yet:");
             for w in why {
@@ -222,32 +232,141 @@ async fn verify_lesson(
     allow_remote: bool,
     lang: Lang,
 ) -> Result<(), String> {
+    let (mut v, engine) = new_lab(lesson, ph, allow_remote);
+    let result = solve_steps(&mut v, lesson.steps.len(), true, lang).await;
+    engine.shutdown();
+    result?;
+    // Every route on its own fresh lab, side by side.
+    let routes: Vec<(usize, bool, &Vec<String>)> = lesson
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            s.wrong
+                .iter()
+                .map(move |r| (i, false, r))
+                .chain(s.right.iter().map(move |r| (i, true, r)))
+        })
+        .collect();
+    if routes.is_empty() {
+        return Ok(());
+    }
+    let phs = route_placeholders(routes.len());
+    let runs = routes.iter().zip(phs).map(|((i, right, lines), ph)| {
+        let (i, right) = (*i, *right);
+        async move {
+            let (mut v, engine) = new_lab(lesson, ph, allow_remote);
+            let result = verify_route(&mut v, i, right, lines, lang).await;
+            engine.shutdown();
+            result
+        }
+    });
+    let failures: Vec<String> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// Placeholders for route labs: ports no other lab of this run uses.
+fn route_placeholders(n: usize) -> Vec<BTreeMap<String, String>> {
+    static USED: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+    distinct_placeholders(n, &mut used)
+}
+
+/// A fresh lab (its own engine) for `lesson`; the caller shuts the engine down.
+fn new_lab(
+    lesson: &Lesson,
+    ph: BTreeMap<String, String>,
+    allow_remote: bool,
+) -> (Verifier, Engine) {
     let (engine, events) = Engine::start(EngineConfig {
         allow_remote,
         ..EngineConfig::default()
     });
     let session = Session::with_placeholders(engine.clone(), ph);
     let run = LessonRun::new(lesson, session.placeholders(), session.model());
-    let mut v = Verifier {
+    let v = Verifier {
         session,
         events,
         run,
         transcript: VecDeque::new(),
     };
-    let result = verify_steps(&mut v, lang).await;
-    engine.shutdown();
-    result
+    (v, engine)
 }
 
-async fn verify_steps(v: &mut Verifier, lang: Lang) -> Result<(), String> {
+/// The earlier steps by their solutions, then `lines`: step `i` must be met
+/// after them (`right`) or stay unmet (a wrong route).
+async fn verify_route(
+    v: &mut Verifier,
+    i: usize,
+    right: bool,
+    lines: &[String],
+    lang: Lang,
+) -> Result<(), String> {
+    let n = i + 1;
+    let what = if right { "right" } else { "wrong" };
+    solve_steps(v, i, false, lang)
+        .await
+        .map_err(|e| format!("step {n}, {what} route: the steps before it failed:\n{e}"))?;
+    v.start_peers()
+        .map_err(|e| v.failure(i, format!("step {n}: {e}"), lang))?;
+    v.settle().await;
+    for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+        run_line(v, i, line)
+            .await
+            .map_err(|e| v.failure(i, format!("step {n}, {what} route: {e}"), lang))?;
+    }
+    let route = lines.join(" ; ");
+    if right {
+        let met = v
+            .pump(Instant::now() + CHECK_WAIT, &mut |v| v.run.step_met(i))
+            .await;
+        if !met {
+            return Err(v.failure(
+                i,
+                format!("step {n} is not met by its right route `{route}`"),
+                lang,
+            ));
+        }
+    } else {
+        let met = v
+            .pump(Instant::now() + WRONG_WAIT, &mut |v| v.run.step_met(i))
+            .await;
+        if met {
+            return Err(v.failure(
+                i,
+                format!("step {n} passes by its wrong route `{route}` (its check is too loose)"),
+                lang,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Steps `0..upto` by their reference solutions; `strict` also proves each
+/// is unmet before its solution.
+async fn solve_steps(
+    v: &mut Verifier,
+    upto: usize,
+    strict: bool,
+    lang: Lang,
+) -> Result<(), String> {
     let steps = v.run.lesson().steps.clone();
-    for (i, step) in steps.iter().enumerate() {
+    for (i, step) in steps.iter().enumerate().take(upto) {
         let n = i + 1;
         v.start_peers()
-            .map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
+            .map_err(|e| v.failure(i, format!("step {n}: {e}"), lang))?;
         v.settle().await;
-        if v.run.step_met(i) {
+        if strict && v.run.step_met(i) {
             return Err(v.failure(
+                i,
                 format!("step {n} passes with nothing done (its check is met before its solution)"),
                 lang,
             ));
@@ -260,13 +379,13 @@ async fn verify_steps(v: &mut Verifier, lang: Lang) -> Result<(), String> {
         for line in lines {
             run_line(v, i, line)
                 .await
-                .map_err(|e| v.failure(format!("step {n}: {e}"), lang))?;
+                .map_err(|e| v.failure(i, format!("step {n}: {e}"), lang))?;
         }
         let met = v
             .pump(Instant::now() + CHECK_WAIT, &mut |v| v.run.step_met(i))
             .await;
         if !met {
-            return Err(v.failure(format!("step {n} is not met after its solution"), lang));
+            return Err(v.failure(i, format!("step {n} is not met after its solution"), lang));
         }
     }
     Ok(())

@@ -1,19 +1,21 @@
 //! `call = "connect"`: a call the student (or a peer) made, and how it
 //! ended: ok, errno, the exception, what it returned, whether it sent only
-//! part, whether it had to wait.
+//! part, whether it had to wait, and what its arguments said
+//! (`args = "SO_REUSEADDR"`: the arguments as typed contain that text).
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::engine::error::errno_by_name;
+use crate::engine::error::{errno_by_name, errno_name};
 use crate::engine::event::{Event, EventKind};
 use crate::engine::model::LabModel;
 use crate::engine::types::{Ret, SockId};
 
-use super::super::ctx::{CallInfo, Ctx};
+use crate::engine::model::OpenCall;
+use super::super::select::*;
 use super::super::why::{Why, josa};
-use super::common::{Errs, OwnerSel, Sel, StrOrInt, bytes_repr, decode, note};
+use super::common::{did_you_mean, Errs, OwnerSel, Sel, StrOrInt, bytes_repr, decode, note};
 use super::CheckKind;
 
 /// Method names a `call` check may name (the Python socket API the lab has).
@@ -41,6 +43,11 @@ pub const CALL_METHODS: &[&str] = &[
     "fileno",
     "select",
 ];
+
+/// Every errno name the engine knows (for "did you mean").
+fn errno_names() -> Vec<&'static str> {
+    (1..200).filter_map(errno_name).collect()
+}
 
 const EXCEPTIONS: &[&str] = &[
     "OSError",
@@ -71,6 +78,7 @@ pub struct RawCall {
     returned: Option<StrOrInt>,
     partial: Option<bool>,
     pending: Option<bool>,
+    args: Option<String>,
 }
 
 /// What a call must have done.
@@ -83,6 +91,8 @@ pub struct CallReq {
     pub returned: Option<String>,
     pub partial: Option<bool>,
     pub pending: Option<bool>,
+    /// Text the call's arguments (as typed) must contain.
+    pub args: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,20 +120,25 @@ impl CheckKind for CallCheck {
         let method = r.call;
         if !CALL_METHODS.contains(&method.as_str()) {
             e.err(format!(
-                "unknown call \"{method}\"; calls: {}",
+                "unknown call \"{method}\"{}; calls: {}",
+                did_you_mean(&method, CALL_METHODS),
                 CALL_METHODS.join(" ")
             ));
         }
         if let Some(x) = &r.errno
             && errno_by_name(x).is_none()
         {
-            e.err(format!("unknown errno name \"{x}\""));
+            e.err(format!(
+                "unknown errno name \"{x}\"{}",
+                did_you_mean(x, &errno_names())
+            ));
         }
         if let Some(x) = &r.error
             && !EXCEPTIONS.contains(&x.as_str())
         {
             e.err(format!(
-                "unknown exception \"{x}\"; known: {}",
+                "unknown exception \"{x}\"{}; known: {}",
+                did_you_mean(x, EXCEPTIONS),
                 EXCEPTIONS.join(" ")
             ));
         }
@@ -142,12 +157,14 @@ impl CheckKind for CallCheck {
                 returned,
                 partial: r.partial,
                 pending: r.pending,
+                args: r.args,
             },
         })
     }
     fn map_strings(&self, f: &dyn Fn(&str) -> String) -> Self {
         let mut c = self.clone();
         c.req.returned = self.req.returned.as_deref().map(f);
+        c.req.args = self.req.args.as_deref().map(f);
         c
     }
     fn sel(&self) -> Option<&Sel> {
@@ -161,7 +178,7 @@ impl CheckKind for CallCheck {
         }
     }
 
-    fn feed(&self, f: &mut CallFacts, ev: &Event, ctx: &Ctx) {
+    fn feed(&self, f: &mut CallFacts, ev: &Event, model: &LabModel) {
         let req = &self.req;
         let (call, phase) = match &ev.kind {
             EventKind::CallStarted { call, .. } => (call, 0),
@@ -169,10 +186,10 @@ impl CheckKind for CallCheck {
             EventKind::CallDone { call, .. } | EventKind::CallFailed { call, .. } => (call, 2),
             _ => return,
         };
-        let Some(info) = ctx.calls.get(call) else {
+        let Some(info) = model.call(*call) else {
             return;
         };
-        if info.method != self.method || !Ctx::owner_ok(&info.owner, &self.sel.owner) {
+        if info.method != self.method || !owner_ok(&info.owner, &self.sel.owner) {
             return;
         }
         let wants_end = req.ok.is_some()
@@ -192,6 +209,11 @@ impl CheckKind for CallCheck {
             return;
         }
         if req.pending.is_some_and(|p| p != info.pending) {
+            return;
+        }
+        if let Some(a) = &req.args
+            && !call_args(&info.text).contains(a.as_str())
+        {
             return;
         }
         let mut key = info.sock;
@@ -228,7 +250,7 @@ impl CheckKind for CallCheck {
         note(&mut f.first, key, ev.seq);
     }
 
-    fn met(&self, f: &CallFacts, ctx: &Ctx, _model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &CallFacts, model: &LabModel) -> Option<u64> {
         let sel = &self.sel;
         f.first
             .iter()
@@ -238,18 +260,18 @@ impl CheckKind for CallCheck {
                 Some(s) => sel
                     .label
                     .as_ref()
-                    .is_none_or(|l| ctx.socks.get(s).is_some_and(|i| i.labels.contains(l))),
+                    .is_none_or(|l| model.socks.get(s).is_some_and(|i| i.labels.contains(l))),
             })
             .map(|(_, s)| *s)
             .min()
     }
 
-    fn why(&self, _f: &CallFacts, _ctx: &Ctx, _model: &LabModel) -> Why {
+    fn why(&self, _f: &CallFacts, _model: &LabModel) -> Why {
         call_why(&self.sel, &self.method, &self.req)
     }
 }
 
-fn call_done_ok(req: &CallReq, d: &CallFacts, info: &CallInfo, ret: &Ret) -> bool {
+fn call_done_ok(req: &CallReq, d: &CallFacts, info: &OpenCall, ret: &Ret) -> bool {
     // connect_ex reports failure as a returned errno, not an exception.
     let ex_errno = match (info.method.as_str(), ret) {
         ("connect_ex", Ret::Int(n)) if *n != 0 => Some(*n as i32),
@@ -272,7 +294,7 @@ fn call_done_ok(req: &CallReq, d: &CallFacts, info: &CallInfo, ret: &Ret) -> boo
         }
     }
     if let Some(p) = req.partial {
-        let short = match (ret, info.given) {
+        let short = match (ret, given_len(&info.text)) {
             (Ret::Int(n), Some(g)) => (*n as usize) < g,
             _ => false,
         };
@@ -281,6 +303,15 @@ fn call_done_ok(req: &CallReq, d: &CallFacts, info: &CallInfo, ret: &Ret) -> boo
         }
     }
     true
+}
+
+/// The arguments of a call as typed: `srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
+/// gives `SOL_SOCKET, SO_REUSEADDR, 1`.
+fn call_args(text: &str) -> &str {
+    match text.find('(') {
+        Some(i) => text[i + 1..].strip_suffix(')').unwrap_or(&text[i + 1..]),
+        None => "",
+    }
 }
 
 fn exc_matches(want: &str, exc: &str, errno: Option<i32>) -> bool {
@@ -352,6 +383,10 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
             ko.push("기다리지 않고 끝난".into());
         }
         None => {}
+    }
+    if let Some(a) = &req.args {
+        en.push(format!("was given {a}"));
+        ko.push(format!("{a}를 넘긴"));
     }
     if en.is_empty() {
         return Why::new(

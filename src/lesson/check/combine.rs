@@ -1,11 +1,18 @@
 //! The combinators: `all` (every part), `any` (one part), `seq` (each part
-//! at or after the moment the one before it held), as a tree of running
+//! at or after the moment the one before it held), `not` (no part holds
+//! now), `never` (no part has held at any moment), as a tree of running
 //! checks whose leaves are the kinds.
+//!
+//! How `seq` treats a repeated event: each part watches only events after
+//! the part before it held, and a part's first match counts. The event that
+//! completes one part is also shown to the next, so one event may complete
+//! several parts in a row — also two equal parts: `seq = [X, X]` is met by a
+//! single X. To ask for something twice, use `count = 2` (lab/kernel checks)
+//! or parts that differ (`returned = "a"`, then `returned = "b"`).
 
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
 
-use super::super::ctx::Ctx;
 use super::super::why::Why;
 use super::{Cond, LeafRun};
 
@@ -14,6 +21,8 @@ pub(in crate::lesson) enum Node {
     All(Vec<Node>),
     Any(Vec<Node>),
     Seq { kids: Vec<Node>, at: usize },
+    Not(Vec<Node>),
+    Never { kids: Vec<Node>, broken: bool },
     Leaf(Box<LeafRun>),
 }
 
@@ -26,35 +35,48 @@ impl Node {
                 kids: v.iter().map(Node::build).collect(),
                 at: 0,
             },
+            Cond::Not(v) => Node::Not(v.iter().map(Node::build).collect()),
+            Cond::Never(v) => Node::Never {
+                kids: v.iter().map(Node::build).collect(),
+                broken: false,
+            },
             Cond::Leaf(l) => Node::Leaf(Box::new(l.start())),
         }
     }
 
-    pub(in crate::lesson) fn feed(&mut self, ev: &Event, ctx: &Ctx, model: &LabModel) {
+    pub(in crate::lesson) fn feed(&mut self, ev: &Event, model: &LabModel) {
         match self {
-            Node::All(v) | Node::Any(v) => v.iter_mut().for_each(|n| n.feed(ev, ctx, model)),
+            Node::All(v) | Node::Any(v) | Node::Not(v) => {
+                v.iter_mut().for_each(|n| n.feed(ev, model))
+            }
+            Node::Never { kids, broken } => {
+                for n in kids.iter_mut() {
+                    n.feed(ev, model);
+                    *broken |= n.met(model).is_some();
+                }
+            }
             Node::Seq { kids, at } => {
                 // The event that completes one part may also complete the next.
                 while *at < kids.len() {
-                    kids[*at].feed(ev, ctx, model);
-                    if kids[*at].met(ctx, model).is_some() {
+                    kids[*at].feed(ev, model);
+                    if kids[*at].met(model).is_some() {
                         *at += 1;
                     } else {
                         break;
                     }
                 }
             }
-            Node::Leaf(l) => l.feed(ev, ctx),
+            Node::Leaf(l) => l.feed(ev, model),
         }
     }
 
-    pub(in crate::lesson) fn met(&self, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    pub(in crate::lesson) fn met(&self, model: &LabModel) -> Option<u64> {
         match self {
             Node::All(v) => v
                 .iter()
-                .map(|n| n.met(ctx, model))
+                .map(|n| n.met(model))
                 .try_fold(0, |acc, m| m.map(|s| acc.max(s))),
-            Node::Any(v) => v.iter().filter_map(|n| n.met(ctx, model)).min(),
+            Node::Any(v) => v.iter().filter_map(|n| n.met(model)).min(),
             Node::Seq { kids, at } => {
                 if *at >= kids.len() {
                     Some(model.last_seq)
@@ -62,19 +84,26 @@ impl Node {
                     None
                 }
             }
-            Node::Leaf(l) => l.met(ctx, model),
+            Node::Not(v) => v
+                .iter()
+                .all(|n| n.met(model).is_none())
+                .then_some(model.last_seq),
+            Node::Never { kids, broken } => {
+                (!*broken && kids.iter().all(|n| n.met(model).is_none())).then_some(model.last_seq)
+            }
+            Node::Leaf(l) => l.met(model),
         }
     }
 
-    pub(in crate::lesson) fn why(&self, ctx: &Ctx, model: &LabModel) -> Vec<Why> {
+    pub(in crate::lesson) fn why(&self, model: &LabModel) -> Vec<Why> {
         match self {
             Node::All(v) => v
                 .iter()
-                .filter(|n| n.met(ctx, model).is_none())
-                .flat_map(|n| n.why(ctx, model))
+                .filter(|n| n.met(model).is_none())
+                .flat_map(|n| n.why(model))
                 .collect(),
             Node::Any(v) => {
-                let parts: Vec<Why> = v.iter().flat_map(|n| n.why(ctx, model)).collect();
+                let parts: Vec<Why> = v.iter().flat_map(|n| n.why(model)).collect();
                 if parts.len() <= 1 {
                     return parts;
                 }
@@ -87,7 +116,7 @@ impl Node {
             }
             Node::Seq { kids, at } => match kids.get(*at) {
                 Some(n) if *at > 0 => n
-                    .why(ctx, model)
+                    .why(model)
                     .into_iter()
                     .map(|w| {
                         Why::new(
@@ -96,10 +125,18 @@ impl Node {
                         )
                     })
                     .collect(),
-                Some(n) => n.why(ctx, model),
+                Some(n) => n.why(model),
                 None => Vec::new(),
             },
-            Node::Leaf(l) => vec![l.why(ctx, model)],
+            Node::Not(_) => vec![Why::new(
+                "something this step rules out is true now (read the step again and undo it)",
+                "이 단계에서 하면 안 되는 일이 지금 이루어져 있어요 (단계 설명을 다시 읽고 되돌려 보세요)",
+            )],
+            Node::Never { .. } => vec![Why::new(
+                "something this step rules out has happened (read the step again; :reset starts over)",
+                "이 단계에서 하면 안 되는 일이 일어났어요 (단계 설명을 다시 읽어 보세요. :reset으로 다시 시작해요)",
+            )],
+            Node::Leaf(l) => vec![l.why(model)],
         }
     }
 }

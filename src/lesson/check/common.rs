@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::engine::text::py_bytes_repr;
-use crate::engine::types::{SockId, TcpState};
+use crate::engine::types::{Family, SockId, TcpState};
 
-use super::super::ctx::Ctx;
+use crate::engine::model::LabModel;
+
 use super::super::format::unescape;
+use super::super::select::*;
 use super::super::why::{Why, josa};
 use super::raw::{CondError, KERNEL_NAMES};
 
@@ -31,6 +33,8 @@ pub struct Sel {
     /// The student's variable (or a peer's role name); `None` = any socket (`"*"`).
     pub label: Option<String>,
     pub owner: OwnerSel,
+    /// `family = "AF_INET6"`: only sockets of this address family.
+    pub family: Option<Family>,
 }
 
 impl Sel {
@@ -38,6 +42,7 @@ impl Sel {
         Sel {
             label: None,
             owner: OwnerSel::Student,
+            family: None,
         }
     }
 }
@@ -90,7 +95,11 @@ impl Errs<'_> {
             }
             Some(s) => Some(s.to_string()),
         };
-        Sel { label, owner }
+        Sel {
+            label,
+            owner,
+            family: None,
+        }
     }
 
     /// The `socket` key a kind requires.
@@ -133,18 +142,64 @@ impl Errs<'_> {
     }
 
     /// A kernel state name as `ss` prints it.
+    /// `family = "AF_INET6"` (also `AF_INET`; `inet6`/`ipv6`/`v6` and
+    /// `inet`/`ipv4`/`v4` are read as the same).
+    pub fn family(&mut self, name: &Option<String>) -> Option<Family> {
+        let n = name.as_deref()?.trim().to_ascii_lowercase();
+        match n.trim_start_matches("af_") {
+            "inet6" | "ipv6" | "v6" => Some(Family::V6),
+            "inet" | "ipv4" | "v4" => Some(Family::V4),
+            _ => {
+                self.err(format!(
+                    "unknown family \"{}\"; use \"AF_INET\" or \"AF_INET6\"",
+                    name.as_deref().unwrap_or_default()
+                ));
+                None
+            }
+        }
+    }
+
+    /// A kernel state name. Loose spellings are read as the kernel's name
+    /// on purpose: any case, `-` for `_`, and `ss`'s `ESTAB`, `FIN-WAIT-1`,
+    /// `CLOSED`, `SYN-RECEIVED`.
     pub fn tcp(&mut self, name: &str) -> Option<TcpState> {
-        let up = name.trim().to_ascii_uppercase().replace('-', "_");
-        if KERNEL_NAMES.contains(&up.as_str()) || up == "CLOSED" {
-            TcpState::from_name(name)
+        let up = normal_tcp_name(name);
+        if KERNEL_NAMES.contains(&up.as_str()) {
+            TcpState::from_name(&up)
         } else {
             self.err(format!(
-                "unknown kernel state \"{name}\"; states: {}",
+                "unknown kernel state \"{name}\"{}; states: {}",
+                did_you_mean(&up, KERNEL_NAMES),
                 KERNEL_NAMES.join(" ")
             ));
             None
         }
     }
+}
+
+/// `ss`'s and other loose spellings of a kernel state, as the kernel names it.
+pub fn normal_tcp_name(name: &str) -> String {
+    let up = name.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+    match up.as_str() {
+        "ESTAB" => "ESTABLISHED".to_string(),
+        "CLOSED" => "CLOSE".to_string(),
+        "SYN_RECEIVED" => "SYN_RECV".to_string(),
+        "FIN_WAIT_1" => "FIN_WAIT1".to_string(),
+        "FIN_WAIT_2" => "FIN_WAIT2".to_string(),
+        _ => up,
+    }
+}
+
+/// ` (did you mean "x"?)` when one of `known` is close to `word`, else "".
+pub fn did_you_mean(word: &str, known: &[&str]) -> String {
+    let w = word.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&w, &k.to_ascii_lowercase()), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" (did you mean \"{k}\"?)"))
+        .unwrap_or_default()
 }
 
 /// A string or an integer (`returned = 5`, `port = "{port}"`).
@@ -189,9 +244,28 @@ pub fn subject(sel: &Sel) -> (String, String) {
 }
 
 /// "there is no socket named srv yet", when the check names a socket not made yet.
-pub fn missing_label(ctx: &Ctx, sel: &Sel) -> Option<Why> {
+pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
     let l = sel.label.as_ref()?;
-    ctx.newest_sock(sel).is_none().then(|| {
+    if let Some(f) = sel.family {
+        let any_family = Sel {
+            family: None,
+            ..sel.clone()
+        };
+        if newest(model, sel).is_none() && newest(model, &any_family).is_some() {
+            let (en, ko) = match f {
+                Family::V6 => ("AF_INET6", "AF_INET6"),
+                Family::V4 => ("AF_INET", "AF_INET"),
+            };
+            return Some(Why::new(
+                format!("{l} is not an {en} socket (make it with socket({en}, …))"),
+                format!(
+                    "{} {ko} 소켓이 아니에요 (socket({ko}, …)로 만들어요)",
+                    josa(l, "은", "는")
+                ),
+            ));
+        }
+    }
+    newest(model, sel).is_none().then(|| {
         Why::new(
             format!("there is no socket named {l} yet"),
             format!("아직 {} 소켓이 없어요", josa(l, "이라는", "라는")),
@@ -200,11 +274,15 @@ pub fn missing_label(ctx: &Ctx, sel: &Sel) -> Option<Why> {
 }
 
 /// The earliest seq at which a selected socket's fact held.
-pub fn first_selected(first: &HashMap<Option<SockId>, u64>, ctx: &Ctx, sel: &Sel) -> Option<u64> {
+pub fn first_selected(
+    first: &HashMap<Option<SockId>, u64>,
+    model: &LabModel,
+    sel: &Sel,
+) -> Option<u64> {
     first
         .iter()
         .filter(|(k, _)| match k {
-            Some(s) => ctx.selects(*s, sel),
+            Some(s) => selects(model, *s, sel),
             None => sel.label.is_none(),
         })
         .map(|(_, s)| *s)

@@ -10,7 +10,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::model::LabModel;
 use crate::engine::types::{Dir, SockId};
 
-use super::super::ctx::Ctx;
+use super::super::select::*;
 use super::super::why::{Why, josa};
 use super::common::{Errs, OwnerSel, Sel, bytes_repr, decode, missing_label, note};
 use super::CheckKind;
@@ -99,7 +99,7 @@ impl CheckKind for DataCheck {
         }
     }
 
-    fn feed(&self, f: &mut DataFacts, ev: &Event, _ctx: &Ctx) {
+    fn feed(&self, f: &mut DataFacts, ev: &Event, _model: &LabModel) {
         let seq = ev.seq;
         let EventKind::Data {
             sock,
@@ -148,8 +148,8 @@ impl CheckKind for DataCheck {
         }
     }
 
-    fn met(&self, f: &DataFacts, ctx: &Ctx, _model: &LabModel) -> Option<u64> {
-        let picked = |k: &SockId| ctx.selects(*k, &self.sel);
+    fn met(&self, f: &DataFacts, model: &LabModel) -> Option<u64> {
+        let picked = |k: &SockId| selects(model, *k, &self.sel);
         let mut at = 0;
         if self.bytes.is_some() {
             at = at.max(
@@ -188,9 +188,9 @@ impl CheckKind for DataCheck {
         Some(at)
     }
 
-    fn why(&self, f: &DataFacts, ctx: &Ctx, _model: &LabModel) -> Why {
+    fn why(&self, f: &DataFacts, model: &LabModel) -> Why {
         let sel = &self.sel;
-        if let Some(w) = missing_label(ctx, sel) {
+        if let Some(w) = missing_label(model, sel) {
             return w;
         }
         let (v_en, v_ko) = match self.dir {
@@ -203,7 +203,7 @@ impl CheckKind for DataCheck {
             let at_most_once = f
                 .first
                 .keys()
-                .any(|k| k.is_some_and(|s| ctx.selects_sock(s, sel)));
+                .any(|k| k.is_some_and(|s| selects(model, s, sel)));
             if !at_most_once {
                 return match label {
                     Some(l) => Why::new(
@@ -238,7 +238,7 @@ impl CheckKind for DataCheck {
         let have: u64 = f
             .total
             .iter()
-            .filter(|(k, _)| ctx.selects_sock(**k, sel))
+            .filter(|(k, _)| selects(model, **k, sel))
             .map(|(_, t)| t.0)
             .sum();
         let who = label.unwrap_or("your sockets");

@@ -6,7 +6,7 @@
 //! when it is met, and its "why not yet" lines — the [`CheckKind`] trait.
 //! [`KINDS`](kinds!) below is the one list of kinds: a new kind (a segment
 //! check for the Wire, a traced-program check) is one new file plus one line
-//! there. The combinators (`all`, `any`, `seq`) live in `combine.rs`; what
+//! there. The combinators (`all`, `any`, `seq`, `not`, `never`) live in `combine.rs`; what
 //! every kind shares (socket selection, `when`, the shared messages) in
 //! `common.rs`; reading a check table into a [`Cond`] in `raw.rs`.
 
@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
 
-use super::ctx::Ctx;
 use super::why::Why;
 
 mod combine;
@@ -58,12 +57,12 @@ pub trait CheckKind: Clone + Debug + PartialEq + Eq + Sized {
 
     /// Fresh memory (byte strings decoded once, after placeholders are filled).
     fn start(&self) -> Self::Facts;
-    /// Fold one event (after `ctx.begin(ev)` and `model.apply(ev)`).
-    fn feed(&self, f: &mut Self::Facts, ev: &Event, ctx: &Ctx);
+    /// Fold one event (after `model.apply(ev)`).
+    fn feed(&self, f: &mut Self::Facts, ev: &Event, model: &LabModel);
     /// The seq at which the check became met, if it is.
-    fn met(&self, f: &Self::Facts, ctx: &Ctx, model: &LabModel) -> Option<u64>;
+    fn met(&self, f: &Self::Facts, model: &LabModel) -> Option<u64>;
     /// What is still missing, in both languages.
-    fn why(&self, f: &Self::Facts, ctx: &Ctx, model: &LabModel) -> Why;
+    fn why(&self, f: &Self::Facts, model: &LabModel) -> Why;
 }
 
 /// THE list of check kinds: `file { Variant(Type) … }`, one line per file.
@@ -110,14 +109,14 @@ macro_rules! kinds {
         }
 
         impl LeafRun {
-            pub(super) fn feed(&mut self, ev: &Event, ctx: &Ctx) {
-                match self { $($(LeafRun::$var(c, f) => c.feed(f, ev, ctx),)+)+ }
+            pub(super) fn feed(&mut self, ev: &Event, model: &LabModel) {
+                match self { $($(LeafRun::$var(c, f) => c.feed(f, ev, model),)+)+ }
             }
-            pub(super) fn met(&self, ctx: &Ctx, model: &LabModel) -> Option<u64> {
-                match self { $($(LeafRun::$var(c, f) => c.met(f, ctx, model),)+)+ }
+            pub(super) fn met(&self, model: &LabModel) -> Option<u64> {
+                match self { $($(LeafRun::$var(c, f) => c.met(f, model),)+)+ }
             }
-            pub(super) fn why(&self, ctx: &Ctx, model: &LabModel) -> Why {
-                match self { $($(LeafRun::$var(c, f) => c.why(f, ctx, model),)+)+ }
+            pub(super) fn why(&self, model: &LabModel) -> Why {
+                match self { $($(LeafRun::$var(c, f) => c.why(f, model),)+)+ }
             }
         }
     };
@@ -139,6 +138,10 @@ pub enum Cond {
     Any(Vec<Cond>),
     /// Each became true at or after the moment the previous one did.
     Seq(Vec<Cond>),
+    /// None of them holds now.
+    Not(Vec<Cond>),
+    /// None of them has held at any moment since the checks started.
+    Never(Vec<Cond>),
     Leaf(Leaf),
 }
 
@@ -150,13 +153,17 @@ impl Cond {
             Cond::All(v) => Cond::All(all(v)),
             Cond::Any(v) => Cond::Any(all(v)),
             Cond::Seq(v) => Cond::Seq(all(v)),
+            Cond::Not(v) => Cond::Not(all(v)),
+            Cond::Never(v) => Cond::Never(all(v)),
             Cond::Leaf(l) => Cond::Leaf(l.map_strings(f)),
         }
     }
 
     fn leaves<'a>(&'a self, out: &mut Vec<&'a Leaf>) {
         match self {
-            Cond::All(v) | Cond::Any(v) | Cond::Seq(v) => v.iter().for_each(|c| c.leaves(out)),
+            Cond::All(v) | Cond::Any(v) | Cond::Seq(v) | Cond::Not(v) | Cond::Never(v) => {
+                v.iter().for_each(|c| c.leaves(out))
+            }
             Cond::Leaf(l) => out.push(l),
         }
     }

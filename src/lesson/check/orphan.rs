@@ -9,7 +9,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::model::LabModel;
 use crate::engine::types::{SockId, TcpState};
 
-use super::super::ctx::Ctx;
+use super::super::select::*;
 use super::super::why::Why;
 use super::common::{Errs, OwnerSel, Sel, StrOrInt, When, note};
 use super::CheckKind;
@@ -77,7 +77,7 @@ impl CheckKind for OrphanCheck {
         }
     }
 
-    fn feed(&self, f: &mut OrphanFacts, ev: &Event, _ctx: &Ctx) {
+    fn feed(&self, f: &mut OrphanFacts, ev: &Event, _model: &LabModel) {
         if let EventKind::Orphan {
             origin, to, tuple, ..
         } = &ev.kind
@@ -92,7 +92,7 @@ impl CheckKind for OrphanCheck {
         }
     }
 
-    fn met(&self, f: &OrphanFacts, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &OrphanFacts, model: &LabModel) -> Option<u64> {
         let sel = &self.sel;
         let unowned = sel.label.is_none() && sel.owner == OwnerSel::Any;
         match self.when {
@@ -101,7 +101,7 @@ impl CheckKind for OrphanCheck {
                 .iter()
                 .filter(|(k, _)| match k {
                     None => unowned,
-                    Some(s) => ctx.selects(*s, sel),
+                    Some(s) => selects(model, *s, sel),
                 })
                 .map(|(_, s)| *s)
                 .min(),
@@ -116,7 +116,7 @@ impl CheckKind for OrphanCheck {
                                 o.tuple.local.port() == p || o.tuple.remote.port() == p
                             })
                             && match o.origin {
-                                Some(s) => ctx.selects(s, sel),
+                                Some(s) => selects(model, s, sel),
                                 None => unowned,
                             }
                     })
@@ -125,7 +125,7 @@ impl CheckKind for OrphanCheck {
         }
     }
 
-    fn why(&self, _f: &OrphanFacts, _ctx: &Ctx, _model: &LabModel) -> Why {
+    fn why(&self, _f: &OrphanFacts, _model: &LabModel) -> Why {
         let (p_en, p_ko) = match &self.port {
             Some(p) => (format!(" on port {p}"), format!("포트 {p}의 ")),
             None => (String::new(), String::new()),

@@ -6,7 +6,7 @@ use crate::engine::event::{Event, EventKind, PeerNote};
 use crate::engine::model::LabModel;
 use crate::engine::text::sanitize;
 
-use super::super::ctx::Ctx;
+use super::super::select::*;
 use super::super::why::{Why, josa};
 use super::CheckKind;
 use super::common::Errs;
@@ -67,7 +67,7 @@ impl CheckKind for PeerCheck {
         PeerFacts::default()
     }
 
-    fn feed(&self, f: &mut PeerFacts, ev: &Event, _ctx: &Ctx) {
+    fn feed(&self, f: &mut PeerFacts, ev: &Event, _model: &LabModel) {
         let EventKind::Peer { peer: p, note: n } = &ev.kind else {
             return;
         };
@@ -88,7 +88,7 @@ impl CheckKind for PeerCheck {
         }
     }
 
-    fn met(&self, f: &PeerFacts, _ctx: &Ctx, _model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &PeerFacts, _model: &LabModel) -> Option<u64> {
         let mut at = 0;
         for (want, have) in [
             (self.got.is_some(), f.got),
@@ -102,7 +102,7 @@ impl CheckKind for PeerCheck {
         Some(at)
     }
 
-    fn why(&self, f: &PeerFacts, ctx: &Ctx, _model: &LabModel) -> Why {
+    fn why(&self, f: &PeerFacts, model: &LabModel) -> Why {
         let p = sanitize(&self.peer);
         let mut w = if let (Some(g), None) = (&self.got, f.got) {
             let g = sanitize(g);
@@ -138,7 +138,7 @@ impl CheckKind for PeerCheck {
                 ),
             )
         };
-        if !ctx.has_peer(&self.peer) {
+        if !has_peer(model, &self.peer) {
             w.en.push_str(&format!(" (no peer named {p} has started)"));
             w.ko.push_str(&format!(
                 " ({} 피어가 시작되지 않았어요)",

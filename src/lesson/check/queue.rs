@@ -1,5 +1,6 @@
-//! `accept_queue = N`, `recv_q = N`, `send_q = N`: a socket's queue reached
-//! at least N, ever or now.
+//! `accept_queue = N`, `recv_q = N`, `send_q = N`: a socket's queue compared
+//! with N, ever or now. `cmp` says how: `"at_least"` (the default: `recv_q = 0`
+//! alone is always true), `"exactly"` or `"at_most"`.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::model::{LabModel, SockRow};
 use crate::engine::types::SockId;
 
-use super::super::ctx::Ctx;
+use super::super::select::*;
 use super::super::why::Why;
 use super::common::{Errs, OwnerSel, Sel, When, first_selected, missing_label, note};
 use super::CheckKind;
@@ -23,6 +24,34 @@ pub struct RawQueue {
     socket: Option<String>,
     owner: Option<String>,
     when: Option<String>,
+    cmp: Option<String>,
+}
+
+/// How a queue is compared with the number a check gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cmp {
+    #[default]
+    AtLeast,
+    Exactly,
+    AtMost,
+}
+
+impl Cmp {
+    pub const NAMES: &'static [&'static str] = &["at_least", "exactly", "at_most"];
+    fn holds(self, v: u32, n: u32) -> bool {
+        match self {
+            Cmp::AtLeast => v >= n,
+            Cmp::Exactly => v == n,
+            Cmp::AtMost => v <= n,
+        }
+    }
+    fn words(self, n: u32) -> (String, String) {
+        match self {
+            Cmp::AtLeast => (format!("{n} or more"), format!("{n} 이상")),
+            Cmp::Exactly => (format!("exactly {n}"), format!("정확히 {n}")),
+            Cmp::AtMost => (format!("{n} or less"), format!("{n} 이하")),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +66,7 @@ pub struct QueueCheck {
     pub sel: Sel,
     pub queue: Queue,
     pub min: u32,
+    pub cmp: Cmp,
     pub when: When,
 }
 
@@ -70,10 +100,26 @@ impl CheckKind for QueueCheck {
             "recv_q" => (Queue::Recv, r.recv_q?),
             _ => (Queue::Send, r.send_q?),
         };
+        let cmp = match r.cmp.as_deref().map(|c| c.trim().to_ascii_lowercase().replace(['-', ' '], "_")) {
+            None => Cmp::AtLeast,
+            Some(c) => match c.as_str() {
+                "at_least" | "min" | ">=" => Cmp::AtLeast,
+                "exactly" | "exact" | "eq" | "==" => Cmp::Exactly,
+                "at_most" | "max" | "<=" => Cmp::AtMost,
+                _ => {
+                    e.err(format!(
+                        "cmp = \"{c}\": use one of {}",
+                        Cmp::NAMES.join(", ")
+                    ));
+                    Cmp::AtLeast
+                }
+            },
+        };
         Some(QueueCheck {
             sel,
             queue,
             min: e.non_neg(v, kind),
+            cmp,
             when,
         })
     }
@@ -84,7 +130,7 @@ impl CheckKind for QueueCheck {
         QueueFacts::default()
     }
 
-    fn feed(&self, f: &mut QueueFacts, ev: &Event, _ctx: &Ctx) {
+    fn feed(&self, f: &mut QueueFacts, ev: &Event, _model: &LabModel) {
         if let EventKind::Queues {
             sock,
             recv_q,
@@ -100,25 +146,27 @@ impl CheckKind for QueueCheck {
             };
             let p = f.peak.entry(*sock).or_insert(0);
             *p = (*p).max(v);
-            if v >= self.min {
+            if self.cmp.holds(v, self.min) {
                 note(&mut f.first, Some(*sock), ev.seq);
             }
         }
     }
 
-    fn met(&self, f: &QueueFacts, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &QueueFacts, model: &LabModel) -> Option<u64> {
         match self.when {
-            When::Ever => first_selected(&f.first, ctx, &self.sel),
+            When::Ever => first_selected(&f.first, model, &self.sel),
             When::Now => model
                 .live()
-                .any(|r| ctx.selects(r.id, &self.sel) && queue_value(r, self.queue) >= self.min)
+                .any(|r| {
+                    selects(model, r.id, &self.sel) && self.cmp.holds(queue_value(r, self.queue), self.min)
+                })
                 .then_some(model.last_seq),
         }
     }
 
-    fn why(&self, f: &QueueFacts, ctx: &Ctx, model: &LabModel) -> Why {
+    fn why(&self, f: &QueueFacts, model: &LabModel) -> Why {
         let (sel, min) = (&self.sel, self.min);
-        if let Some(w) = missing_label(ctx, sel) {
+        if let Some(w) = missing_label(model, sel) {
             return w;
         }
         let (qen, qko) = match self.queue {
@@ -130,24 +178,32 @@ impl CheckKind for QueueCheck {
             Some(l) => (format!("{l}'s"), format!("{l}의")),
             None => ("no socket's".to_string(), "어느 소켓의".to_string()),
         };
-        let now = ctx
-            .newest_sock(sel)
+        let now = newest(model, sel)
             .and_then(|id| model.sock(id))
             .map(|r| queue_value(r, self.queue))
             .unwrap_or(0);
         let peak = f
             .peak
             .iter()
-            .filter(|(k, _)| ctx.selects_sock(**k, sel))
+            .filter(|(k, _)| selects(model, **k, sel))
             .map(|(_, v)| *v)
             .max()
             .unwrap_or(0);
+        let (w_en, w_ko) = self.cmp.words(min);
         match self.when {
-            When::Ever => Why::new(
+            When::Ever if self.cmp == Cmp::AtLeast => Why::new(
                 format!(
                     "{s_en} {qen} has not reached {min} yet (now: {now}, highest so far: {peak})"
                 ),
                 format!("{s_ko} {qko}가 아직 {min}에 이르지 않았어요 (지금: {now}, 최고: {peak})"),
+            ),
+            When::Ever => Why::new(
+                format!("{s_en} {qen} has not been {w_en} yet (now: {now})"),
+                format!("{s_ko} {qko}가 아직 {w_ko}였던 적이 없어요 (지금: {now})"),
+            ),
+            When::Now if self.cmp != Cmp::AtLeast => Why::new(
+                format!("{s_en} {qen} is not {w_en} now (now: {now})"),
+                format!("{s_ko} {qko}가 지금 {w_ko}가 아니에요 (지금: {now})"),
             ),
             When::Now => Why::new(
                 format!("{s_en} {qen} is not at {min} or more now (now: {now})"),

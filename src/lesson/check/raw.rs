@@ -15,7 +15,8 @@ use super::{CheckKind, Cond, KINDS, Leaf};
 /// A problem found in a check: where (byte range in the file) and what.
 pub type CondError = (Range<usize>, String);
 
-/// Kernel state names as lesson files write them (as `ss` prints them).
+/// Kernel state names as lesson files write them: the kernel's `TCP_*`
+/// names (`ss` prints `ESTAB`, `TIME-WAIT`, which are read as the same).
 pub const KERNEL_NAMES: &[&str] = &[
     "ESTABLISHED",
     "SYN_SENT",
@@ -30,7 +31,7 @@ pub const KERNEL_NAMES: &[&str] = &[
     "CLOSING",
 ];
 
-const COMBINATORS: &[&str] = &["all", "any", "seq"];
+const COMBINATORS: &[&str] = &["all", "any", "seq", "not", "never"];
 
 /// A check table as written: combinator lists (each part with its place),
 /// and every other key with its place and value.
@@ -152,7 +153,14 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
     let (kind, entry) = match named.as_slice() {
         [one] => *one,
         [] => {
-            e.err(format!("a check needs one of: {}", kind_keys().join(", ")));
+            let keys = kind_keys();
+            let near = r
+                .keys
+                .iter()
+                .map(|(k, _)| super::common::did_you_mean(k.get_ref(), &keys))
+                .find(|s| !s.is_empty())
+                .unwrap_or_default();
+            e.err(format!("a check needs one of: {}{near}", keys.join(", ")));
             return None;
         }
         many => {
@@ -183,6 +191,8 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
         return Some(match kind {
             "all" => Cond::All(kids),
             "any" => Cond::Any(kids),
+            "not" => Cond::Not(kids),
+            "never" => Cond::Never(kids),
             _ => Cond::Seq(kids),
         });
     };
@@ -204,7 +214,8 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
             at.err(format!("`{name}` does not apply to a `{kind}` check"));
         } else {
             at.err(format!(
-                "unknown field `{name}` in a `{kind}` check; it takes: {}",
+                "unknown field `{name}` in a `{kind}` check{}; it takes: {}",
+                super::common::did_you_mean(name, fields),
                 fields.join(", ")
             ));
         }

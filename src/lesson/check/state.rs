@@ -1,5 +1,6 @@
 //! `lab = "listening"` and `kernel = "TIME_WAIT"`: sockets in a state, ever
-//! or now, at least `count` of them.
+//! or now, at least `count` of them; `family = "AF_INET6"` narrows them to
+//! one address family (an IPv6 step is not met by IPv4 sockets).
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::model::LabModel;
 use crate::engine::types::{LabState, SockId, TcpState};
 
-use super::super::ctx::Ctx;
+use super::super::select::*;
 use super::super::why::{Why, josa};
 use super::common::{Errs, OwnerSel, Sel, When, missing_label, note, subject};
 use super::CheckKind;
@@ -22,6 +23,7 @@ pub struct RawLab {
     owner: Option<String>,
     when: Option<String>,
     count: Option<i64>,
+    family: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +34,7 @@ pub struct RawKernel {
     owner: Option<String>,
     when: Option<String>,
     count: Option<i64>,
+    family: Option<String>,
 }
 
 /// The lab's own state of a socket (`created`, `bound`, `listening`, …).
@@ -62,14 +65,16 @@ impl CheckKind for LabCheck {
 
     fn build(r: RawLab, kind: &str, e: &mut Errs) -> Option<Self> {
         let when = e.when(&r.when);
-        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        sel.family = e.family(&r.family);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         let n = r.lab.trim().to_ascii_lowercase().replace('_', "-");
         if !LabState::NAMES.contains(&n.as_str()) {
             e.err(format!(
-                "unknown lab state \"{}\"; states: {}",
+                "unknown lab state \"{}\"{}; states: {}",
                 r.lab,
+                super::common::did_you_mean(&n, LabState::NAMES),
                 LabState::NAMES.join(" ")
             ));
             return None;
@@ -88,7 +93,7 @@ impl CheckKind for LabCheck {
         First::new()
     }
 
-    fn feed(&self, f: &mut First, ev: &Event, _ctx: &Ctx) {
+    fn feed(&self, f: &mut First, ev: &Event, _model: &LabModel) {
         let state = &self.state;
         match &ev.kind {
             EventKind::SocketCreated { sock, .. } if LabState::Created.matches_name(state) => {
@@ -102,35 +107,34 @@ impl CheckKind for LabCheck {
         }
     }
 
-    fn met(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &First, model: &LabModel) -> Option<u64> {
         match self.when {
-            When::Ever => nth_selected(f, ctx, &self.sel, self.count),
+            When::Ever => nth_selected(f, model, &self.sel, self.count),
             When::Now => {
                 let n = model
                     .socks
                     .values()
-                    .filter(|r| ctx.selects(r.id, &self.sel) && r.lab.matches_name(&self.state))
+                    .filter(|r| selects(model, r.id, &self.sel) && r.lab.matches_name(&self.state))
                     .count();
                 (n >= self.count as usize).then_some(model.last_seq)
             }
         }
     }
 
-    fn why(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Why {
+    fn why(&self, f: &First, model: &LabModel) -> Why {
         let sel = &self.sel;
-        if let Some(w) = missing_label(ctx, sel) {
+        if let Some(w) = missing_label(model, sel) {
             return w;
         }
-        let cur = ctx
-            .newest_sock(sel)
+        let cur = newest(model, sel)
             .and_then(|id| model.sock(id))
             .map(|r| r.lab.name().to_string());
         let have = match self.when {
-            When::Ever => ever_count(f, ctx, sel),
+            When::Ever => ever_count(f, model, sel),
             When::Now => model
                 .socks
                 .values()
-                .filter(|r| ctx.selects(r.id, sel) && r.lab.matches_name(&self.state))
+                .filter(|r| selects(model, r.id, sel) && r.lab.matches_name(&self.state))
                 .count(),
         };
         state_why(sel, &self.state, self.when, self.count, have, cur)
@@ -144,7 +148,8 @@ impl CheckKind for KernelCheck {
 
     fn build(r: RawKernel, kind: &str, e: &mut Errs) -> Option<Self> {
         let when = e.when(&r.when);
-        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        sel.family = e.family(&r.family);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         Some(KernelCheck {
@@ -161,7 +166,7 @@ impl CheckKind for KernelCheck {
         First::new()
     }
 
-    fn feed(&self, f: &mut First, ev: &Event, ctx: &Ctx) {
+    fn feed(&self, f: &mut First, ev: &Event, model: &LabModel) {
         match &ev.kind {
             EventKind::KernelState { sock, to, .. } if *to == Some(self.state) => {
                 note(f, Some(*sock), ev.seq)
@@ -170,27 +175,27 @@ impl CheckKind for KernelCheck {
                 origin: Some(o),
                 to,
                 ..
-            } if *to == Some(self.state) && !ctx.socks.get(o).is_some_and(|s| s.was_listener) => {
+            } if *to == Some(self.state) && !was_listener(model, *o) => {
                 note(f, Some(*o), ev.seq)
             }
             _ => {}
         }
     }
 
-    fn met(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Option<u64> {
+    fn met(&self, f: &First, model: &LabModel) -> Option<u64> {
         match self.when {
-            When::Ever => nth_selected(f, ctx, &self.sel, self.count),
-            When::Now => (kernel_now(ctx, model, &self.sel, self.state) >= self.count as usize)
+            When::Ever => nth_selected(f, model, &self.sel, self.count),
+            When::Now => (kernel_now(model, &self.sel, self.state) >= self.count as usize)
                 .then_some(model.last_seq),
         }
     }
 
-    fn why(&self, f: &First, ctx: &Ctx, model: &LabModel) -> Why {
+    fn why(&self, f: &First, model: &LabModel) -> Why {
         let sel = &self.sel;
-        if let Some(w) = missing_label(ctx, sel) {
+        if let Some(w) = missing_label(model, sel) {
             return w;
         }
-        let cur = ctx.newest_sock(sel).map(|id| {
+        let cur = newest(model, sel).map(|id| {
             let row = model.sock(id);
             let orphan = model
                 .orphans
@@ -205,19 +210,19 @@ impl CheckKind for KernelCheck {
             }
         });
         let have = match self.when {
-            When::Ever => ever_count(f, ctx, sel),
-            When::Now => kernel_now(ctx, model, sel, self.state),
+            When::Ever => ever_count(f, model, sel),
+            When::Now => kernel_now(model, sel, self.state),
         };
         state_why(sel, self.state.name(), self.when, self.count, have, cur)
     }
 }
 
 /// When the `count`-th selected socket first reached the state.
-fn nth_selected(f: &First, ctx: &Ctx, sel: &Sel, count: u32) -> Option<u64> {
+fn nth_selected(f: &First, model: &LabModel, sel: &Sel, count: u32) -> Option<u64> {
     let mut seqs: Vec<u64> = f
         .iter()
         .filter(|(k, _)| match k {
-            Some(s) => ctx.selects(*s, sel),
+            Some(s) => selects(model, *s, sel),
             None => sel.label.is_none(),
         })
         .map(|(_, s)| *s)
@@ -226,26 +231,26 @@ fn nth_selected(f: &First, ctx: &Ctx, sel: &Sel, count: u32) -> Option<u64> {
     seqs.get(count as usize - 1).copied()
 }
 
-fn ever_count(f: &First, ctx: &Ctx, sel: &Sel) -> usize {
+fn ever_count(f: &First, model: &LabModel, sel: &Sel) -> usize {
     f.keys()
-        .filter(|k| k.is_some_and(|s| ctx.selects_sock(s, sel)))
+        .filter(|k| k.is_some_and(|s| selects(model, s, sel)))
         .count()
 }
 
 /// Selected sockets in `state` now, counting a closed socket's descriptor-less entry.
-fn kernel_now(ctx: &Ctx, model: &LabModel, sel: &Sel, state: TcpState) -> usize {
+fn kernel_now(model: &LabModel, sel: &Sel, state: TcpState) -> usize {
     let mut ids: Vec<SockId> = model
         .live()
         // A socket the program closed has no kernel state of its own, even
         // if the observation saying so has not arrived yet.
-        .filter(|r| ctx.selects(r.id, sel) && r.kernel == Some(state) && r.lab != LabState::Closed)
+        .filter(|r| selects(model, r.id, sel) && r.kernel == Some(state) && r.lab != LabState::Closed)
         .map(|r| r.id)
         .collect();
     for o in model.orphans.values() {
         if let Some(s) = o.origin
             && o.state == state
-            && ctx.selects(s, sel)
-            && !ctx.socks.get(&s).is_some_and(|i| i.was_listener)
+            && selects(model, s, sel)
+            && !was_listener(model, s)
         {
             ids.push(s);
         }

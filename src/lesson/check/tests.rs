@@ -28,7 +28,8 @@ fn converts_each_kind() {
         Cond::Leaf(Leaf::Lab(LabCheck {
             sel: Sel {
                 label: Some("srv".into()),
-                owner: OwnerSel::Student
+                owner: OwnerSel::Student,
+                family: None,
             },
             state: "listening".into(),
             when: When::Ever,
@@ -72,4 +73,32 @@ fn reports_mistakes() {
     assert!(e(r#"check = { data = "sent", bytes = "\\q" }"#).contains("unknown escape"));
     assert!(e(r#"check = { all = [] }"#).contains("at least one"));
     assert!(e(r#"check = { socket = "s", lab = "bound", colour = 1 }"#).contains("unknown field"));
+}
+
+#[test]
+fn reads_not_never_cmp_family_and_args() {
+    let c = conv(r#"check = { never = [{ call = "send", socket = "cli" }] }"#).unwrap();
+    assert!(matches!(c, Cond::Never(ref v) if v.len() == 1), "{c:?}");
+    let c = conv(r#"check = { not = [{ socket = "a", lab = "closed" }] }"#).unwrap();
+    assert!(matches!(c, Cond::Not(_)), "{c:?}");
+    let c = conv(r#"check = { socket = "c", recv_q = 0, cmp = "exactly", when = "now" }"#).unwrap();
+    let Cond::Leaf(Leaf::Queue(q)) = c else {
+        panic!()
+    };
+    assert_eq!(q.cmp, super::queue::Cmp::Exactly);
+    let e = conv(r#"check = { socket = "c", recv_q = 0, cmp = "around" }"#).unwrap_err();
+    assert!(e[0].contains("at_least, exactly, at_most"), "{e:?}");
+    let c = conv(r#"check = { socket = "c6", lab = "connected", family = "inet6" }"#).unwrap();
+    let Cond::Leaf(Leaf::Lab(l)) = c else {
+        panic!()
+    };
+    assert_eq!(l.sel.family, Some(crate::engine::types::Family::V6));
+    let e = conv(r#"check = { socket = "c6", lab = "connected", family = "ipx" }"#).unwrap_err();
+    assert!(e[0].contains("AF_INET6"), "{e:?}");
+    let c =
+        conv(r#"check = { call = "setsockopt", socket = "s", args = "SO_REUSEADDR" }"#).unwrap();
+    let Cond::Leaf(Leaf::Call(k)) = c else {
+        panic!()
+    };
+    assert_eq!(k.req.args.as_deref(), Some("SO_REUSEADDR"));
 }

@@ -6,12 +6,12 @@ use crate::app::LessonHook;
 use crate::cli::{Cli, Lang};
 use crate::engine::Event;
 use crate::session::Session;
-use crate::tui::Mode;
+use crate::settings::Mode;
 
-use super::format::Lesson;
-use super::progress::{Progress, ProgressStore};
-use super::run::{LessonRun, LessonView};
-use super::{find, next_after, pick};
+use crate::cmd::lessons::load_lessons;
+use crate::lesson::{
+    Lesson, LessonRun, LessonView, Progress, ProgressStore, find, next_after, pick,
+};
 
 pub struct LessonApp {
     lessons: Vec<Lesson>,
@@ -32,7 +32,7 @@ pub struct LessonApp {
 /// The lessons for the app: from `--lessons` / `./lessons` / the ones built
 /// in, with every file problem as a warning line (broken files are skipped).
 fn load_for_app(cli: &Cli) -> (Vec<Lesson>, Vec<String>) {
-    let (rep, _) = super::cli::load_lessons(cli);
+    let (rep, _) = load_lessons(cli);
     let warnings = rep.problems.iter().map(|p| p.to_string()).collect();
     (rep.lessons, warnings)
 }
@@ -54,7 +54,7 @@ pub fn build(
     if lessons.is_empty() {
         anyhow::bail!(
             "no lessons found in {}{}",
-            super::cli::load_lessons(cli).1,
+            load_lessons(cli).1,
             problems
                 .first()
                 .map(|p| format!(" ({p})"))

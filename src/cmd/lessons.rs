@@ -11,28 +11,11 @@ use std::process::ExitCode;
 use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{Cli, Lang};
-use crate::engine::text::sanitize;
 
-use super::load::{DirReport, load_dir, load_embedded};
-use super::progress::ProgressStore;
+use crate::lesson::ProgressStore;
+use crate::lesson::load::{DirReport, load_dir, load_embedded};
 
-/// Text for the terminal: every line escaped, the line breaks kept.
-pub fn safe(text: &str) -> String {
-    text.split('\n')
-        .map(sanitize)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Print to standard output, escaped.
-pub fn say(text: &str) {
-    println!("{}", safe(text));
-}
-
-/// Print to standard error, escaped.
-pub fn warn(text: &str) {
-    eprintln!("{}", safe(text));
-}
+pub use crate::lesson::out::{safe, say, warn};
 
 pub fn lang(cli: &Cli) -> Lang {
     cli.lang.unwrap_or_else(Lang::from_env)
@@ -139,5 +122,5 @@ pub fn check(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
 
 pub fn verify(cli: &Cli, lesson: Option<&str>) -> anyhow::Result<ExitCode> {
     let (rep, place) = load_lessons(cli);
-    super::verify::main(&rep, &place, lesson, cli.allow_remote, lang(cli))
+    crate::lesson::verify_all(&rep, &place, lesson, cli.allow_remote, lang(cli))
 }
