@@ -58,20 +58,27 @@ pub enum Msg {
 pub struct Effect {
     pub redraw: bool,
     pub quit: bool,
+    /// Give the terminal back and stop (Ctrl-Z); the loop does it.
+    pub suspend: bool,
 }
 
 impl Effect {
     const NONE: Effect = Effect {
         redraw: false,
         quit: false,
+        suspend: false,
     };
     const REDRAW: Effect = Effect {
         redraw: true,
-        quit: false,
+        ..Effect::NONE
     };
     const QUIT: Effect = Effect {
-        redraw: false,
         quit: true,
+        ..Effect::NONE
+    };
+    const SUSPEND: Effect = Effect {
+        suspend: true,
+        ..Effect::NONE
     };
 }
 
@@ -391,7 +398,7 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
             app.fade_look = look;
             Effect {
                 redraw: changed,
-                quit: false,
+                ..Effect::NONE
             }
         }
     }

@@ -9,6 +9,10 @@ use crate::keys::{self, Action, Pane};
 use crate::ui::layout;
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
+    // Ctrl-Z works over the help too; the loop gives the terminal back.
+    if keys::lookup(&key, app.focus, false) == Some(Action::Suspend) {
+        return Effect::SUSPEND;
+    }
     let Some(action) = keys::lookup(&key, app.focus, app.help) else {
         if app.help {
             return Effect::NONE;
@@ -43,6 +47,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     }
     match action {
         Action::Quit => return Effect::QUIT,
+        Action::Suspend => return Effect::SUSPEND,
         Action::Interrupt => {
             if !app.session.pending().is_empty() {
                 app.session.cancel_latest();
