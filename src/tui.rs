@@ -59,12 +59,12 @@ pub enum Exit {
 pub fn incapable_terminal() -> Option<String> {
     use std::io::IsTerminal;
     let term = std::env::var("TERM").unwrap_or_default();
-    let why = if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        "standard input and output are not a terminal".to_string()
-    } else if term.is_empty() {
+    let why = if term.is_empty() {
         "TERM is not set".to_string()
     } else if term == "dumb" {
         "TERM=dumb".to_string()
+    } else if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
+        "standard input and output are not a terminal".to_string()
     } else {
         return None;
     };
