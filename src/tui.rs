@@ -3,7 +3,7 @@
 //! `run` is the loop over injected edges — a terminal-event stream, the
 //! engine's event channel, a stop future and a ratatui `Backend` — so tests
 //! drive the whole app head-less (`TestBackend`, a channel of key events).
-//! `main` plugs in the real terminal, `EventStream` and the signals
+//! `main` plugs in the real terminal, a thread reading it, and the signals
 //! (`term`: a thread of their own, so they work while the loop is busy).
 
 use std::future::Future;
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
@@ -46,6 +46,9 @@ const BATCH: usize = 4096;
 /// Terminal events already waiting that are applied before one draw: typing
 /// (or an unbracketed paste) costs one frame a batch, not one a key.
 const INPUT_BATCH: usize = 1024;
+/// Terminal events read ahead of the loop; past that the reader waits, and
+/// the terminal holds the rest (memory stays bounded while the loop is busy).
+const INPUT_QUEUE: usize = 4096;
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,10 +120,11 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         panic_drill();
         let size = terminal.size()?;
         app.size = (size.width, size.height);
+        busy_drill(&mut terminal, &mut app)?;
         let result = run_with(
             &mut terminal,
             &mut app,
-            EventStream::new(),
+            read_terminal().context("reading the terminal")?,
             events,
             std::future::pending(),
             control_rx,
@@ -184,6 +188,47 @@ fn panic_drill() {
             panic!("panic drill (SOCKLAB_PANIC_DRILL)");
         });
     }
+}
+
+/// `SOCKLAB_BUSY_DRILL=MS` draws the first frame, then blocks the UI
+/// thread for MS milliseconds, as a long computation would. It exists for
+/// the tests that prove signals work while the loop is busy; nothing else
+/// sets it.
+fn busy_drill(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> io::Result<()> {
+    if let Some(ms) = std::env::var("SOCKLAB_BUSY_DRILL")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        terminal.draw(|f| ui::draw(f, app))?;
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    Ok(())
+}
+
+/// The terminal's events, read on a thread of their own.
+///
+/// Not crossterm's `EventStream`: it hands over one event per wake-up of its
+/// helper thread, so 32 KB typed took minutes and one frame a key. The
+/// reader uses crossterm's level-triggered `/dev/tty` source (feature
+/// `use-dev-tty`): the default source is edge-triggered and strands input
+/// that arrived in one burst (a big unbracketed paste stopped half-way until
+/// the next key).
+fn read_terminal() -> io::Result<futures::channel::mpsc::Receiver<io::Result<TermEvent>>> {
+    use futures::SinkExt;
+    let (mut tx, rx) = futures::channel::mpsc::channel(INPUT_QUEUE);
+    std::thread::Builder::new()
+        .name("socklab-input".into())
+        .spawn(move || {
+            loop {
+                let ev = crossterm::event::read();
+                let failed = ev.is_err();
+                // The loop went away, or the terminal did.
+                if futures::executor::block_on(tx.send(ev)).is_err() || failed {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
 }
 
 /// A terminal event as a message, or None for ones the app ignores.
@@ -316,11 +361,12 @@ where
             _ = tokio::time::sleep(frame_wait), if dirty => {}
         }
         if anew {
-            // The terminal may have changed size and lost what it showed.
-            if let Ok(size) = terminal.size() {
-                app::update(app, Msg::Resize(size.width, size.height));
-            }
-            terminal.clear()?;
+            // The terminal may have changed size and lost what it showed. A
+            // resize clears the screen and forgets what was drawn, without
+            // asking the terminal for its cursor (as `clear` would).
+            let size = terminal.size()?;
+            app::update(app, Msg::Resize(size.width, size.height));
+            terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
             dirty = true;
             urgent = true;
         }

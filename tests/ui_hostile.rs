@@ -15,10 +15,12 @@ use proptest::test_runner::{Config, TestRunner};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use socklab::app::{
-    self, App, EVENTS_KEEP, HISTORY_KEEP, LINE_LIMIT, LineKind, Msg, OUTPUT_KEEP,
-    OUTPUT_LINE_KEEP, TRAFFIC_KEEP,
+    self, App, EVENTS_KEEP, HISTORY_KEEP, LINE_LIMIT, LineKind, Msg, OUTPUT_KEEP, OUTPUT_LINE_KEEP,
+    TRAFFIC_KEEP,
 };
-use socklab::engine::{Dir, Event, EventKind, Events, Family, LabState, Owner, SockType, free_port};
+use socklab::engine::{
+    Dir, Event, EventKind, Events, Family, LabState, Owner, SockType, free_port,
+};
 use socklab::keys::Pane;
 use ui_support::*;
 
@@ -59,7 +61,11 @@ async fn typing_stops_at_the_line_limit_and_says_so_once() {
         key(&mut app, KeyCode::Char('x'));
     }
     assert_eq!(app.input.len(), LINE_LIMIT);
-    assert_eq!(errors(&app, "the line is full"), 1, "said once, not per key");
+    assert_eq!(
+        errors(&app, "the line is full"),
+        1,
+        "said once, not per key"
+    );
     // Room again after deleting: typing goes on.
     key(&mut app, KeyCode::Backspace);
     key(&mut app, KeyCode::Char('z'));
@@ -99,7 +105,10 @@ async fn queue_numbers_are_never_cut() {
         "c.send(b\"x\" * 300000)".into(),
     ] {
         enter_line(&mut app, &line);
-        pump(&mut app, &mut events, &line, |a| a.session.pending().is_empty()).await;
+        pump(&mut app, &mut events, &line, |a| {
+            a.session.pending().is_empty()
+        })
+        .await;
     }
     pump(&mut app, &mut events, "a six-digit RecvQ", |a| {
         a.session
@@ -163,7 +172,8 @@ enum Step {
 fn key_code() -> impl Strategy<Value = KeyCode> {
     prop_oneof![
         any::<char>().prop_map(KeyCode::Char),
-        prop::sample::select(vec!['a', 'q', '?', 'h', 'j', 'k', ':', '(', '"', ' ']).prop_map(KeyCode::Char),
+        prop::sample::select(vec!['a', 'q', '?', 'h', 'j', 'k', ':', '(', '"', ' '])
+            .prop_map(KeyCode::Char),
         prop::sample::select(vec![
             KeyCode::Enter,
             KeyCode::Tab,
@@ -201,7 +211,11 @@ fn engine_event() -> impl Strategy<Value = EventKind> {
             sock,
             fd: 3 + sock as i32,
             family: Family::V4,
-            ty: if dgram { SockType::Dgram } else { SockType::Stream },
+            ty: if dgram {
+                SockType::Dgram
+            } else {
+                SockType::Stream
+            },
             owner: if sock % 2 == 0 {
                 Owner::Student
             } else {
@@ -210,14 +224,22 @@ fn engine_event() -> impl Strategy<Value = EventKind> {
         }),
         (sock.clone(), "[a-z\u{1b}\u{202e}]{0,40}")
             .prop_map(|(sock, label)| EventKind::SocketLabel { sock, label }),
-        (sock.clone(), any::<u32>(), any::<u32>(), any::<Option<u32>>(), any::<Option<u32>>())
-            .prop_map(|(sock, recv_q, send_q, accept_q, backlog)| EventKind::Queues {
-                sock,
-                recv_q,
-                send_q,
-                accept_q,
-                backlog,
-            }),
+        (
+            sock.clone(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<Option<u32>>(),
+            any::<Option<u32>>()
+        )
+            .prop_map(
+                |(sock, recv_q, send_q, accept_q, backlog)| EventKind::Queues {
+                    sock,
+                    recv_q,
+                    send_q,
+                    accept_q,
+                    backlog,
+                }
+            ),
         (sock.clone(), 0usize..7).prop_map(|(sock, to)| EventKind::LabState {
             sock,
             from: LabState::Created,
@@ -284,16 +306,29 @@ fn draw(app: &mut App) {
 /// Everything the app holds stays within its limits.
 fn check_limits(app: &App) -> Result<(), TestCaseError> {
     prop_assert!(app.input.len() <= LINE_LIMIT, "prompt {}", app.input.len());
-    prop_assert!(app.send_input.len() <= LINE_LIMIT, "send {}", app.send_input.len());
+    prop_assert!(
+        app.send_input.len() <= LINE_LIMIT,
+        "send {}",
+        app.send_input.len()
+    );
     prop_assert!(app.history.len() <= HISTORY_KEEP);
     prop_assert!(app.history.iter().all(|l| l.len() <= LINE_LIMIT));
     prop_assert!(app.output.len() <= OUTPUT_KEEP);
     // A kept line is cut to OUTPUT_LINE_KEEP bytes, then escaped (at most
     // six bytes for one) with a note of the length.
-    prop_assert!(app.output.iter().all(|l| l.text.len() <= OUTPUT_LINE_KEEP * 6 + 64));
+    prop_assert!(
+        app.output
+            .iter()
+            .all(|l| l.text.len() <= OUTPUT_LINE_KEEP * 6 + 64)
+    );
     prop_assert!(app.events.len() <= EVENTS_KEEP);
     prop_assert!(app.traffic.recs.len() <= TRAFFIC_KEEP);
-    prop_assert!(app.traffic.recs.iter().all(|r| r.data.len() <= app::TRAFFIC_BYTES));
+    prop_assert!(
+        app.traffic
+            .recs
+            .iter()
+            .all(|r| r.data.len() <= app::TRAFFIC_BYTES)
+    );
     prop_assert!(!app.input.value().chars().any(char::is_control));
     prop_assert!(!app.send_input.value().chars().any(char::is_control));
     Ok(())
@@ -316,16 +351,24 @@ fn apply(app: &mut App, events: &mut Events, seq: &mut u64, step: Step) {
                 end -= 1;
             }
             s.truncate(end);
-            let before = (app.input.value().to_string(), app.send_input.value().to_string());
+            let before = (
+                app.input.value().to_string(),
+                app.send_input.value().to_string(),
+            );
             let refused_before = errors(app, "paste refused");
             app::update(app, Msg::Paste(s));
-            let after = (app.input.value().to_string(), app.send_input.value().to_string());
+            let after = (
+                app.input.value().to_string(),
+                app.send_input.value().to_string(),
+            );
             // Either it went in, or nothing changed and the student was told.
-            if after == before && len > 0 && app.focus.takes_text() && !unit.starts_with('\u{1b}')
-            {
+            if after == before && len > 0 && app.focus.takes_text() && !unit.starts_with('\u{1b}') {
                 assert!(
                     errors(app, "paste refused") > refused_before
-                        || app.output.back().is_some_and(|l| l.text.contains("paste refused")),
+                        || app
+                            .output
+                            .back()
+                            .is_some_and(|l| l.text.contains("paste refused")),
                     "an unchanged line after a paste of {len} says why"
                 );
             }
@@ -342,7 +385,14 @@ fn apply(app: &mut App, events: &mut Events, seq: &mut u64, step: Step) {
         Step::Engine(kind) => {
             *seq += 1;
             let t_us = *seq * 1000;
-            app::update(app, Msg::Engine(Event { seq: *seq, t_us, kind }));
+            app::update(
+                app,
+                Msg::Engine(Event {
+                    seq: *seq,
+                    t_us,
+                    kind,
+                }),
+            );
         }
         Step::Pump => {
             while let Ok(ev) = events.try_recv() {

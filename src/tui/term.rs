@@ -155,12 +155,8 @@ pub fn watch(control: impl Fn(Control) + Send + 'static) -> std::io::Result<()> 
                     }
                     _ => {
                         let code = 128 + sig as u8;
-                        let _ = STOP_CODE.compare_exchange(
-                            0,
-                            code,
-                            Ordering::SeqCst,
-                            Ordering::SeqCst,
-                        );
+                        let _ =
+                            STOP_CODE.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
                         control(Control::Stop);
                         // The loop ends the process itself unless it is busy.
                         std::thread::sleep(GRACE);
