@@ -410,7 +410,7 @@ fn random_keys_pastes_resizes_and_events_never_panic_nor_pass_a_limit() {
     let cases = std::env::var("SOCKLAB_PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(64);
     let mut runner = TestRunner::new(Config {
         cases,
         max_shrink_iters: 200,
