@@ -9,7 +9,6 @@ use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 use crossterm::event::{KeyEvent, MouseEvent};
-use tui_input::{Input, InputRequest};
 
 use crate::engine::model::SockRow;
 use crate::engine::text::sanitize;
@@ -20,7 +19,9 @@ use crate::ui::theme::Theme;
 
 mod input;
 pub mod lesson;
-use input::{on_key, on_mouse};
+pub mod line;
+use input::{on_key, on_mouse, on_paste};
+pub use line::{Edit, LINE_LIMIT, LineEdit};
 
 pub use crate::session::{Outcome, Session, Submitted};
 
@@ -34,6 +35,9 @@ pub const TRAFFIC_BYTES: usize = 128;
 pub const EVENTS_KEEP: usize = 5_000;
 pub const OUTPUT_KEEP: usize = 500;
 pub const HISTORY_KEEP: usize = 500;
+/// Bytes kept of one line under the prompt: far wider than any screen (the
+/// pane cuts lines at its width; there is no sideways scrolling).
+pub const OUTPUT_LINE_KEEP: usize = 4096;
 
 /// Lesson commands passed to the lesson hook.
 pub const LESSON_COMMANDS: &[&str] = &[
@@ -54,20 +58,27 @@ pub enum Msg {
 pub struct Effect {
     pub redraw: bool,
     pub quit: bool,
+    /// Give the terminal back and stop (Ctrl-Z); the loop does it.
+    pub suspend: bool,
 }
 
 impl Effect {
     const NONE: Effect = Effect {
         redraw: false,
         quit: false,
+        suspend: false,
     };
     const REDRAW: Effect = Effect {
         redraw: true,
-        quit: false,
+        ..Effect::NONE
     };
     const QUIT: Effect = Effect {
-        redraw: false,
         quit: true,
+        ..Effect::NONE
+    };
+    const SUSPEND: Effect = Effect {
+        suspend: true,
+        ..Effect::NONE
     };
 }
 
@@ -156,7 +167,7 @@ pub struct App {
     pub focus: Pane,
     pub help: bool,
     pub help_scroll: usize,
-    pub input: Input,
+    pub input: LineEdit,
     pub history: Vec<String>,
     /// Position while walking history, and the line being typed before.
     pub hist_pos: Option<usize>,
@@ -165,7 +176,7 @@ pub struct App {
     /// Output lines hidden below the Prompt pane; 0 = showing the newest.
     pub output_back: usize,
     pub completions: Vec<String>,
-    pub send_input: Input,
+    pub send_input: LineEdit,
     pub send_newline: bool,
     pub send_target: Option<SockId>,
     /// Sockets in the order they became connected (newest last).
@@ -201,14 +212,14 @@ impl App {
             focus: Pane::Prompt,
             help: false,
             help_scroll: 0,
-            input: Input::default(),
+            input: LineEdit::default(),
             history: Vec::new(),
             hist_pos: None,
             hist_draft: String::new(),
             output: VecDeque::new(),
             output_back: 0,
             completions: Vec::new(),
-            send_input: Input::default(),
+            send_input: LineEdit::default(),
             send_newline: true,
             send_target: None,
             connected_order: Vec::new(),
@@ -332,10 +343,16 @@ impl App {
         // Something new to read: show it.
         self.output_back = 0;
         for line in text.lines() {
-            self.output.push_back(OutLine {
-                kind,
-                text: sanitize(line),
-            });
+            let text = if line.len() > OUTPUT_LINE_KEEP {
+                let mut end = OUTPUT_LINE_KEEP;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                format!("{}… ({} bytes in all)", sanitize(&line[..end]), line.len())
+            } else {
+                sanitize(line)
+            };
+            self.output.push_back(OutLine { kind, text });
         }
         while self.output.len() > OUTPUT_KEEP {
             self.output.pop_front();
@@ -359,23 +376,7 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
             app.size = (w, h);
             Effect::REDRAW
         }
-        Msg::Paste(text) => {
-            let input = match app.focus {
-                Pane::Prompt => &mut app.input,
-                Pane::Send => &mut app.send_input,
-                _ => return Effect::NONE,
-            };
-            // A pasted newline would submit half a line; keep it one line.
-            for c in text
-                .chars()
-                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-            {
-                if !c.is_control() {
-                    input.handle(InputRequest::InsertChar(c));
-                }
-            }
-            Effect::REDRAW
-        }
+        Msg::Paste(text) => on_paste(app, &text),
         Msg::Engine(ev) => {
             on_engine(app, ev);
             Effect::REDRAW
@@ -387,7 +388,7 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
             app.fade_look = look;
             Effect {
                 redraw: changed,
-                quit: false,
+                ..Effect::NONE
             }
         }
     }

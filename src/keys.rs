@@ -137,6 +137,8 @@ pub enum Action {
     /// Sockets pane: send to the selected socket.
     SendToSelected,
     FocusPrompt,
+    /// Ctrl-Z: give the terminal back to the shell until `fg`.
+    Suspend,
 }
 
 /// A key as the table writes it.
@@ -274,6 +276,7 @@ pub static KEYS: &[Binding] = &[
     b(k(C::BackTab), S::Global, A::PrevFocus, "previous pane", ""),
     b(ctrl('c'), S::Global, A::Interrupt, "cancel the waiting call; at an idle prompt, quit", "cancel/quit"),
     b(k(C::F(1)), S::Global, A::ToggleHelp, "help", ""),
+    b(ctrl('z'), S::Global, A::Suspend, "suspend to the shell (fg comes back)", ""),
 ];
 
 /// The action for a key press with this focus, if the table has one.

@@ -3,7 +3,8 @@
 //! `run` is the loop over injected edges — a terminal-event stream, the
 //! engine's event channel, a stop future and a ratatui `Backend` — so tests
 //! drive the whole app head-less (`TestBackend`, a channel of key events).
-//! `main` plugs in the real terminal, `EventStream` and the signals.
+//! `main` plugs in the real terminal, a thread reading it, and the signals
+//! (`term`: a thread of their own, so they work while the loop is busy).
 
 use std::future::Future;
 use std::io::{self, stdout};
@@ -11,13 +12,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, EventStream, KeyEventKind,
-};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
-use ratatui::backend::Backend;
+use ratatui::backend::{Backend, CrosstermBackend};
 
 use crate::app::{self, App, LessonHook, Msg, Session};
 use crate::cli::{Cli, Lang};
@@ -25,7 +23,9 @@ use crate::engine::{Engine, EngineConfig, Events};
 use crate::ui;
 use crate::ui::theme::Theme;
 
+mod term;
 pub use crate::settings::Mode;
+pub use term::Control;
 
 /// Engine-only changes are drawn at most this often; keys are drawn at once.
 const FRAME: Duration = Duration::from_millis(16);
@@ -33,6 +33,12 @@ const FRAME: Duration = Duration::from_millis(16);
 const FADE_TICK: Duration = Duration::from_millis(100);
 /// Engine events applied before drawing, so a flood cannot starve the keys.
 const BATCH: usize = 4096;
+/// Terminal events already waiting that are applied before one draw: typing
+/// (or an unbracketed paste) costs one frame a batch, not one a key.
+const INPUT_BATCH: usize = 1024;
+/// Terminal events read ahead of the loop; past that the reader waits, and
+/// the terminal holds the rest (memory stays bounded while the loop is busy).
+const INPUT_QUEUE: usize = 4096;
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +48,35 @@ pub enum Exit {
     Stopped,
 }
 
+/// Why this terminal cannot show the lab screen, if it cannot.
+pub fn incapable_terminal() -> Option<String> {
+    use std::io::IsTerminal;
+    let term = std::env::var("TERM").unwrap_or_default();
+    let why = if term.is_empty() {
+        "TERM is not set".to_string()
+    } else if term == "dumb" {
+        "TERM=dumb".to_string()
+    } else if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
+        "standard input and output are not a terminal".to_string()
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the lab screen needs a capable terminal ({why}); \
+         for head-less use try `socklab run SCRIPT` (or `socklab run -` to read calls from standard input)"
+    ))
+}
+
 pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
+    if let Some(why) = incapable_terminal() {
+        // Nothing has been written to the terminal: leave it as it is.
+        anyhow::bail!(why);
+    }
+    let (control_tx, control_rx) = futures::channel::mpsc::unbounded();
+    term::watch(move |c| {
+        let _ = control_tx.unbounded_send(c);
+    })
+    .context("watching signals")?;
     // Engine tasks run on worker threads; the loop runs on this one.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -78,19 +112,23 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         panic_drill();
         let size = terminal.size()?;
         app.size = (size.width, size.height);
-        let result = run(
+        busy_drill(&mut terminal, &mut app)?;
+        let result = run_with(
             &mut terminal,
             &mut app,
-            EventStream::new(),
+            read_terminal().context("reading the terminal")?,
             events,
-            stop_signal(),
+            std::future::pending(),
+            control_rx,
+            term::suspend,
         )
         .await;
         restore_terminal();
         engine.shutdown();
         match result? {
             Exit::Quit => Ok(ExitCode::SUCCESS),
-            Exit::Stopped => Ok(ExitCode::from(143)),
+            // 128 + the signal (SIGTERM when the input just closed).
+            Exit::Stopped => Ok(ExitCode::from(term::stop_code().unwrap_or(143))),
         }
     })
 }
@@ -109,22 +147,14 @@ pub fn lesson_hook(
 }
 
 fn init_terminal() -> io::Result<ratatui::DefaultTerminal> {
-    let terminal = ratatui::try_init()?;
-    crossterm::execute!(stdout(), EnableMouseCapture, EnableBracketedPaste)?;
-    Ok(terminal)
+    term::enter()?;
+    Terminal::new(CrosstermBackend::new(stdout())).inspect_err(|_| restore_terminal())
 }
 
 /// Put the terminal back: raw mode off, main screen, mouse and paste modes
-/// off, cursor shown. Safe to call twice.
+/// off, cursor shown. Safe to call twice, and from any thread.
 pub fn restore_terminal() {
-    let _ = crossterm::terminal::disable_raw_mode();
-    let _ = crossterm::execute!(
-        stdout(),
-        DisableMouseCapture,
-        DisableBracketedPaste,
-        crossterm::terminal::LeaveAlternateScreen,
-        crossterm::cursor::Show
-    );
+    term::leave();
 }
 
 /// A panic anywhere — this thread or an engine task on a worker — restores
@@ -154,20 +184,45 @@ fn panic_drill() {
     }
 }
 
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-        _ = int.recv() => {}
+/// `SOCKLAB_BUSY_DRILL=MS` draws the first frame, then blocks the UI
+/// thread for MS milliseconds, as a long computation would. It exists for
+/// the tests that prove signals work while the loop is busy; nothing else
+/// sets it.
+fn busy_drill(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> io::Result<()> {
+    if let Some(ms) = std::env::var("SOCKLAB_BUSY_DRILL")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        terminal.draw(|f| ui::draw(f, app))?;
+        std::thread::sleep(Duration::from_millis(ms));
     }
+    Ok(())
+}
+
+/// The terminal's events, read on a thread of their own.
+///
+/// Not crossterm's `EventStream`: it hands over one event per wake-up of its
+/// helper thread, so 32 KB typed took minutes and one frame a key. The
+/// reader uses crossterm's level-triggered `/dev/tty` source (feature
+/// `use-dev-tty`): the default source is edge-triggered and strands input
+/// that arrived in one burst (a big unbracketed paste stopped half-way until
+/// the next key).
+fn read_terminal() -> io::Result<futures::channel::mpsc::Receiver<io::Result<TermEvent>>> {
+    use futures::SinkExt;
+    let (mut tx, rx) = futures::channel::mpsc::channel(INPUT_QUEUE);
+    std::thread::Builder::new()
+        .name("socklab-input".into())
+        .spawn(move || {
+            loop {
+                let ev = crossterm::event::read();
+                let failed = ev.is_err();
+                // The loop went away, or the terminal did.
+                if futures::executor::block_on(tx.send(ev)).is_err() || failed {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
 }
 
 /// A terminal event as a message, or None for ones the app ignores.
@@ -183,11 +238,12 @@ pub fn to_msg(ev: TermEvent) -> Option<Msg> {
 
 /// The loop: apply every message through `app::update`, draw only when
 /// something changed, and wake on a timer only while something fades.
+/// Ctrl-Z does nothing here (no terminal to give back); see [`run_with`].
 pub async fn run<B, S, F>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    mut input: S,
-    mut events: Events,
+    input: S,
+    events: Events,
     stop: F,
 ) -> anyhow::Result<Exit>
 where
@@ -196,7 +252,44 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     F: Future<Output = ()>,
 {
+    run_with(
+        terminal,
+        app,
+        input,
+        events,
+        stop,
+        futures::stream::pending(),
+        || (),
+    )
+    .await
+}
+
+/// [`run`] with what a real terminal adds: `control` from the signal thread
+/// (redraw everything after a continue, stop), and `suspend` for Ctrl-Z
+/// (give the terminal back and stop until continued; the screen is drawn
+/// anew after it returns).
+pub async fn run_with<B, S, F, C, Z>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    input: S,
+    mut events: Events,
+    stop: F,
+    control: C,
+    mut suspend: Z,
+) -> anyhow::Result<Exit>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    F: Future<Output = ()>,
+    C: Stream<Item = Control> + Unpin,
+    Z: FnMut(),
+{
     tokio::pin!(stop);
+    // Every terminal event already waiting comes at once, applied before one draw.
+    let mut input = input.ready_chunks(INPUT_BATCH);
+    let mut control = control;
+    let mut control_open = true;
     let mut dirty = true;
     let mut urgent = true;
     let mut last_draw = Instant::now();
@@ -210,15 +303,28 @@ where
         }
         let fading = app.animating();
         let frame_wait = FRAME.saturating_sub(last_draw.elapsed());
+        let mut anew = false;
         tokio::select! {
             biased;
             _ = &mut stop => return Ok(Exit::Stopped),
-            ev = input.next() => {
-                let Some(ev) = ev else { return Ok(Exit::Stopped) };
-                if let Some(msg) = to_msg(ev.context("reading the terminal")?) {
+            c = control.next(), if control_open => match c {
+                Some(Control::Stop) => return Ok(Exit::Stopped),
+                Some(Control::Redraw) => anew = true,
+                None => control_open = false,
+            },
+            evs = input.next() => {
+                let Some(evs) = evs else { return Ok(Exit::Stopped) };
+                for ev in evs {
+                    let Some(msg) = to_msg(ev.context("reading the terminal")?) else {
+                        continue;
+                    };
                     let eff = app::update(app, msg);
                     if eff.quit {
                         return Ok(Exit::Quit);
+                    }
+                    if eff.suspend {
+                        suspend();
+                        anew = true;
                     }
                     if eff.redraw {
                         dirty = true;
@@ -247,6 +353,16 @@ where
                 }
             }
             _ = tokio::time::sleep(frame_wait), if dirty => {}
+        }
+        if anew {
+            // The terminal may have changed size and lost what it showed. A
+            // resize clears the screen and forgets what was drawn, without
+            // asking the terminal for its cursor (as `clear` would).
+            let size = terminal.size()?;
+            app::update(app, Msg::Resize(size.width, size.height));
+            terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
+            dirty = true;
+            urgent = true;
         }
         if !fading && app.animating() {
             // Something started fading: take the time now so it starts at full strength.

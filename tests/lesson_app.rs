@@ -83,7 +83,7 @@ async fn a_lesson_runs_in_the_app_from_first_step_to_the_next_lesson() {
     assert_eq!(app.input.value(), "d = socket()");
     assert!(!app.session.vars().contains_key("d"));
     // :hint answers under the prompt and in the pane.
-    app.input = tui_input::Input::default();
+    app.input = Default::default();
     enter_line(&mut app, ":hint");
     assert!(output(&app).contains("hint: "), "{}", output(&app));
     assert!(app.lesson.as_ref().unwrap().hint.is_some());

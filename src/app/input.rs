@@ -2,13 +2,17 @@
 //! and lab commands do to the app. Part of `update` (see `app.rs`).
 
 use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use tui_input::{Input, InputRequest};
+use tui_input::InputRequest;
 
 use super::*;
 use crate::keys::{self, Action, Pane};
 use crate::ui::layout;
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
+    // Ctrl-Z works over the help too; the loop gives the terminal back.
+    if keys::lookup(&key, app.focus, false) == Some(Action::Suspend) {
+        return Effect::SUSPEND;
+    }
     let Some(action) = keys::lookup(&key, app.focus, app.help) else {
         if app.help {
             return Effect::NONE;
@@ -43,6 +47,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     }
     match action {
         Action::Quit => return Effect::QUIT,
+        Action::Suspend => return Effect::SUSPEND,
         Action::Interrupt => {
             if !app.session.pending().is_empty() {
                 app.session.cancel_latest();
@@ -116,7 +121,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     Effect::REDRAW
 }
 
-fn focused_input(app: &mut App) -> &mut Input {
+fn focused_input(app: &mut App) -> &mut LineEdit {
     if app.focus == Pane::Send {
         &mut app.send_input
     } else {
@@ -125,7 +130,63 @@ fn focused_input(app: &mut App) -> &mut Input {
 }
 
 fn edit(app: &mut App, req: InputRequest) {
-    focused_input(app).handle(req);
+    if focused_input(app).handle(req) == Edit::Full {
+        // Said once while the student keeps typing, not once a key.
+        let msg = full_message(app.focus);
+        if app.output.back().is_none_or(|l| l.text != msg) {
+            app.say(LineKind::Error, &msg);
+        }
+    }
+}
+
+fn big_data_hint(focus: Pane) -> &'static str {
+    if focus == Pane::Send {
+        "send big data from the prompt, e.g. c.sendall(b\"x\" * 100000)"
+    } else {
+        "build big data in code, e.g. b\"x\" * 100000"
+    }
+}
+
+fn full_message(focus: Pane) -> String {
+    format!(
+        "the line is full: it holds at most {LINE_LIMIT} bytes ({})",
+        big_data_hint(focus)
+    )
+}
+
+/// A paste goes into the focused line whole, or — past the line limit — not
+/// at all, with a message; it never waits on the size of the paste.
+pub(super) fn on_paste(app: &mut App, text: &str) -> Effect {
+    if !app.focus.takes_text() {
+        return Effect::NONE;
+    }
+    app.completions.clear();
+    let focus = app.focus;
+    let input = focused_input(app);
+    let have = input.len();
+    // A pasted newline would submit half a line; keep it one line.
+    let edit = if have + text.len() > input.limit() && text.len() > 4 * input.limit() {
+        // Far too big whatever it holds: refuse without looking at it.
+        Edit::Full
+    } else {
+        let one_line: String = text
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
+        input.insert_str(&one_line)
+    };
+    if edit == Edit::Full {
+        app.say(
+            LineKind::Error,
+            &format!(
+                "paste refused: {} bytes, and a line holds at most {LINE_LIMIT} \
+                 ({have} already typed); nothing was inserted ({})",
+                text.len(),
+                big_data_hint(focus)
+            ),
+        );
+    }
+    Effect::REDRAW
 }
 
 fn page(app: &App) -> usize {
@@ -197,7 +258,7 @@ fn history(app: &mut App, back: bool) {
         Some(p) => app.history[p].clone(),
         None => std::mem::take(&mut app.hist_draft),
     };
-    app.input = Input::new(text);
+    app.input = LineEdit::new(text);
 }
 
 fn complete(app: &mut App) {
@@ -235,7 +296,7 @@ fn complete(app: &mut App) {
     if fill.len() >= word.len() && fill.starts_with(word) {
         let new_line = format!("{}{}{}", &line[..start], fill, &line[byte_cursor..]);
         let cursor = line[..start].chars().count() + fill.chars().count();
-        app.input = Input::new(new_line).with_cursor(cursor);
+        app.input = LineEdit::new(new_line).with_cursor(cursor);
     }
     app.completions = if cands.len() > 1 { cands } else { Vec::new() };
 }
@@ -324,7 +385,7 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
                 let lines = hook.command(&mut app.session, n, args);
                 if let Some(text) = hook.take_prompt() {
                     let cursor = text.chars().count();
-                    app.input = Input::new(text).with_cursor(cursor);
+                    app.input = LineEdit::new(text).with_cursor(cursor);
                     app.focus = Pane::Prompt;
                 }
                 app.lesson = Some(hook.view(&app.session));

@@ -157,24 +157,27 @@ fn too_small(buf: &mut Buffer, area: Rect, w: u16, h: u16) {
 
 /// Cut `s` to at most `width` columns, ending in `…` when cut.
 pub fn fit(s: &str, width: usize) -> String {
-    if s.width() <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out = String::new();
+    // One pass that stops at the edge: a long line costs the width, not its length.
     let mut used = 0;
-    for c in s.chars() {
+    // Where the text is cut when it does not fit: the last char boundary
+    // leaving a column for the ellipsis.
+    let mut cut = 0;
+    for (i, c) in s.char_indices() {
         let cw = c.width().unwrap_or(0);
-        if used + cw > width - 1 {
-            break;
+        if used + cw > width {
+            if width == 0 {
+                return String::new();
+            }
+            let mut out = s[..cut].to_string();
+            out.push('…');
+            return out;
         }
-        out.push(c);
         used += cw;
+        if used < width {
+            cut = i + c.len_utf8();
+        }
     }
-    out.push('…');
-    out
+    s.to_string()
 }
 
 /// Word-wrap to `width` display columns (CJK measured at its real width);

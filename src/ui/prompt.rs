@@ -8,7 +8,7 @@ use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
 use super::fit;
-use crate::app::{App, LineKind};
+use crate::app::{App, LineEdit, LineKind};
 use crate::engine::text::sanitize;
 
 pub const PS1: &str = ">>> ";
@@ -62,8 +62,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     }
     let y = area.bottom() - 1;
     let room = w.saturating_sub(PS1.len());
-    let scroll = app.input.visual_scroll(room);
-    let shown = skip_cols(app.input.value(), scroll);
+    let (shown, _) = app.input.view(room);
     Line::from(vec![
         Span::styled(PS1, t.prompt()),
         Span::raw(fit(&sanitize(&shown), room)),
@@ -71,24 +70,18 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     .render(Rect::new(area.x, y, area.width, 1), buf);
 }
 
-/// The text after the first `cols` display columns.
-pub fn skip_cols(s: &str, cols: usize) -> String {
-    let mut used = 0;
-    let mut out = String::new();
-    for c in s.chars() {
-        if used >= cols {
-            out.push(c);
-        } else {
-            used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        }
-    }
-    out
+pub fn cursor(inner: Rect, app: &App) -> Option<Position> {
+    line_cursor(inner, PS1, &app.input)
 }
 
-pub fn cursor(inner: Rect, app: &App) -> Option<Position> {
-    let room = (inner.width as usize).saturating_sub(PS1.len());
-    let scroll = app.input.visual_scroll(room);
-    let x = inner.x as usize + PS1.width() + app.input.visual_cursor().saturating_sub(scroll);
+/// Where the terminal cursor goes on a one-row input line under `ps`.
+pub fn line_cursor(inner: Rect, ps: &str, line: &LineEdit) -> Option<Position> {
+    if inner.width == 0 || inner.height == 0 {
+        return None;
+    }
+    let room = (inner.width as usize).saturating_sub(ps.width());
+    let (_, col) = line.view(room);
+    let x = inner.x as usize + ps.width() + col;
     Some(Position::new(
         x.min(inner.right() as usize - 1) as u16,
         inner.bottom() - 1,

@@ -5,10 +5,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
-use unicode_width::UnicodeWidthStr;
 
 use super::fit;
-use super::prompt::skip_cols;
 use crate::app::App;
 use crate::engine::text::sanitize;
 
@@ -48,19 +46,13 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
             t.dim(),
         )
     } else {
-        let scroll = app.send_input.visual_scroll(room);
-        Span::raw(fit(&sanitize(&skip_cols(value, scroll)), room))
+        let (shown, _) = app.send_input.view(room);
+        Span::raw(fit(&sanitize(&shown), room))
     };
     Line::from(vec![Span::styled(PS, t.prompt()), body])
         .render(Rect::new(area.x, area.bottom() - 1, area.width, 1), buf);
 }
 
 pub fn cursor(inner: Rect, app: &App) -> Option<Position> {
-    let room = (inner.width as usize).saturating_sub(PS.len());
-    let scroll = app.send_input.visual_scroll(room);
-    let x = inner.x as usize + PS.width() + app.send_input.visual_cursor().saturating_sub(scroll);
-    Some(Position::new(
-        x.min(inner.right() as usize - 1) as u16,
-        inner.bottom() - 1,
-    ))
+    super::prompt::line_cursor(inner, PS, &app.send_input)
 }

@@ -30,7 +30,9 @@ enum Col {
 }
 
 /// (column, header, width) in the order they are kept when space runs out.
-fn columns(width: u16) -> (Vec<(Col, &'static str, usize)>, bool) {
+/// `numbers` are the widest counts shown (RecvQ, SendQ, accq, fd): those
+/// columns grow to fit them, as a number is never cut.
+fn columns(width: u16, numbers: Numbers) -> (Vec<(Col, &'static str, usize)>, bool) {
     let full_addr = width >= 100;
     let addr_w = if full_addr { 15 } else { 6 };
     let roomy = width >= 129;
@@ -41,11 +43,11 @@ fn columns(width: u16) -> (Vec<(Col, &'static str, usize)>, bool) {
         (Col::Local, "local", addr_w),
         (Col::Peer, "peer", addr_w),
         (Col::Call, "call", 10),
-        (Col::RecvQ, "RecvQ", 5),
-        (Col::SendQ, "SendQ", 5),
-        (Col::Accept, "accq", 5),
+        (Col::RecvQ, "RecvQ", numbers.recv_q.max(5)),
+        (Col::SendQ, "SendQ", numbers.send_q.max(5)),
+        (Col::Accept, "accq", numbers.accept.max(5)),
         (Col::Owner, "owner", 9),
-        (Col::Fd, "fd", 3),
+        (Col::Fd, "fd", numbers.fd.max(3)),
         (Col::Kind, "kind", 6),
     ];
     let mut used = 0usize;
@@ -79,6 +81,39 @@ fn columns(width: u16) -> (Vec<(Col, &'static str, usize)>, bool) {
     (cols, full_addr)
 }
 
+/// The widest number each numeric column shows, in columns.
+#[derive(Clone, Copy, Debug, Default)]
+struct Numbers {
+    recv_q: usize,
+    send_q: usize,
+    accept: usize,
+    fd: usize,
+}
+
+fn accept_text(q: Option<u32>, b: Option<u32>) -> String {
+    match (q, b) {
+        (Some(q), Some(b)) => format!("{q}/{b}"),
+        (Some(q), None) => q.to_string(),
+        _ => "".into(),
+    }
+}
+
+fn numbers(rows: &[&SockRow], orphans: &[&OrphanRow]) -> Numbers {
+    let digits = |n: u64| n.checked_ilog10().unwrap_or(0) as usize + 1;
+    let mut n = Numbers::default();
+    for r in rows {
+        n.recv_q = n.recv_q.max(digits(r.recv_q as u64));
+        n.send_q = n.send_q.max(digits(r.send_q as u64));
+        n.accept = n.accept.max(accept_text(r.accept_q, r.backlog).len());
+        n.fd = n.fd.max(digits(r.fd.max(0) as u64));
+    }
+    for o in orphans {
+        n.recv_q = n.recv_q.max(digits(o.recv_q as u64));
+        n.send_q = n.send_q.max(digits(o.send_q as u64));
+    }
+    n
+}
+
 fn addr(a: Option<SocketAddr>, full: bool) -> String {
     match a {
         None => "-".into(),
@@ -94,14 +129,14 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     let t = &app.theme;
-    let (cols, full) = columns(area.width);
+    let rows = app.socket_rows();
+    let orphans: Vec<&OrphanRow> = app.session.model().orphans.values().collect();
+    let (cols, full) = columns(area.width, numbers(&rows, &orphans));
     let header: Vec<Span> = cols
         .iter()
         .map(|(_, h, w)| Span::styled(format!("{} ", pad(h, *w)), t.header()))
         .collect();
     Line::from(header).render(Rect { height: 1, ..area }, buf);
-    let rows = app.socket_rows();
-    let orphans: Vec<&OrphanRow> = app.session.model().orphans.values().collect();
     let total = rows.len() + orphans.len();
     if total == 0 {
         let msg = "no sockets yet — try: s = socket()";
@@ -208,14 +243,7 @@ fn sock_line(
             }
             Col::RecvQ => (r.recv_q.to_string(), base),
             Col::SendQ => (r.send_q.to_string(), base),
-            Col::Accept => (
-                match (r.accept_q, r.backlog) {
-                    (Some(q), Some(b)) => format!("{q}/{b}"),
-                    (Some(q), None) => q.to_string(),
-                    _ => "".into(),
-                },
-                base,
-            ),
+            Col::Accept => (accept_text(r.accept_q, r.backlog), base),
             Col::Call => (
                 r.pending
                     .as_ref()
@@ -287,13 +315,40 @@ mod tests {
     #[test]
     fn columns_fit_the_width() {
         for w in [40u16, 60, 78, 80, 100, 136, 200] {
-            let (cols, _) = columns(w);
+            let (cols, _) = columns(w, Numbers::default());
             let used: usize = cols.iter().map(|c| c.2 + 1).sum::<usize>() - 1;
             assert!(used <= w as usize, "{w}: {used}");
             assert!(cols.iter().any(|c| c.0 == Col::Kernel));
         }
-        let (cols, full) = columns(136);
+        let (cols, full) = columns(136, Numbers::default());
         assert!(full);
         assert_eq!(cols.len(), 12);
+    }
+
+    #[test]
+    fn a_number_column_grows_to_fit_its_numbers() {
+        let big = Numbers {
+            recv_q: 7,
+            send_q: 10,
+            accept: 9,
+            fd: 4,
+        };
+        for w in [80u16, 136, 160, 200] {
+            let (cols, _) = columns(w, big);
+            let used: usize = cols.iter().map(|c| c.2 + 1).sum::<usize>() - 1;
+            assert!(used <= w as usize, "{w}: {used}");
+            for (c, _, width) in cols {
+                let need = match c {
+                    Col::RecvQ => 7,
+                    Col::SendQ => 10,
+                    Col::Accept => 9,
+                    Col::Fd => 4,
+                    _ => 0,
+                };
+                assert!(width >= need, "{w}: {c:?} is {width} wide");
+            }
+        }
+        let (cols, _) = columns(160, big);
+        assert!(cols.iter().any(|c| c.0 == Col::RecvQ), "RecvQ shown at 160");
     }
 }
