@@ -20,6 +20,7 @@ use crate::ui::theme::Theme;
 mod input;
 pub mod lesson;
 pub mod line;
+pub mod wire;
 use input::{on_key, on_mouse, on_paste};
 pub use line::{Edit, LINE_LIMIT, LineEdit};
 
@@ -183,6 +184,8 @@ pub struct App {
     pub connected_order: Vec<SockId>,
     pub sock_sel: usize,
     pub traffic: Traffic,
+    /// The Wire pane: which connection, scroll, header view.
+    pub wire: wire::WireState,
     pub events: VecDeque<EvLine>,
     pub events_dropped: u64,
     pub events_back: usize,
@@ -225,6 +228,7 @@ impl App {
             connected_order: Vec::new(),
             sock_sel: 0,
             traffic: Traffic::default(),
+            wire: wire::WireState::default(),
             events: VecDeque::new(),
             events_dropped: 0,
             events_back: 0,
@@ -249,6 +253,16 @@ impl App {
     pub fn set_hook(&mut self, hook: Box<dyn LessonHook>) {
         self.lesson = Some(hook.view(&self.session));
         self.hook = Some(hook);
+    }
+
+    /// The socket highlighted in the Sockets pane, if any.
+    pub fn selected_sock(&self) -> Option<SockId> {
+        self.socket_rows().get(self.sock_sel).map(|r| r.id)
+    }
+
+    /// What the Wire pane shows now.
+    pub fn ladder(&self) -> Option<wire::Ladder> {
+        wire::ladder(self.session.model(), &self.wire, self.selected_sock())
     }
 
     /// Socket rows the Sockets pane shows: open ones, and closed ones for a moment.
@@ -369,6 +383,18 @@ impl App {
 
 /// Apply one message. The only place app state changes.
 pub fn update(app: &mut App, msg: Msg) -> Effect {
+    let effect = update_inner(app, msg);
+    // Traffic and Wire share a slot on smaller screens: it keeps showing the
+    // one the student looked at last, while they type at the prompt.
+    match app.focus {
+        Pane::Wire => app.wire.shown = true,
+        Pane::Traffic => app.wire.shown = false,
+        _ => {}
+    }
+    effect
+}
+
+fn update_inner(app: &mut App, msg: Msg) -> Effect {
     match msg {
         Msg::Key(key) => on_key(app, key),
         Msg::Mouse(m) => on_mouse(app, m),
@@ -413,6 +439,10 @@ fn on_engine(app: &mut App, ev: Event) {
         }
         EventKind::KernelState { sock, from, .. } => {
             app.fades.entry(*sock).or_default().kernel = Some((*from, ev.t_us));
+        }
+        EventKind::Segment(_) if app.wire.back > 0 => {
+            // Scrolled back: keep the same rows in view.
+            app.wire.back += 1;
         }
         EventKind::Data {
             sock,

@@ -239,14 +239,15 @@ pub fn describe(
             peer_text(lang, &sanitize(peer), note),
         ),
         EventKind::Segment(seg) => (
-            seg.from_end.sock.or(seg.to_end.sock),
+            // The text names both ends.
+            None,
             EvClass::Wire,
             seg.from_end.peer.is_some() && seg.to_end.peer.is_some(),
             tr!(
                 lang,
                 "ev.segment",
-                from = end_name(&seg.from_end, seg.from),
-                to = end_name(&seg.to_end, seg.to),
+                from = end_name(model, &seg.from_end, seg.from, seg.to),
+                to = end_name(model, &seg.to_end, seg.to, seg.from),
                 what = segment_text(seg)
             ),
         ),
@@ -284,9 +285,19 @@ pub fn describe(
     })
 }
 
-/// Who is at one end of a segment: the socket's name, the peer's, or the
-/// address of a program outside the lab.
-pub fn end_name(end: &End, addr: SocketAddr) -> String {
+/// Who is at one end of a segment: the lab socket there now (its name can
+/// arrive after the segment, and a closed socket keeps its name), else what
+/// the capture noted, else the address of a program outside the lab.
+pub fn end_name(model: &LabModel, end: &End, addr: SocketAddr, other: SocketAddr) -> String {
+    let row = model
+        .socks
+        .values()
+        .rev()
+        .find(|r| r.local == Some(addr) && r.peer == Some(other))
+        .or_else(|| end.sock.and_then(|id| model.sock(id)));
+    if let Some(r) = row {
+        return sanitize(&r.name());
+    }
     match (&end.label, &end.peer) {
         (Some(l), _) => sanitize(l),
         (None, Some(p)) => sanitize(p),

@@ -14,17 +14,19 @@ pub enum Pane {
     Send,
     Sockets,
     Traffic,
+    Wire,
     Events,
     Code,
     Lesson,
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 7] = [
+    pub const ORDER: [Pane; 8] = [
         Pane::Prompt,
         Pane::Send,
         Pane::Sockets,
         Pane::Traffic,
+        Pane::Wire,
         Pane::Events,
         Pane::Code,
         Pane::Lesson,
@@ -36,6 +38,7 @@ impl Pane {
             Pane::Send => "Send",
             Pane::Sockets => "Sockets",
             Pane::Traffic => "Traffic",
+            Pane::Wire => "Wire",
             Pane::Events => "Events",
             Pane::Code => "Code",
             Pane::Lesson => "Lesson",
@@ -130,6 +133,12 @@ pub enum Action {
     /// Scroll to the newest line and follow new data again.
     Bottom,
     ToggleHex,
+    /// Wire pane: show the next (older) connection.
+    WireNextConn,
+    /// Wire pane: the header of the highlighted segment.
+    WireHeader,
+    /// Wire pane: absolute / relative sequence numbers.
+    WireAbsolute,
     /// Send pane: choose the previous / next connected socket.
     TargetPrev,
     TargetNext,
@@ -263,6 +272,9 @@ pub static KEYS: &[Binding] = &[
     b(ch('?'), S::Panes, A::ToggleHelp, "help", "help"),
     b(k(C::Esc), S::Panes, A::FocusPrompt, "back to the prompt", ""),
     b(ch('h'), S::Only(Pane::Traffic), A::ToggleHex, "text / hexdump", "hex"),
+    b(ch('c'), S::Only(Pane::Wire), A::WireNextConn, "next connection", "connection"),
+    b(ch('h'), S::Only(Pane::Wire), A::WireHeader, "header of the bottom segment", "header"),
+    b(ch('a'), S::Only(Pane::Wire), A::WireAbsolute, "absolute / relative seq and ack", "abs/rel"),
     b(k(C::Enter), S::Only(Pane::Sockets), A::SendToSelected, "send to this socket", "send to"),
     b(k(C::Up), S::Panes, A::Up, "scroll / select", "scroll"),
     b(k(C::Down), S::Panes, A::Down, "scroll / select", ""),

@@ -86,6 +86,12 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         Action::Top => scroll(app, app.focus, usize::MAX / 2, true),
         Action::Bottom => scroll(app, app.focus, usize::MAX / 2, false),
         Action::ToggleHex => app.traffic.hex = !app.traffic.hex,
+        Action::WireNextConn => {
+            app.wire.conv_back += 1;
+            app.wire.back = 0;
+        }
+        Action::WireHeader => app.wire.header = !app.wire.header,
+        Action::WireAbsolute => app.wire.absolute = !app.wire.absolute,
         Action::TargetPrev | Action::TargetNext => {
             let targets = app.send_targets();
             if !targets.is_empty() {
@@ -209,6 +215,10 @@ fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
         Pane::Events => {
             let max = app.events.len().saturating_sub(1);
             app.events_back = bump(app.events_back, max);
+        }
+        Pane::Wire => {
+            let max = app.ladder().map_or(0, |l| l.rows.len().saturating_sub(1));
+            app.wire.back = bump(app.wire.back, max);
         }
         Pane::Code => {
             let max = app.session.code().len().saturating_sub(1);
@@ -363,12 +373,64 @@ fn submitted(app: &mut App, result: Submitted) -> Effect {
     Effect::REDRAW
 }
 
+/// `:export pcap FILE`: what was captured, for Wireshark and tcpdump.
+fn export(app: &mut App, what: &str, file: &str) -> (LineKind, String) {
+    let lang = app.lang;
+    if file.is_empty() {
+        return (LineKind::Error, tr!(lang, "export.usage"));
+    }
+    match what {
+        "pcap" => {
+            let wire = &app.session.model().wire;
+            if !wire.on() {
+                return (LineKind::Error, tr!(lang, "export.no_capture"));
+            }
+            match app.session.engine().export_pcap(std::path::Path::new(file)) {
+                Ok(done) => (
+                    LineKind::Info,
+                    tr!(
+                        lang,
+                        "export.pcap_done",
+                        n = done.frames,
+                        file = crate::engine::text::sanitize(file)
+                    ),
+                ),
+                Err(e) => (
+                    LineKind::Error,
+                    tr!(
+                        lang,
+                        "export.failed",
+                        file = crate::engine::text::sanitize(file),
+                        error = e
+                    ),
+                ),
+            }
+        }
+        other => (
+            LineKind::Error,
+            tr!(
+                lang,
+                "export.unknown",
+                what = crate::engine::text::sanitize(other)
+            ),
+        ),
+    }
+}
+
 fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
     match name {
         "quit" | "q" | "exit" => return Effect::QUIT,
         "help" => {
             app.help = true;
             app.help_scroll = 0;
+        }
+        "export" => {
+            let (what, file) = args
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((args.trim(), ""));
+            let line = export(app, what, file.trim());
+            app.say(line.0, &line.1);
         }
         "clear" => {
             app.output.clear();

@@ -97,9 +97,34 @@ pub struct WireModel {
     pub dropped: u64,
     /// On, or unavailable and why; None until the engine said.
     pub status: Option<CaptureStatus>,
+    /// The kernel states connections entered, by endpoint, oldest first (the
+    /// Wire pane puts each beside the segment before it).
+    pub states: VecDeque<StateMark>,
+}
+
+/// A connection's end entered a kernel state (read from the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateMark {
+    pub t_us: u64,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// None: the kernel no longer has the connection.
+    pub state: Option<TcpState>,
 }
 
 impl WireModel {
+    fn mark(&mut self, t_us: u64, local: SocketAddr, remote: SocketAddr, state: Option<TcpState>) {
+        if self.states.len() >= KEEP_SEGMENTS {
+            self.states.pop_front();
+        }
+        self.states.push_back(StateMark {
+            t_us,
+            local,
+            remote,
+            state,
+        });
+    }
+
     /// Is capture running?
     pub fn on(&self) -> bool {
         matches!(
@@ -227,6 +252,9 @@ impl LabModel {
                     r.prev_kernel = Some(*from);
                     r.kernel = *to;
                     r.changed_us = t;
+                    if let (Some(local), Some(remote)) = (r.local, r.peer) {
+                        self.wire.mark(t, local, remote, *to);
+                    }
                 }
             }
             EventKind::Queues {
@@ -252,6 +280,7 @@ impl LabModel {
                 ..
             } => {
                 let key = (tuple.local, tuple.remote);
+                self.wire.mark(t, tuple.local, tuple.remote, *to);
                 match to {
                     None => {
                         self.orphans.remove(&key);

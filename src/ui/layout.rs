@@ -11,9 +11,9 @@ pub const MIN_W: u16 = 60;
 pub const MIN_H: u16 = 18;
 /// From this width on, Lesson and Code get their own column.
 pub const WIDE_W: u16 = 120;
-/// The Wire pane (TCP segments) comes in a later issue; its slot sits
-/// between Traffic/Events and the prompt once this is true.
-pub const WIRE: bool = false;
+/// From this height on (with the wide layout), the Wire pane gets a row of
+/// its own under Traffic and Events; below it, it shares Traffic's slot.
+pub const WIRE_ROW_H: u16 = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PaneRect {
@@ -23,6 +23,8 @@ pub struct PaneRect {
     pub left_edge: bool,
     /// Panes sharing this slot (shown as tabs in the title), if any.
     pub shares_with: Option<Pane>,
+    /// A third pane in the same slot (narrow screens).
+    pub shares_also: Option<Pane>,
     /// Where the left separator meets the title rule: ┬ ├ ┼ or ┌.
     pub corner: &'static str,
 }
@@ -51,6 +53,7 @@ fn pr(pane: Pane, rect: Rect, left_edge: bool) -> PaneRect {
         rect,
         left_edge,
         shares_with: None,
+        shares_also: None,
         corner: "┌",
     }
 }
@@ -63,8 +66,38 @@ fn shared(a: Pane, b: Pane, focus: Pane, rect: Rect, left_edge: bool) -> PaneRec
         rect,
         left_edge,
         shares_with: Some(other),
+        shares_also: None,
         corner: "┌",
     }
+}
+
+/// Several panes in one slot: the focused one, else the Wire if it was the
+/// last one looked at (it keeps showing while the student types), else the
+/// first. The others are tabs.
+fn slot(panes: &[Pane], app: &App, rect: Rect, left_edge: bool) -> PaneRect {
+    let shown = if panes.contains(&app.focus) {
+        app.focus
+    } else if app.wire.shown && panes.contains(&Pane::Wire) {
+        Pane::Wire
+    } else {
+        panes[0]
+    };
+    let mut others = panes.iter().copied().filter(|p| *p != shown);
+    PaneRect {
+        pane: shown,
+        rect,
+        left_edge,
+        shares_with: others.next(),
+        shares_also: others.next(),
+        corner: "┌",
+    }
+}
+
+/// The Wire is what the student looks at in the middle row: focused, or the
+/// last of Traffic/Wire looked at while another pane has the focus.
+fn wire_in_front(app: &App) -> bool {
+    app.focus == Pane::Wire
+        || (app.wire.shown && !matches!(app.focus, Pane::Traffic | Pane::Events))
 }
 
 /// Pick each separator's top glyph from what meets it: a separator above
@@ -116,12 +149,37 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         panes.push(pr(Pane::Sockets, rect(rx, y0, rw, sockets_h), true));
         let my = y0 + sockets_h;
         let traffic_w = rw * 55 / 100;
-        panes.push(pr(Pane::Traffic, rect(rx, my, traffic_w, mid_h), true));
-        panes.push(pr(
-            Pane::Events,
-            rect(rx + traffic_w, my, rw - traffic_w, mid_h),
-            true,
-        ));
+        if body_h >= WIRE_ROW_H {
+            // Room for a ladder of its own, as wide as the column.
+            let top = mid_h * 2 / 5;
+            panes.push(pr(Pane::Traffic, rect(rx, my, traffic_w, top), true));
+            panes.push(pr(
+                Pane::Events,
+                rect(rx + traffic_w, my, rw - traffic_w, top),
+                true,
+            ));
+            panes.push(pr(Pane::Wire, rect(rx, my + top, rw, mid_h - top), true));
+        } else if wire_in_front(app) {
+            // A ladder needs the width: it takes the whole row.
+            panes.push(slot(
+                &[Pane::Wire, Pane::Traffic, Pane::Events],
+                app,
+                rect(rx, my, rw, mid_h),
+                true,
+            ));
+        } else {
+            panes.push(slot(
+                &[Pane::Traffic, Pane::Wire],
+                app,
+                rect(rx, my, traffic_w, mid_h),
+                true,
+            ));
+            panes.push(pr(
+                Pane::Events,
+                rect(rx + traffic_w, my, rw - traffic_w, mid_h),
+                true,
+            ));
+        }
         let py = my + mid_h;
         panes.push(pr(Pane::Prompt, rect(rx, py, rw, prompt_h), true));
         panes.push(pr(Pane::Send, rect(rx, py + prompt_h, rw, send_h), true));
@@ -129,31 +187,49 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         let prompt_h = if body_h >= 30 { 8 } else { 5 };
         let send_h = 2;
         let rest = body_h - prompt_h - send_h;
-        let top_h = rest * 5 / 16;
+        let mut top_h = rest * 5 / 16;
         let sockets_h = rest * 5 / 16;
+        if app.focus == Pane::Wire {
+            // Reading the ladder: it takes the Lesson's rows too (the
+            // Lesson comes back with the focus elsewhere).
+            top_h = 0;
+        }
         let mid_h = rest - top_h - sockets_h;
-        panes.push(shared(
-            Pane::Lesson,
-            Pane::Code,
-            app.focus,
-            rect(x0, y0, w, top_h),
-            false,
-        ));
+        if top_h > 0 {
+            panes.push(shared(
+                Pane::Lesson,
+                Pane::Code,
+                app.focus,
+                rect(x0, y0, w, top_h),
+                false,
+            ));
+        }
         panes.push(pr(Pane::Sockets, rect(x0, y0 + top_h, w, sockets_h), false));
         let my = y0 + top_h + sockets_h;
-        if w >= 80 {
+        if wire_in_front(app) {
+            panes.push(slot(
+                &[Pane::Wire, Pane::Traffic, Pane::Events],
+                app,
+                rect(x0, my, w, mid_h),
+                false,
+            ));
+        } else if w >= 80 {
             let traffic_w = w * 60 / 100;
-            panes.push(pr(Pane::Traffic, rect(x0, my, traffic_w, mid_h), false));
+            panes.push(slot(
+                &[Pane::Traffic, Pane::Wire],
+                app,
+                rect(x0, my, traffic_w, mid_h),
+                false,
+            ));
             panes.push(pr(
                 Pane::Events,
                 rect(x0 + traffic_w, my, w - traffic_w, mid_h),
                 true,
             ));
         } else {
-            panes.push(shared(
-                Pane::Traffic,
-                Pane::Events,
-                app.focus,
+            panes.push(slot(
+                &[Pane::Traffic, Pane::Wire, Pane::Events],
+                app,
                 rect(x0, my, w, mid_h),
                 false,
             ));

@@ -11,6 +11,7 @@ pub mod sockets;
 pub mod status;
 pub mod theme;
 pub mod traffic;
+pub mod wire;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -64,6 +65,7 @@ fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
         Pane::Sockets => sockets::render(buf, inner, app),
         Pane::Traffic => traffic::render(buf, inner, app),
         Pane::Events => events::render(buf, inner, app),
+        Pane::Wire => wire::render(buf, inner, app),
         Pane::Code => code::render(buf, inner, app),
         Pane::Prompt => prompt::render(buf, inner, app),
         Pane::Send => send::render(buf, inner, app),
@@ -73,6 +75,7 @@ fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
 fn title_extra(pane: Pane, app: &App) -> String {
     match pane {
         Pane::Traffic => traffic::title_extra(app),
+        Pane::Wire => wire::title_extra(app),
         Pane::Prompt if app.output_back > 0 => {
             format!("{} lines below · PgDn", app.output_back)
         }
@@ -108,7 +111,7 @@ pub fn pane_block(buf: &mut Buffer, p: &PaneRect, app: &App, extra: &str) -> Rec
         format!(" {} ", p.pane.title()),
         t.title(focused),
     )];
-    if let Some(other) = p.shares_with {
+    for other in [p.shares_with, p.shares_also].into_iter().flatten() {
         spans.push(Span::styled(format!(" {} ", other.title()), t.dim()));
     }
     if !extra.is_empty() {

@@ -47,6 +47,8 @@ pub use wire::*;
 /// Bytes of each frame the kernel copies to the capture: Ethernet, IPv6 and
 /// the largest TCP header, plus the payload preview.
 pub const SNAP: usize = 14 + 40 + 60 + PREVIEW + 146;
+/// The snap length written in pcap files (tcpdump's default).
+pub const FILE_SNAPLEN: u32 = 262_144;
 /// Raw frames kept for `export_pcap` (the oldest go first).
 pub const RING: usize = 16384;
 /// Frames handled per wake-up before other tasks get a turn.
@@ -129,7 +131,11 @@ impl Capture {
             let r = lock(&self.ring);
             (r.frames.iter().cloned().collect::<Vec<_>>(), r.forgotten)
         };
-        let n = pcap::write(path, &frames, SNAP as u32)?;
+        // The file's snap length is the largest a frame may have been (a
+        // loopback GSO frame can be 64 KiB and more), not the SNAP bytes we
+        // kept of each: readers (pcap-file among them) refuse a frame whose
+        // original length exceeds the file's snap length.
+        let n = pcap::write(path, &frames, FILE_SNAPLEN)?;
         Ok(PcapExport {
             frames: n,
             forgotten,
