@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use crate::engine::SockId;
 use crate::engine::capture::{Proto, Segment};
-use crate::engine::model::LabModel;
+use crate::engine::model::{LabModel, StateMark};
 use crate::engine::text::escape_display;
 
 /// What the student chose in the Wire pane.
@@ -155,7 +155,11 @@ pub fn ladder(model: &LabModel, st: &WireState, selected: Option<SockId>) -> Opt
     if convs.is_empty() {
         return None;
     }
-    let sel = selected.and_then(|s| model.sock(s));
+    // A listener has no connection of its own: its clients' are shown,
+    // each with the client on the left, as for no selection at all.
+    let sel = selected
+        .and_then(|s| model.sock(s))
+        .filter(|r| r.peer.is_some());
     let mine = |c: &Conversation| {
         sel.and_then(|r| r.local).is_some_and(|l| {
             (c.a == l || c.b == l)
@@ -336,11 +340,19 @@ fn place_states(model: &LabModel, rows: &mut [Row], left: SocketAddr, right: Soc
         return;
     }
     let first = rows[0].t_us;
+    // A connection "gone" from the socket table and seen again (it left the
+    // accept queue for a descriptor) did not end: only a last "gone" stays.
+    let marks: Vec<&StateMark> = model.wire.states.iter().collect();
+    let seen_later = |i: usize, local: SocketAddr, remote: SocketAddr| {
+        marks[i + 1..]
+            .iter()
+            .any(|m| m.local == local && m.remote == remote && m.state.is_some())
+    };
     // The same state can be read twice (through the descriptor, then from
     // the socket table once the descriptor is gone): say it once.
     let mut last: [Option<String>; 2] = [None, None];
-    for m in &model.wire.states {
-        if m.t_us < first {
+    for (i, m) in marks.iter().enumerate() {
+        if m.t_us < first || (m.state.is_none() && seen_later(i, m.local, m.remote)) {
             continue;
         }
         let side = if m.local == left && m.remote == right {
