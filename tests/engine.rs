@@ -488,7 +488,13 @@ async fn partial_send_against_slow_reader() {
         blocking: true,
     })
     .await;
-    let call = lab.start(sendall_op(cli, b"more"));
+    // As much again as the first send: a few bytes could still fit once the
+    // kernel has grown its buffers, this cannot.
+    let call = lab.start(Op::SendAll {
+        sock: cli,
+        data: bytes::Bytes::from(big),
+        flags: 0,
+    });
     lab.wait_for(
         "sendall pending",
         |e| matches!(e.kind, EventKind::CallPending { call: c, .. } if c == call),
