@@ -20,6 +20,7 @@ use crate::ui::theme::Theme;
 mod input;
 pub mod lesson;
 pub mod line;
+pub mod trace;
 use input::{on_key, on_mouse, on_paste};
 pub use line::{Edit, LINE_LIMIT, LineEdit};
 
@@ -200,6 +201,8 @@ pub struct App {
     pub frozen_clock: Option<u64>,
     /// What time alone changes on screen, as of the last tick (see `fade_look`).
     fade_look: Vec<(SockId, u8)>,
+    /// Traced programs' output lines being put together (`app/trace.rs`).
+    pub trace: trace::TraceView,
 }
 
 impl App {
@@ -237,6 +240,7 @@ impl App {
             now_us: 0,
             frozen_clock: None,
             fade_look: Vec::new(),
+            trace: trace::TraceView::default(),
         }
     }
 
@@ -261,6 +265,7 @@ impl App {
                 !r.closed
                     || r.closed_us
                         .is_some_and(|t| self.now_us.saturating_sub(t) < CLOSED_SHOW_US)
+                    || trace::keeps(self, r)
             })
             .collect()
     }
@@ -478,6 +483,7 @@ fn on_engine(app: &mut App, ev: Event) {
     if let Some(out) = outcome {
         show_outcome(app, out);
     }
+    trace::on_event(app, &ev);
     if let Some(mut hook) = app.hook.take() {
         hook.on_event(&app.session, &ev);
         let lines = hook.poll(&mut app.session);

@@ -139,6 +139,19 @@ pub enum Action {
     FocusPrompt,
     /// Ctrl-Z: give the terminal back to the shell until `fg`.
     Suspend,
+    /// A traced program: run the call it is stopped before and stop before the next.
+    TraceStep,
+    /// A traced program: go on freely.
+    TraceGo,
+    /// A traced program: go on until a kind of call (typed at the prompt).
+    TraceUntil,
+}
+
+impl Action {
+    /// The step keys of trace mode (shown on the status line only while a program is stopped).
+    pub fn is_trace(self) -> bool {
+        matches!(self, Action::TraceStep | Action::TraceGo | Action::TraceUntil)
+    }
 }
 
 /// A key as the table writes it.
@@ -277,6 +290,9 @@ pub static KEYS: &[Binding] = &[
     b(ctrl('c'), S::Global, A::Interrupt, "cancel the waiting call; at an idle prompt, quit", "cancel/quit"),
     b(k(C::F(1)), S::Global, A::ToggleHelp, "help", ""),
     b(ctrl('z'), S::Global, A::Suspend, "suspend to the shell (fg comes back)", ""),
+    b(k(C::F(5)), S::Global, A::TraceStep, "traced program: run the call it is stopped before, stop before the next (step mode)", "run it"),
+    b(k(C::F(6)), S::Global, A::TraceGo, "traced program: go on freely (step mode off)", "go on"),
+    b(k(C::F(7)), S::Global, A::TraceUntil, "traced program: run until the next call of a kind (:until accept)", "until…"),
 ];
 
 /// The action for a key press with this focus, if the table has one.
@@ -298,6 +314,7 @@ pub fn hints(focus: Pane, help_open: bool) -> Vec<(String, &'static str)> {
     let mut rows: Vec<&Binding> = KEYS
         .iter()
         .filter(|b| !b.short.is_empty() && b.scope.applies(focus, help_open))
+        .filter(|b| !b.action.is_trace())
         .collect();
     rows.sort_by_key(|b| b.scope.rank());
     let mut out: Vec<(String, &'static str)> = Vec::new();
@@ -309,6 +326,14 @@ pub fn hints(focus: Pane, help_open: bool) -> Vec<(String, &'static str)> {
         out.push((b.key.label(), b.short));
     }
     out
+}
+
+/// The step keys of trace mode: (key, short word), as the table has them.
+pub fn trace_hints() -> Vec<(String, &'static str)> {
+    KEYS.iter()
+        .filter(|b| b.action.is_trace())
+        .map(|b| (b.key.label(), b.short))
+        .collect()
 }
 
 /// Rows for the help overlay: (scope, keys joined, help), grouped by scope.

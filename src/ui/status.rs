@@ -13,7 +13,11 @@ use crate::keys;
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let t = &app.theme;
     let pending = app.session.pending().len();
+    // A traced program stopped before a call: what it is about to do, and
+    // the keys that let it go on, instead of everything else.
+    let held = crate::app::trace::held_line(app).filter(|_| !app.help);
     let right = match (&app.lesson, pending) {
+        _ if held.is_some() => String::new(),
         (_, n) if n > 0 => format!(" {n} call(s) waiting · C-c cancels "),
         (Some(v), _) => format!(" {} ", crate::engine::text::sanitize(&v.footer)),
         (None, _) => " sandbox ".to_string(),
@@ -25,7 +29,15 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     )];
     let mut used = spans[0].width();
     let room = (area.width as usize).saturating_sub(right_w + 1);
-    for (key, help) in keys::hints(app.focus, app.help) {
+    let hints = if let Some(line) = &held {
+        let item = format!(" {line} ");
+        used = item.width();
+        spans = vec![Span::styled(item, t.warn())];
+        keys::trace_hints()
+    } else {
+        keys::hints(app.focus, app.help)
+    };
+    for (key, help) in hints {
         let item = format!(" {key} {help} ");
         let w = item.width() + 1;
         if used + w > room {
