@@ -451,8 +451,10 @@ fn on_engine(app: &mut App, ev: Event) {
         }
         _ => {}
     }
+    let quiet = trace::quiet(app, &ev);
     let model = app.session.model();
-    let worded = crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s));
+    let worded =
+        crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s)).filter(|_| !quiet);
     // The Events pane lists states and calls; bytes have their own pane.
     if let Some(d) = worded.filter(|d| {
         !matches!(

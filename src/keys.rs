@@ -150,7 +150,10 @@ pub enum Action {
 impl Action {
     /// The step keys of trace mode (shown on the status line only while a program is stopped).
     pub fn is_trace(self) -> bool {
-        matches!(self, Action::TraceStep | Action::TraceGo | Action::TraceUntil)
+        matches!(
+            self,
+            Action::TraceStep | Action::TraceGo | Action::TraceUntil
+        )
     }
 }
 

@@ -105,7 +105,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
                     "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)"
                 }
                 Mode::Trace { .. } => {
-                    "trace mode: the program's socket calls show in the panes; you can make calls too   (F1: keys, :help)"
+                    "trace mode: the program's calls show in the panes; you can make calls too (F1: keys)"
                 }
                 _ => "type a socket call, e.g. s = socket()   (F1: keys, :help, :hint)",
             });

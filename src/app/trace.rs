@@ -17,6 +17,8 @@ use crate::keys::Action;
 #[derive(Default)]
 pub struct TraceView {
     partial: HashMap<(u32, bool), String>,
+    /// The step keys were spelled out under the prompt once already.
+    told_keys: bool,
 }
 
 /// Most bytes of an unfinished output line held back before it is shown anyway.
@@ -46,12 +48,16 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
     let pid = *pid;
     match note {
         ProgramNote::AboutToCall { owner, text, .. } => {
-            let line = format!(
-                "{} is about to call {}   ({})",
+            let mut line = format!(
+                "{} is about to call {}",
                 sanitize(&owner.to_string()),
-                sanitize(text),
-                step_keys()
+                sanitize(text)
             );
+            // The keys are on the status line; spelled out here the first time.
+            if !app.trace.told_keys {
+                app.trace.told_keys = true;
+                line.push_str(&format!("   ({})", step_keys()));
+            }
             app.say(LineKind::Info, &line);
         }
         ProgramNote::Output { stream, text } => {
@@ -66,10 +72,7 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
                 None => return,
             };
             for l in done.lines() {
-                app.say(
-                    LineKind::Echo,
-                    &format!("{who} {label}: {}", escape_display(l.as_bytes())),
-                );
+                app.say(LineKind::Echo, &format!("{who} {label}: {}", shown(l)));
             }
         }
         ProgramNote::Exited { text, .. } => {
@@ -79,10 +82,7 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
                     && !rest.is_empty()
                 {
                     let label = if out { "stdout" } else { "stderr" };
-                    app.say(
-                        LineKind::Echo,
-                        &format!("{who} {label}: {}", escape_display(rest.as_bytes())),
-                    );
+                    app.say(LineKind::Echo, &format!("{who} {label}: {}", shown(&rest)));
                 }
             }
             // Forks that made no socket call are not worth a line.
@@ -107,17 +107,27 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
     }
 }
 
+/// A line the program printed, safe for the terminal: control characters
+/// and bidi overrides escaped, a backslash it printed left as it is.
+fn shown(line: &str) -> String {
+    line.split('\\')
+        .map(|part| escape_display(part.as_bytes()))
+        .collect::<Vec<_>>()
+        .join("\\")
+}
+
 /// What a stopped program is about to do, for the status line.
 pub fn held_line(app: &App) -> Option<String> {
-    app.session
-        .model()
-        .programs
-        .values()
-        .find_map(|p| {
-            p.held
-                .as_ref()
-                .map(|t| format!("{}[{}] is about to call {}", sanitize(&p.name), p.pid, sanitize(t)))
+    app.session.model().programs.values().find_map(|p| {
+        p.held.as_ref().map(|t| {
+            format!(
+                "{}[{}] is about to call {}",
+                sanitize(&p.name),
+                p.pid,
+                sanitize(t)
+            )
         })
+    })
 }
 
 /// The run a process belongs to: follow its parents up to a program `:trace` started.
@@ -156,9 +166,32 @@ pub(super) fn key(app: &mut App, action: Action) {
         }
         _ => return,
     };
-    match app.session.submit(&format!(":{name} {args}")) {
-        Submitted::Echo(s) => app.say(LineKind::Info, &s),
-        Submitted::Error(e) => app.say(LineKind::Error, &e),
-        _ => {}
+    // What the program does next shows by itself (its next stop, its
+    // output); only a key that does nothing says so.
+    if let Submitted::Error(e) = app.session.submit(&format!(":{name} {args}")) {
+        app.say(LineKind::Error, &e);
+    }
+}
+
+/// Program notes the Events pane leaves out: a helper's start and end (a
+/// shell or pyenv shim forking `readlink`: a fork that made no socket
+/// call), and every "goes on" after a step.
+pub(super) fn quiet(app: &App, ev: &Event) -> bool {
+    let EventKind::Program { pid, note } = &ev.kind else {
+        return false;
+    };
+    let model = app.session.model();
+    match note {
+        ProgramNote::Resumed => true,
+        ProgramNote::Output { text, .. } => text.trim().is_empty(),
+        ProgramNote::Started { parent, .. } if parent.is_some() => true,
+        ProgramNote::Started { .. } | ProgramNote::Exited { .. } => {
+            model.programs.get(pid).is_some_and(|p| p.parent.is_some())
+                && !model
+                    .socks
+                    .values()
+                    .any(|r| r.owner.program_pid() == Some(*pid))
+        }
+        _ => false,
     }
 }

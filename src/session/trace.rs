@@ -36,9 +36,9 @@ pub fn programs_dir() -> &'static str {
     static DIR: OnceLock<String> = OnceLock::new();
     DIR.get_or_init(|| {
         let src = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons/programs"));
-        let same = PROGRAMS.iter().all(|(n, body)| {
-            std::fs::read_to_string(src.join(n)).is_ok_and(|have| have == *body)
-        });
+        let same = PROGRAMS
+            .iter()
+            .all(|(n, body)| std::fs::read_to_string(src.join(n)).is_ok_and(|have| have == *body));
         if same {
             return src.display().to_string();
         }
@@ -73,7 +73,12 @@ pub const USAGE: &str = "usage: :trace [--step] CMD ARGS… (e.g. :trace python3
 
 impl Traces {
     /// Start a program; a finished run's sockets stop being shown from now on.
-    pub fn start(&mut self, engine: &Engine, argv: Vec<String>, step: bool) -> Result<String, String> {
+    pub fn start(
+        &mut self,
+        engine: &Engine,
+        argv: Vec<String>,
+        step: bool,
+    ) -> Result<String, String> {
         if argv.is_empty() {
             return Err(USAGE.into());
         }
@@ -87,7 +92,7 @@ impl Traces {
             .unwrap_or_else(|| argv[0].clone());
         let who = format!("{}[{}]", sanitize(&name), handle.pid());
         let how = if step {
-            " in step mode: it stops before each socket call (F5 or :step runs it, F6 or :go goes on)"
+            " (step mode: it stops before each socket call; F5 or :step runs it, F6 or :go goes on)"
         } else {
             ""
         };
@@ -145,7 +150,8 @@ impl Traces {
         name: &str,
         args: &str,
     ) -> Option<Result<String, String>> {
-        let none = || Err("no traced program is running (start one with :trace CMD ARGS…)".to_string());
+        let none =
+            || Err("no traced program is running (start one with :trace CMD ARGS…)".to_string());
         Some(match name {
             "trace" => {
                 let mut argv = match shell_words::split(args) {

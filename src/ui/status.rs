@@ -29,14 +29,28 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     )];
     let mut used = spans[0].width();
     let room = (area.width as usize).saturating_sub(right_w + 1);
-    let hints = if let Some(line) = &held {
-        let item = format!(" {line} ");
-        used = item.width();
-        spans = vec![Span::styled(item, t.warn())];
-        keys::trace_hints()
-    } else {
-        keys::hints(app.focus, app.help)
-    };
+    if let Some(line) = &held {
+        // The keys always fit; the call is cut (…) only if it is very long
+        // (the prompt's output has it whole).
+        let hints = keys::trace_hints();
+        let keys_w: usize = hints
+            .iter()
+            .map(|(k, h)| format!(" {k} {h} ").width() + 1)
+            .sum();
+        let room = (area.width as usize).saturating_sub(keys_w + 1);
+        let mut spans = vec![Span::styled(
+            format!(" {}", super::fit(line, room)),
+            t.warn(),
+        )];
+        for (key, help) in hints {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(format!(" {key} "), t.header()));
+            spans.push(Span::raw(format!("{help} ")));
+        }
+        Line::from(spans).render(area, buf);
+        return;
+    }
+    let hints = keys::hints(app.focus, app.help);
     for (key, help) in hints {
         let item = format!(" {key} {help} ");
         let w = item.width() + 1;
