@@ -499,7 +499,7 @@ async fn snapshot_mid_step_80x24() {
         s.contains("python3[4711] stdout: listening on 127.0.0.1:9000"),
         "{s}"
     );
-    insta::assert_snapshot!("trace_mid_step_80x24", s);
+    insta::assert_snapshot!("trace_mid_step_80x24", mask(&s));
     app.session.engine().shutdown();
 }
 
@@ -512,6 +512,6 @@ async fn snapshot_mid_step_200x60() {
         s.contains("python3[4711] is about to call accept4(fd 3)"),
         "{s}"
     );
-    insta::assert_snapshot!("trace_mid_step_200x60", s);
+    insta::assert_snapshot!("trace_mid_step_200x60", mask(&s));
     app.session.engine().shutdown();
 }

@@ -73,6 +73,14 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
             break;
         }
         let mut parts = wrap(&l.text, w);
+        // A line taller than the pane shows its beginning.
+        if parts.len() > out_rows {
+            parts.truncate(out_rows);
+            if let Some(last) = parts.last_mut() {
+                last.pop();
+                last.push('…');
+            }
+        }
         while let Some(p) = parts.pop() {
             rows.push((p, l.kind));
         }
