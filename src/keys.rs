@@ -293,9 +293,9 @@ pub static KEYS: &[Binding] = &[
     b(ctrl('c'), S::Global, A::Interrupt, "cancel the waiting call; at an idle prompt, quit", "cancel/quit"),
     b(k(C::F(1)), S::Global, A::ToggleHelp, "help", ""),
     b(ctrl('z'), S::Global, A::Suspend, "suspend to the shell (fg comes back)", ""),
-    b(k(C::F(5)), S::Global, A::TraceStep, "traced program: run the call it is stopped before, stop before the next (step mode)", "run it"),
+    b(k(C::F(5)), S::Global, A::TraceStep, "traced program: run this call, stop before the next (step)", "run it"),
     b(k(C::F(6)), S::Global, A::TraceGo, "traced program: go on freely (step mode off)", "go on"),
-    b(k(C::F(7)), S::Global, A::TraceUntil, "traced program: run until the next call of a kind (:until accept)", "until…"),
+    b(k(C::F(7)), S::Global, A::TraceUntil, "traced program: run until a kind of call (:until accept)", "until…"),
 ];
 
 /// The action for a key press with this focus, if the table has one.
