@@ -20,6 +20,7 @@ use crate::ui::theme::Theme;
 mod input;
 pub mod lesson;
 pub mod line;
+pub mod trace;
 pub mod wire;
 use input::{on_key, on_mouse, on_paste};
 pub use line::{Edit, LINE_LIMIT, LineEdit};
@@ -203,6 +204,8 @@ pub struct App {
     pub frozen_clock: Option<u64>,
     /// What time alone changes on screen, as of the last tick (see `fade_look`).
     fade_look: Vec<(SockId, u8)>,
+    /// Traced programs' output lines being put together (`app/trace.rs`).
+    pub trace: trace::TraceView,
 }
 
 impl App {
@@ -241,6 +244,7 @@ impl App {
             now_us: 0,
             frozen_clock: None,
             fade_look: Vec::new(),
+            trace: trace::TraceView::default(),
         }
     }
 
@@ -275,6 +279,7 @@ impl App {
                 !r.closed
                     || r.closed_us
                         .is_some_and(|t| self.now_us.saturating_sub(t) < CLOSED_SHOW_US)
+                    || trace::keeps(self, r)
             })
             .collect()
     }
@@ -476,8 +481,10 @@ fn on_engine(app: &mut App, ev: Event) {
         }
         _ => {}
     }
+    let quiet = trace::quiet(app, &ev);
     let model = app.session.model();
-    let worded = crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s));
+    let worded =
+        crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s)).filter(|_| !quiet);
     // The Events pane lists states and calls; bytes have their own pane.
     if let Some(d) = worded.filter(|d| {
         !matches!(
@@ -508,6 +515,7 @@ fn on_engine(app: &mut App, ev: Event) {
     if let Some(out) = outcome {
         show_outcome(app, out);
     }
+    trace::on_event(app, &ev);
     if let Some(mut hook) = app.hook.take() {
         hook.on_event(&app.session, &ev);
         let lines = hook.poll(&mut app.session);

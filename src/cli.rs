@@ -39,7 +39,7 @@ pub enum Command {
     List,
     /// Run a script of calls head-less and print a transcript.
     Run(RunArgs),
-    /// Run a real program and show its socket calls (Linux): `socklab trace -- python3 server.py`.
+    /// Run a real program under the lab screen and show its socket calls (Linux): `socklab trace -- python3 server.py`.
     Trace(TraceArgs),
     /// Validate lesson files; reports every problem with file:line.
     Check {
@@ -92,9 +92,17 @@ pub struct RunArgs {
 }
 
 #[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "\
+On the lab screen the program is one more party: its sockets show in the Sockets pane as python3[4711], its calls in Events, its bytes in Traffic, its stdout/stderr under the prompt. Step keys: F5 runs the call it is stopped before (and stops before the next), F6 goes on freely, F7 runs until a kind of call (:until accept). Lab commands: :trace CMD… starts another program, :rerun runs the last one again, :step :go :until KIND :kill.
+
+Examples:
+  socklab trace --step -- python3 server.py 9000
+  socklab trace --headless -- nc -l 127.0.0.1 9000")]
 pub struct TraceArgs {
-    /// Stop the program before each socket call (Enter runs it; `g` goes on,
-    /// `u accept` runs until the next accept, `q` kills the program).
+    /// Stop the program before each socket call. On the lab screen: F5 runs
+    /// it, F6 goes on, F7 until a kind. With --headless, lines on standard
+    /// input: Enter runs it, `g` goes on, `u accept` runs until the next
+    /// accept, `q` kills the program.
     #[arg(long)]
     pub step: bool,
     /// Print a transcript instead of opening the lab screen.

@@ -148,6 +148,22 @@ pub enum Action {
     FocusPrompt,
     /// Ctrl-Z: give the terminal back to the shell until `fg`.
     Suspend,
+    /// A traced program: run the call it is stopped before and stop before the next.
+    TraceStep,
+    /// A traced program: go on freely.
+    TraceGo,
+    /// A traced program: go on until a kind of call (typed at the prompt).
+    TraceUntil,
+}
+
+impl Action {
+    /// The step keys of trace mode (shown on the status line only while a program is stopped).
+    pub fn is_trace(self) -> bool {
+        matches!(
+            self,
+            Action::TraceStep | Action::TraceGo | Action::TraceUntil
+        )
+    }
 }
 
 /// A key as the table writes it.
@@ -289,6 +305,9 @@ pub static KEYS: &[Binding] = &[
     b(ctrl('c'), S::Global, A::Interrupt, "cancel the waiting call; at an idle prompt, quit", "cancel/quit"),
     b(k(C::F(1)), S::Global, A::ToggleHelp, "help", ""),
     b(ctrl('z'), S::Global, A::Suspend, "suspend to the shell (fg comes back)", ""),
+    b(k(C::F(5)), S::Global, A::TraceStep, "traced program: run this call, stop before the next (step)", "run it"),
+    b(k(C::F(6)), S::Global, A::TraceGo, "traced program: go on freely (step mode off)", "go on"),
+    b(k(C::F(7)), S::Global, A::TraceUntil, "traced program: run until a kind of call (:until accept)", "until…"),
 ];
 
 /// The action for a key press with this focus, if the table has one.
@@ -310,6 +329,7 @@ pub fn hints(focus: Pane, help_open: bool) -> Vec<(String, &'static str)> {
     let mut rows: Vec<&Binding> = KEYS
         .iter()
         .filter(|b| !b.short.is_empty() && b.scope.applies(focus, help_open))
+        .filter(|b| !b.action.is_trace())
         .collect();
     rows.sort_by_key(|b| b.scope.rank());
     let mut out: Vec<(String, &'static str)> = Vec::new();
@@ -321,6 +341,14 @@ pub fn hints(focus: Pane, help_open: bool) -> Vec<(String, &'static str)> {
         out.push((b.key.label(), b.short));
     }
     out
+}
+
+/// The step keys of trace mode: (key, short word), as the table has them.
+pub fn trace_hints() -> Vec<(String, &'static str)> {
+    KEYS.iter()
+        .filter(|b| b.action.is_trace())
+        .map(|b| (b.key.label(), b.short))
+        .collect()
 }
 
 /// Rows for the help overlay: (scope, keys joined, help), grouped by scope.

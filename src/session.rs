@@ -16,6 +16,8 @@ use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
 use crate::lang::{Done, Frozen, Interp, LangError, MAX_LINE, Step, Stmt, Value, World};
 
+pub mod trace;
+
 /// What `submit` did with a line.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Submitted {
@@ -77,6 +79,8 @@ pub struct Session {
     placeholders: BTreeMap<String, String>,
     /// The label this session gave each socket (events may not have reached the model yet).
     labels: HashMap<SockId, String>,
+    /// Programs started with `:trace` (see `session/trace.rs`).
+    traces: trace::Traces,
 }
 
 /// Sockets as the model knows them: `<socket fd=6 TCP/v4 127.0.0.1:9000 ⇄ 127.0.0.1:51234>`.
@@ -127,12 +131,14 @@ impl Session {
             line_no: 1,
             placeholders: ph,
             labels: HashMap::new(),
+            traces: trace::Traces::default(),
         }
     }
 
     pub fn fresh_placeholders() -> BTreeMap<String, String> {
         let mut ph = BTreeMap::new();
         ph.insert("host".to_string(), "127.0.0.1".to_string());
+        ph.insert("programs".to_string(), trace::programs_dir().to_string());
         let mut used: Vec<u16> = Vec::new();
         for name in ["port", "port2", "port3", "port4", "port5"] {
             // The OS may hand out the same free port twice; ask again until distinct.
@@ -173,6 +179,19 @@ impl Session {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The programs traced in this session (`:trace`).
+    pub fn traces(&self) -> &trace::Traces {
+        &self.traces
+    }
+
+    /// Start a program under trace, as `:trace [--step] CMD…` does.
+    pub fn trace(&mut self, argv: Vec<String>, step: bool) -> Submitted {
+        match self.traces.start(&self.engine, argv, step) {
+            Ok(s) => Submitted::Echo(s),
+            Err(m) => Submitted::Error(LangError::lab(m).headline()),
+        }
     }
 
     /// Folded from every event seen by `on_event`.
@@ -403,6 +422,7 @@ impl Session {
 
     /// Cancel everything on the engine and forget names, code and pending calls.
     pub fn reset(&mut self) {
+        self.traces.kill_all();
         self.engine.reset();
         self.interp.clear();
         self.pending.clear();
@@ -467,9 +487,13 @@ impl Session {
         out
     }
 
-    /// `:peer`, `:peers` and `:stop` run here; other commands go to the caller.
+    /// `:peer`, `:peers`, `:stop` and the trace commands (`:trace`, `:rerun`,
+    /// `:step`, `:go`, `:until`, `:kill`) run here; other commands go to the caller.
     fn lab(&mut self, name: &str, args: &str) -> Submitted {
         let err = |m: String| Submitted::Error(LangError::lab(m).headline());
+        if let Some(r) = self.traces.command(&self.engine, name, args) {
+            return r.map_or_else(err, Submitted::Echo);
+        }
         match name {
             "" => err("a lab command needs a name after ':' — try :help".into()),
             "peer" => {

@@ -56,4 +56,7 @@ pub enum Mode {
     Learn(Option<String>),
     /// `socklab sandbox`: no lesson.
     Sandbox,
+    /// `socklab trace [--step] -- CMD…`: the sandbox with this program
+    /// running under trace.
+    Trace { argv: Vec<String>, step: bool },
 }

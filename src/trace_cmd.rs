@@ -3,6 +3,9 @@
 //! traced calls are worded here (`python3[4711]: accept4(fd 3) → fd 4
 //! ('127.0.0.1', 51234)`); every other event is worded by `run::describe`.
 //!
+//! Without `--headless` (or `--json`) it opens the lab screen instead, with
+//! the program running under it (`settings::Mode::Trace`, `app/trace.rs`).
+//!
 //! With `--step`, the program stops before each socket call and a line on
 //! standard input says how to go on: Enter runs the call, `g` goes on
 //! freely, `u KIND` runs until the next call of that kind, `q` kills it.
@@ -22,8 +25,23 @@ use crate::session::Session;
 
 pub fn main(cli: &Cli, args: &TraceArgs) -> anyhow::Result<ExitCode> {
     if !args.headless && !args.json {
-        eprintln!(
-            "socklab: the lab screen for trace mode is coming; printing a transcript (--headless) for now"
+        if let Some(why) = crate::tui::incapable_terminal() {
+            anyhow::bail!(
+                "{} — or `socklab trace --headless -- CMD…` for a transcript",
+                why.split("; for head-less").next().unwrap_or(&why)
+            );
+        }
+        let argv = args
+            .cmd
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return crate::tui::main(
+            cli,
+            crate::settings::Mode::Trace {
+                argv,
+                step: args.step,
+            },
         );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

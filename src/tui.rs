@@ -104,8 +104,14 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
                 Mode::Sandbox => {
                     "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)"
                 }
+                Mode::Trace { .. } => {
+                    "trace mode: the program's calls show in the panes; you can make calls too (F1: keys)"
+                }
                 _ => "type a socket call, e.g. s = socket()   (F1: keys, :help, :hint)",
             });
+        }
+        if let Mode::Trace { argv, step } = &mode {
+            start_trace(&mut app, argv.clone(), *step);
         }
         install_panic_hook();
         let mut terminal = init_terminal().context("setting up the terminal")?;
@@ -131,6 +137,15 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
             Exit::Stopped => Ok(ExitCode::from(term::stop_code().unwrap_or(143))),
         }
     })
+}
+
+/// `socklab trace -- CMD…`: start the program and say so under the prompt.
+pub fn start_trace(app: &mut App, argv: Vec<String>, step: bool) {
+    match app.session.trace(argv, step) {
+        app::Submitted::Echo(s) => app.say(app::LineKind::Info, &s),
+        app::Submitted::Error(e) => app.say(app::LineKind::Error, &e),
+        _ => {}
+    }
 }
 
 /// THE place lessons plug in: build a [`LessonHook`] for `socklab learn` /

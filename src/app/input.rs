@@ -107,6 +107,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
             }
         }
         Action::ToggleNewline => app.send_newline = !app.send_newline,
+        Action::TraceStep | Action::TraceGo | Action::TraceUntil => super::trace::key(app, action),
         Action::SendToSelected => {
             let rows = app.socket_rows();
             if let Some(r) = rows.get(app.sock_sel) {

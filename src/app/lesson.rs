@@ -46,7 +46,7 @@ pub fn build(
     store: ProgressStore,
 ) -> anyhow::Result<Option<LessonApp>> {
     let asked = match mode {
-        Mode::Sandbox => return Ok(None),
+        Mode::Sandbox | Mode::Trace { .. } => return Ok(None),
         Mode::Continue => None,
         Mode::Learn(id) => id.clone(),
     };

@@ -349,7 +349,10 @@ mod tests {
         for sock in [&c, &s] {
             let row = rows
                 .iter()
-                .find(|r| r.local == sock.local_addr().unwrap())
+                // By 4-tuple: a TIME_WAIT of another test may share a port.
+                .find(|r| {
+                    r.local == sock.local_addr().unwrap() && r.remote == sock.peer_addr().unwrap()
+                })
                 .expect("our socket");
             assert_eq!(row.inode, fd_inode(sock.as_raw_fd()));
             assert_eq!(row.uid, uid);

@@ -101,5 +101,6 @@ pub const BYTES_METHODS: &[&str] = &[
 
 /// Lab commands (`:help`), for completion.
 pub const LAB_COMMANDS: &[&str] = &[
-    "export", "help", "hint", "lesson", "next", "peer", "peers", "quit", "reset", "stop",
+    "export", "go", "help", "hint", "kill", "lesson", "next", "peer", "peers", "quit", "rerun",
+    "reset", "step", "stop", "trace", "until",
 ];

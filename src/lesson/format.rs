@@ -124,6 +124,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "host",
     "syn_times",
     "syn_giveup",
+    "programs",
 ];
 
 /// Placeholders read from the running kernel when a lesson opens.
@@ -225,6 +226,8 @@ pub fn sample_placeholders() -> BTreeMap<String, String> {
     for (i, name) in PLACEHOLDERS.iter().enumerate() {
         let v = if *name == "host" {
             "127.0.0.1".to_string()
+        } else if *name == "programs" {
+            crate::session::trace::programs_dir().to_string()
         } else {
             (40000 + i).to_string()
         };

@@ -34,6 +34,27 @@ fn extra_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// A line cut into rows of at most `w` columns (at most 8 rows; the last
+/// is cut with `…` by `fit` if the line is longer still).
+fn wrap(text: &str, w: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    if w < 10 || text.width() <= w {
+        return vec![text.to_string()];
+    }
+    let mut out = vec![String::new()];
+    let mut used = 0;
+    for c in text.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > w && out.len() < 8 {
+            out.push(String::new());
+            used = 0;
+        }
+        used += cw;
+        out.last_mut().expect("one row").push(c);
+    }
+    out
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     if area.height == 0 {
         return;
@@ -44,16 +65,36 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let h = area.height as usize;
     let out_rows = h.saturating_sub(1 + extra.len());
     let end = app.output.len() - app.output_back.min(app.output.len());
-    let start = end.saturating_sub(out_rows);
+    // Long lines wrap (a traced program's call, its output): rows from the
+    // newest line back until the pane is full.
+    let mut rows: Vec<(String, LineKind)> = Vec::new();
+    for l in app.output.range(..end).rev() {
+        if rows.len() >= out_rows {
+            break;
+        }
+        let mut parts = wrap(&l.text, w);
+        // A line taller than the pane shows its beginning.
+        if parts.len() > out_rows {
+            parts.truncate(out_rows);
+            if let Some(last) = parts.last_mut() {
+                last.pop();
+                last.push('…');
+            }
+        }
+        while let Some(p) = parts.pop() {
+            rows.push((p, l.kind));
+        }
+    }
+    rows.truncate(out_rows);
     let mut y = area.y;
-    for l in app.output.range(start..end) {
-        let style = match l.kind {
+    for (text, kind) in rows.into_iter().rev() {
+        let style = match kind {
             LineKind::Input => t.prompt(),
             LineKind::Echo => ratatui::style::Style::new(),
             LineKind::Error => t.error(),
             LineKind::Info => t.info(),
         };
-        Line::styled(fit(&l.text, w), style).render(Rect::new(area.x, y, area.width, 1), buf);
+        Line::styled(fit(&text, w), style).render(Rect::new(area.x, y, area.width, 1), buf);
         y += 1;
     }
     for l in extra.into_iter().take(h.saturating_sub(1)) {

@@ -9,6 +9,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use unicode_width::UnicodeWidthStr;
+
 use super::pad;
 use crate::app::{App, FADE_US};
 use crate::engine::model::{OrphanRow, SockRow};
@@ -36,7 +38,7 @@ fn columns(width: u16, numbers: Numbers) -> (Vec<(Col, &'static str, usize)>, bo
     let full_addr = width >= 100;
     let addr_w = if full_addr { 15 } else { 6 };
     let roomy = width >= 129;
-    let by_priority = [
+    let mut by_priority = vec![
         (Col::Name, "name", 10),
         (Col::Lab, "lab", if roomy { 17 } else { 10 }),
         (Col::Kernel, "kernel", if roomy { 21 } else { 11 }),
@@ -50,9 +52,15 @@ fn columns(width: u16, numbers: Numbers) -> (Vec<(Col, &'static str, usize)>, bo
         (Col::Fd, "fd", numbers.fd.max(3)),
         (Col::Kind, "kind", 6),
     ];
+    if numbers.program_owner > 0 {
+        // A traced program's sockets are named by descriptor (`fd 3`): whose
+        // they are matters as much as their name, so the owner comes next.
+        by_priority.retain(|c| c.0 != Col::Owner);
+        by_priority.insert(1, (Col::Owner, "owner", numbers.program_owner.max(16)));
+    }
     let mut used = 0usize;
     let mut keep = Vec::new();
-    for c in by_priority {
+    for c in by_priority.iter().copied() {
         let need = c.2 + usize::from(!keep.is_empty());
         if used + need <= width as usize {
             used += need;
@@ -88,6 +96,8 @@ struct Numbers {
     send_q: usize,
     accept: usize,
     fd: usize,
+    /// The widest owner name of a traced program's socket (0: none shown).
+    program_owner: usize,
 }
 
 fn accept_text(q: Option<u32>, b: Option<u32>) -> String {
@@ -106,6 +116,9 @@ fn numbers(rows: &[&SockRow], orphans: &[&OrphanRow]) -> Numbers {
         n.send_q = n.send_q.max(digits(r.send_q as u64));
         n.accept = n.accept.max(accept_text(r.accept_q, r.backlog).len());
         n.fd = n.fd.max(digits(r.fd.max(0) as u64));
+        if r.owner.program_pid().is_some() {
+            n.program_owner = n.program_owner.max(r.owner.to_string().width());
+        }
     }
     for o in orphans {
         n.recv_q = n.recv_q.max(digits(o.recv_q as u64));
@@ -251,7 +264,7 @@ fn sock_line(
                     .unwrap_or_default(),
                 base.patch(t.warn()),
             ),
-            Col::Owner => (r.owner.to_string(), base),
+            Col::Owner => (crate::engine::text::sanitize(&r.owner.to_string()), base),
         };
         spans.push(Span::styled(pad(&text, w), style));
         spans.push(Span::styled(" ", base));
@@ -332,6 +345,7 @@ mod tests {
             send_q: 10,
             accept: 9,
             fd: 4,
+            program_owner: 0,
         };
         for w in [80u16, 136, 160, 200] {
             let (cols, _) = columns(w, big);

@@ -13,7 +13,11 @@ use crate::keys;
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let t = &app.theme;
     let pending = app.session.pending().len();
+    // A traced program stopped before a call: what it is about to do, and
+    // the keys that let it go on, instead of everything else.
+    let held = crate::app::trace::held_line(app).filter(|_| !app.help);
     let right = match (&app.lesson, pending) {
+        _ if held.is_some() => String::new(),
         (_, n) if n > 0 => format!(" {n} call(s) waiting · C-c cancels "),
         (Some(v), _) => format!(" {} ", crate::engine::text::sanitize(&v.footer)),
         (None, _) => " sandbox ".to_string(),
@@ -25,7 +29,29 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     )];
     let mut used = spans[0].width();
     let room = (area.width as usize).saturating_sub(right_w + 1);
-    for (key, help) in keys::hints(app.focus, app.help) {
+    if let Some(line) = &held {
+        // The keys always fit; the call is cut (…) only if it is very long
+        // (the prompt's output has it whole).
+        let hints = keys::trace_hints();
+        let keys_w: usize = hints
+            .iter()
+            .map(|(k, h)| format!(" {k} {h} ").width() + 1)
+            .sum();
+        let room = (area.width as usize).saturating_sub(keys_w + 1);
+        let mut spans = vec![Span::styled(
+            format!(" {}", super::fit(line, room)),
+            t.warn(),
+        )];
+        for (key, help) in hints {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(format!(" {key} "), t.header()));
+            spans.push(Span::raw(format!("{help} ")));
+        }
+        Line::from(spans).render(area, buf);
+        return;
+    }
+    let hints = keys::hints(app.focus, app.help);
+    for (key, help) in hints {
         let item = format!(" {key} {help} ");
         let w = item.width() + 1;
         if used + w > room {

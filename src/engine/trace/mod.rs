@@ -117,6 +117,9 @@ pub(crate) struct Ctl {
     pub pending: Mutex<HashMap<CallId, InKernel>>,
     pub wake: Condvar,
     pub observe: AtomicBool,
+    /// The watcher is on its fast cadence: it will look soon anyway, so
+    /// a new call need not wake it (one futex wake-up less per call).
+    pub fast: AtomicBool,
     pub done: AtomicBool,
     /// Output streams still open.
     pub streams: AtomicUsize,
@@ -125,7 +128,14 @@ pub(crate) struct Ctl {
 impl Ctl {
     pub fn observe_soon(&self) {
         self.observe.store(true, Ordering::Relaxed);
-        self.wake.notify_one();
+        self.wake_watcher();
+    }
+
+    /// Wake the watcher unless it is due to look within [`PENDING_AFTER`] anyway.
+    pub fn wake_watcher(&self) {
+        if !self.fast.load(Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -231,6 +241,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
         pending: Mutex::new(HashMap::new()),
         wake: Condvar::new(),
         observe: AtomicBool::new(false),
+        fast: AtomicBool::new(false),
         done: AtomicBool::new(false),
         streams: AtomicUsize::new(2),
     });

@@ -726,7 +726,7 @@ impl Tracer {
         }
         let mut p = lock(&self.ctl.pending);
         p.insert(call.id, (Instant::now(), call.sock, false));
-        self.ctl.wake.notify_one();
+        self.ctl.wake_watcher();
     }
 
     fn finish_pending(&self, id: CallId) {

@@ -43,11 +43,11 @@ pub fn spawn_watcher(sh: Arc<Shared>, ctl: Arc<Ctl>, socks: SharedSocks) {
                 if ctl.observe.swap(false, Ordering::Relaxed) {
                     active = now;
                 }
-                let interval = if now.duration_since(active) < ACTIVE {
-                    FAST
-                } else {
-                    SLOW
-                };
+                let fast = now.duration_since(active) < ACTIVE;
+                // Set while the lock on `pending` is held: a call registered
+                // after this sees it and wakes the watcher if it is slow.
+                ctl.fast.store(fast, Ordering::Relaxed);
+                let interval = if fast { FAST } else { SLOW };
                 if done || now.duration_since(last_obs) >= interval {
                     drop(p);
                     lock(&socks).observe(&sh);

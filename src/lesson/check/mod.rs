@@ -129,6 +129,7 @@ kinds! {
     data { Data(DataCheck) }
     peer { Peer(PeerCheck) }
     orphan { Orphan(OrphanCheck) }
+    traced { Traced(TracedCheck) }
 }
 
 /// A check: a leaf of some kind, or a combination of checks.
