@@ -209,6 +209,11 @@ impl Cond {
         }
     }
 
+    /// Whether any part of the condition is about the wire (`segment`).
+    pub fn has_wire(&self) -> bool {
+        wire::is_wire(self)
+    }
+
     /// Problems with where the condition's `segment` parts stand (see
     /// `wire.rs`): a wire part must sit beside other evidence.
     pub fn wire_placement(&self) -> Vec<String> {

@@ -423,7 +423,7 @@ pub fn placement(c: &Cond) -> Vec<String> {
     out
 }
 
-fn is_wire(c: &Cond) -> bool {
+pub(super) fn is_wire(c: &Cond) -> bool {
     match c {
         Cond::Leaf(Leaf::Segment(_)) => true,
         Cond::Leaf(_) => false,
