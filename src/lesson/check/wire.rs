@@ -98,6 +98,12 @@ pub struct WireFacts {
     hits: Vec<Hit>,
 }
 
+fn sorted(w: &str) -> Vec<char> {
+    let mut c: Vec<char> = w.chars().collect();
+    c.sort_unstable();
+    c
+}
+
 fn parse_shape(s: &str) -> Result<Shape, String> {
     let up = s.trim().to_ascii_uppercase();
     let words: Vec<&str> = up.split_whitespace().collect();
@@ -128,7 +134,12 @@ fn parse_shape(s: &str) -> Result<Shape, String> {
             "ECE" => &mut f.ece,
             "CWR" => &mut f.cwr,
             _ => {
-                let near = did_you_mean(w, FLAGS);
+                // Flags are short: a swap or one wrong letter (`SNY`, `RTS`).
+                let near = FLAGS
+                    .iter()
+                    .find(|k| strsim::damerau_levenshtein(w, k) == 1 || sorted(w) == sorted(k))
+                    .map(|k| format!(" (did you mean \"{k}\"?)"))
+                    .unwrap_or_else(|| did_you_mean(w, FLAGS));
                 let near = if near.is_empty() {
                     did_you_mean(s.trim(), SPELLINGS)
                 } else {
