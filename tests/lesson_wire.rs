@@ -592,3 +592,44 @@ async fn a_connected_udp_send_to_nothing_comes_back_as_icmp_port_unreachable() {
     assert!(!r.until(2, 1).await);
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_labs_side_by_side_see_only_their_own_segments() {
+    // As verify runs lessons: each lab its own engine and its own ports.
+    let (mut a, ea) = Real::new(&[r#"{ segment = "RST" }"#]);
+    let (mut b, eb) = Real::new(&[r#"{ segment = "RST" }"#, r#"{ segment = "SYN,ACK" }"#]);
+    assert_ne!(a.port("port"), b.port("port"));
+    b.line("srv = socket()").await;
+    b.line(r#"srv.bind(("127.0.0.1", {port}))"#).await;
+    b.line("srv.listen(1)").await;
+    a.line("cli = socket()").await;
+    a.line(r#"cli.connect(("127.0.0.1", {port}))"#).await;
+    assert!(a.until(0, 3).await, "a's own RST");
+    b.line("c = socket()").await;
+    b.line(r#"c.connect(("127.0.0.1", {port}))"#).await;
+    assert!(b.until(1, 3).await, "b's own handshake");
+    assert!(!b.until(0, 1).await, "b saw a's RST");
+    let pa: u16 = a.port("port").parse().unwrap();
+    let pb: u16 = b.port("port").parse().unwrap();
+    let ports = |r: &Real| -> Vec<(u16, u16)> {
+        r.session
+            .model()
+            .wire
+            .segments
+            .iter()
+            .map(|s| (s.from.port(), s.to.port()))
+            .collect()
+    };
+    assert!(
+        ports(&b).iter().all(|(f, t)| *f != pa && *t != pa),
+        "{:?}",
+        ports(&b)
+    );
+    assert!(
+        ports(&a).iter().all(|(f, t)| *f != pb && *t != pb),
+        "{:?}",
+        ports(&a)
+    );
+    ea.shutdown();
+    eb.shutdown();
+}
