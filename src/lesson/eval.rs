@@ -36,12 +36,15 @@ impl Tracker {
         self.root.met(model)
     }
 
-    /// What is still missing (empty when met).
+    /// What is still missing (empty when met), then what the student
+    /// should know meanwhile (a wire part counted without the capture).
     pub fn why_not(&self, model: &LabModel) -> Vec<Why> {
         if self.met(model).is_some() {
             return Vec::new();
         }
-        self.root.why(model)
+        let mut out = self.root.why(model);
+        self.root.notes(model, &mut out);
+        out
     }
 }
 

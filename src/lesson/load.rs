@@ -308,6 +308,25 @@ fn build(raw: &RawLesson, rep: &mut Report, path: &Path) -> Option<Lesson> {
                 }
             }
         }
+        if let Some(c) = &check {
+            for msg in c.wire_placement() {
+                rep.at(s.check.span(), format!("step {n} check: {msg}"));
+            }
+            let mut names = Vec::new();
+            c.end_names(&mut names);
+            names.dedup();
+            for e in names {
+                if !created.contains(&e) && !peer_names.contains(&e) {
+                    let span = rep.find(&format!("\"{e}\""), s.check.span().start);
+                    rep.at(
+                        span,
+                        format!(
+                            "step {n} check names \"{e}\" as a segment's end, but no solution line assigns {e} = … and no peer has that name"
+                        ),
+                    );
+                }
+            }
+        }
         let step_setup = peers(&s.setup, rep);
         if let (Some(check), Some(text), Some(hint)) = (check, st_text, hint) {
             steps.push(Step {

@@ -95,6 +95,25 @@ impl Node {
         }
     }
 
+    /// The notes of every leaf (see `CheckKind::note`), in order.
+    pub(in crate::lesson) fn notes(&self, model: &LabModel, out: &mut Vec<Why>) {
+        match self {
+            Node::All(v) | Node::Any(v) | Node::Not(v) => {
+                v.iter().for_each(|n| n.notes(model, out))
+            }
+            Node::Seq { kids, .. } | Node::Never { kids, .. } => {
+                kids.iter().for_each(|n| n.notes(model, out))
+            }
+            Node::Leaf(l) => {
+                if let Some(w) = l.note(model)
+                    && !out.contains(&w)
+                {
+                    out.push(w);
+                }
+            }
+        }
+    }
+
     pub(in crate::lesson) fn why(&self, model: &LabModel) -> Vec<Why> {
         match self {
             Node::All(v) => v

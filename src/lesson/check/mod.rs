@@ -54,6 +54,11 @@ pub trait CheckKind: Clone + Debug + PartialEq + Eq + Sized {
     fn peer(&self) -> Option<&str> {
         None
     }
+    /// Names that may be a socket's variable or a peer's (`from`, `to` of a
+    /// segment), for the validator: each must be one or the other.
+    fn names(&self) -> Vec<&str> {
+        Vec::new()
+    }
 
     /// Fresh memory (byte strings decoded once, after placeholders are filled).
     fn start(&self) -> Self::Facts;
@@ -63,6 +68,11 @@ pub trait CheckKind: Clone + Debug + PartialEq + Eq + Sized {
     fn met(&self, f: &Self::Facts, model: &LabModel) -> Option<u64>;
     /// What is still missing, in both languages.
     fn why(&self, f: &Self::Facts, model: &LabModel) -> Why;
+    /// Something the student should know while the step is not done, even
+    /// though this part is met (a wire part counted without the capture).
+    fn note(&self, _f: &Self::Facts, _model: &LabModel) -> Option<Why> {
+        None
+    }
 }
 
 /// THE list of check kinds: `file { Variant(Type) … }`, one line per file.
@@ -103,6 +113,9 @@ macro_rules! kinds {
             pub fn peer(&self) -> Option<&str> {
                 match self { $($(Leaf::$var(c) => c.peer(),)+)+ }
             }
+            pub fn names(&self) -> Vec<&str> {
+                match self { $($(Leaf::$var(c) => c.names(),)+)+ }
+            }
             pub(super) fn start(&self) -> LeafRun {
                 match self { $($(Leaf::$var(c) => LeafRun::$var(c.clone(), c.start()),)+)+ }
             }
@@ -118,6 +131,9 @@ macro_rules! kinds {
             pub(super) fn why(&self, model: &LabModel) -> Why {
                 match self { $($(LeafRun::$var(c, f) => c.why(f, model),)+)+ }
             }
+            pub(super) fn note(&self, model: &LabModel) -> Option<Why> {
+                match self { $($(LeafRun::$var(c, f) => c.note(f, model),)+)+ }
+            }
         }
     };
 }
@@ -130,6 +146,7 @@ kinds! {
     peer { Peer(PeerCheck) }
     orphan { Orphan(OrphanCheck) }
     traced { Traced(TracedCheck) }
+    wire { Segment(SegmentCheck) }
 }
 
 /// A check: a leaf of some kind, or a combination of checks.
@@ -181,6 +198,27 @@ impl Cond {
                 out.push(p.to_string());
             }
         }
+    }
+
+    /// Every name the condition gives a segment's end (`from`, `to`): each
+    /// must be a socket's variable or a peer's name (for the validator).
+    pub fn end_names(&self, out: &mut Vec<String>) {
+        let mut leaves = Vec::new();
+        self.leaves(&mut leaves);
+        for l in leaves {
+            out.extend(l.names().into_iter().map(str::to_string));
+        }
+    }
+
+    /// Whether any part of the condition is about the wire (`segment`).
+    pub fn has_wire(&self) -> bool {
+        wire::is_wire(self)
+    }
+
+    /// Problems with where the condition's `segment` parts stand (see
+    /// `wire.rs`): a wire part must sit beside other evidence.
+    pub fn wire_placement(&self) -> Vec<String> {
+        wire::placement(self)
     }
 
     /// Every student socket label the condition names (for the validator).

@@ -53,6 +53,22 @@ fn converts_each_kind() {
     assert!(conv(r#"check = { data = "sent", socket = "c", bytes = "hi\\n" }"#).is_ok());
     assert!(conv(r#"check = { peer = "device", got = "LED ON" }"#).is_ok());
     assert!(conv(r#"check = { socket = "srv", accept_queue = 2 }"#).is_ok());
+    let c = conv(r#"check = { segment = "syn+ack", from = "srv", count = 2 }"#).unwrap();
+    let Cond::Leaf(Leaf::Segment(s)) = c else {
+        panic!("{c:?}")
+    };
+    assert_eq!(s.from.as_deref(), Some("srv"));
+    assert_eq!(s.count, 2);
+    assert!(matches!(s.shape, wire::Shape::Tcp(f) if f.syn && f.ack && !f.rst));
+    assert!(matches!(
+        conv(r#"check = { segment = "icmp port-unreachable", to = "u" }"#).unwrap(),
+        Cond::Leaf(Leaf::Segment(SegmentCheck {
+            shape: wire::Shape::Icmp {
+                port_unreachable: true
+            },
+            ..
+        }))
+    ));
 }
 
 #[test]
