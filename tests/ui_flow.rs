@@ -147,12 +147,23 @@ async fn server_flow(w: u16, h: u16, tag: &str) {
         format!("{tag}_2_after_close"),
         blank_pane(&app, &shown, Pane::Wire)
     );
-    let ladder = app.ladder().expect("the connection was captured (tests run as root)");
+    let ladder = app
+        .ladder()
+        .expect("the connection was captured (tests run as root)");
     let labels: Vec<&str> = ladder.rows.iter().map(|r| r.label.as_str()).collect();
     assert!(labels[0].starts_with("SYN seq=0"), "{labels:?}");
-    assert!(labels.iter().any(|l| l.contains("\"hello\\n\"")), "{labels:?}");
-    assert!(labels.iter().any(|l| l.contains("\"bye\\n\"")), "{labels:?}");
-    assert!(labels.iter().filter(|l| l.starts_with("FIN")).count() == 2, "{labels:?}");
+    assert!(
+        labels.iter().any(|l| l.contains("\"hello\\n\"")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.contains("\"bye\\n\"")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().filter(|l| l.starts_with("FIN")).count() == 2,
+        "{labels:?}"
+    );
     // The Events log depends on when the kernel was looked at; what must be there:
     let conn = app.session.model().by_label("conn").expect("conn").id;
     let said = |sock: Option<u32>, text: &str| {
