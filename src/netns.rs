@@ -29,8 +29,7 @@ use nix::sched::{CloneFlags, setns, unshare};
 pub fn runtime_dir() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
         Some(d) => PathBuf::from(d).join("socklab"),
-        // SAFETY: getuid cannot fail.
-        None => PathBuf::from(format!("/tmp/socklab-{}", unsafe { libc::getuid() })),
+        None => PathBuf::from(format!("/tmp/socklab-{}", nix::unistd::getuid())),
     }
 }
 
@@ -96,8 +95,7 @@ fn write_map(path: &str, text: &str) -> anyhow::Result<()> {
 
 /// Enter a new user + network namespace. Call before any thread exists.
 pub fn enter() -> anyhow::Result<LabNetns> {
-    // SAFETY: getuid / getgid cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
     unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET).map_err(|e| match e {
         nix::errno::Errno::EINVAL => {
             anyhow!(
@@ -140,12 +138,21 @@ fn write_pid() -> anyhow::Result<PathBuf> {
 /// `ip link set lo up`, by ioctl.
 fn lo_up() -> io::Result<()> {
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
-    // SAFETY: ifreq is plain data; zeroed is valid.
+    // SAFETY: ifreq is a repr(C) struct of a byte array and a union of
+    // integers, byte arrays and one pointer (ifru_data, unused here); all
+    // zero bytes is a valid value of it.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    // "lo" and its NUL: 3 of the IFNAMSIZ (16) bytes, the rest stay 0.
     for (d, b) in req.ifr_name.iter_mut().zip(b"lo\0") {
         *d = *b as libc::c_char;
     }
-    // SAFETY: req is a valid ifreq for these ioctls.
+    // SAFETY: both ioctls take a `struct ifreq *`; `req` is a live,
+    // initialised libc::ifreq (the kernel's size: name + union), with a
+    // NUL-terminated name. SIOCGIFFLAGS copies the whole ifreq in and back
+    // out (dev_ifsioc_locked fills ifr_flags); SIOCSIFFLAGS only reads it.
+    // The kernel keeps no pointer. Reading `ifru_flags` from the union is
+    // reading a c_short that SIOCGIFFLAGS just wrote (or zero bytes, also a
+    // valid c_short). `s` outlives both calls, so the descriptor is open.
     unsafe {
         if libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
             return Err(io::Error::last_os_error());

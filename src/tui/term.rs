@@ -115,11 +115,21 @@ pub fn suspend() {
 
 /// Put the terminal back and end the process now, from any thread.
 fn restore_and_exit(code: u8) -> ! {
-    std::thread::spawn(move || {
-        std::thread::sleep(RESTORE_DEADLINE);
-        // SAFETY: ending the process; nothing after this runs.
-        unsafe { libc::_exit(i32::from(code)) };
-    });
+    // No thread (none can be made): the restore below runs without a
+    // deadline rather than panicking the signal thread, which would leave
+    // the stop signal unanswered.
+    let _ = std::thread::Builder::new()
+        .name("socklab-exit-deadline".into())
+        .spawn(move || {
+            std::thread::sleep(RESTORE_DEADLINE);
+            // SAFETY: _exit(2) has no preconditions: it ends every thread at
+            // once (exit_group) without running destructors, atexit handlers
+            // or stdio flushes, so it cannot observe the state another thread
+            // left half-done (e.g. the stdout lock the restore holds). It is
+            // async-signal-safe, though here it is called from an ordinary
+            // thread, not a signal handler.
+            unsafe { libc::_exit(i32::from(code)) };
+        });
     // Raw mode first: it needs no lock, and matters most.
     if ENTERED.load(Ordering::SeqCst) {
         let _ = crossterm::terminal::disable_raw_mode();
@@ -130,7 +140,9 @@ fn restore_and_exit(code: u8) -> ! {
     if ENTERED.swap(false, Ordering::SeqCst) {
         modes_off(&mut out);
     }
-    // SAFETY: ending the process on purpose, as the signal asked.
+    // SAFETY: as for the deadline's _exit above: no preconditions, nothing
+    // runs after it; skipping destructors and exit handlers is the point
+    // (the UI thread may be mid-frame, and stdout stays locked by us).
     unsafe { libc::_exit(i32::from(code)) }
 }
 
