@@ -157,12 +157,15 @@ pub(super) async fn send(
 fn recv_into(
     s: &Socket,
     buf: &mut Vec<u8>,
+    limit: usize,
     flags: i32,
     from: bool,
 ) -> io::Result<(usize, Option<SocketAddr>)> {
     let start = buf.len();
-    let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
-    let room = spare.len();
+    // The allocator may give more capacity than was asked for: never read
+    // more than `limit` bytes in all, as recv(bufsize) promises.
+    let room = limit.saturating_sub(start);
+    let spare: &mut [MaybeUninit<u8>] = &mut buf.spare_capacity_mut()[..room];
     let (n, addr) = if from {
         let (n, a) = s.recv_from_with_flags(spare, flags)?;
         (n, a.as_socket())
@@ -229,7 +232,7 @@ pub(super) async fn recv(
                 ctx,
                 &e,
                 Interest::READABLE,
-                || recv_into(e.sock(), &mut buf, kflags, from),
+                || recv_into(e.sock(), &mut buf, bufsize, kflags, from),
                 Blocked {
                     nonblocking: || {
                         if have > 0 {

@@ -103,6 +103,13 @@ pub fn spawn(
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
+    // The kernel takes the filter's length as a u16: refuse rather than cut.
+    let filter_len = u16::try_from(filter.len()).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the seccomp filter is too long",
+        )
+    })?;
     // SAFETY: only async-signal-safe calls (prctl, ptrace) between fork and
     // exec; the filter was built before the fork.
     unsafe {
@@ -114,7 +121,7 @@ pub fn spawn(
                 return Err(std::io::Error::last_os_error());
             }
             let prog = libc::sock_fprog {
-                len: filter.len() as u16,
+                len: filter_len,
                 filter: filter.as_ptr() as *mut libc::sock_filter,
             };
             if libc::prctl(
