@@ -17,7 +17,7 @@ use ui_support::*;
 /// Apply engine events until `cond` holds (or fail after 10 s), then let
 /// the kernel observations settle so the screen is stable.
 async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !cond(app) {
         assert!(
             Instant::now() < deadline,
