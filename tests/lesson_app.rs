@@ -14,7 +14,7 @@ use socklab::settings::Mode;
 use ui_support::*;
 
 async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !cond(app) {
         match tokio::time::timeout_at(deadline.into(), events.recv()).await {
             Ok(Some(ev)) => {

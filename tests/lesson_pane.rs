@@ -37,7 +37,7 @@ async fn lesson_pane_mid_lesson_in_english_and_korean() {
             other => panic!("{line}: {other:?}"),
         };
         loop {
-            let ev = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            let ev = tokio::time::timeout(Duration::from_secs(30), events.recv())
                 .await
                 .expect("an event")
                 .expect("engine alive");
@@ -52,7 +52,7 @@ async fn lesson_pane_mid_lesson_in_english_and_korean() {
     }
     // The names the session gives sockets arrive as events after the results.
     while !run.is_done(0) {
-        let ev = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        let ev = tokio::time::timeout(Duration::from_secs(30), events.recv())
             .await
             .expect("step 1 completes")
             .expect("engine alive");
