@@ -446,14 +446,24 @@ pub fn ret_text(ret: &Ret, model: &LabModel, name: &dyn Fn(SockId) -> String) ->
         Some(r) => format!("<socket fd={}>", r.fd),
         None => "<socket>".to_string(),
     };
+    // A traced program's calls return descriptors, as the C library does.
+    let traced = |id: SockId| {
+        model
+            .sock(id)
+            .filter(|r| matches!(r.owner, Owner::Program { .. }))
+            .map(|r| sanitize(&r.name()))
+    };
     match ret {
         Ret::None => "None".into(),
         Ret::Int(n) => n.to_string(),
         Ret::Float(f) => f.to_string(),
         Ret::Bytes(b) => cut(py_bytes_repr(b)),
         Ret::Addr(a) => addr(a),
-        Ret::Socket(s) => sock(*s),
-        Ret::Accepted(s, a) => format!("({}, {})", sock(*s), addr(a)),
+        Ret::Socket(s) => traced(*s).unwrap_or_else(|| sock(*s)),
+        Ret::Accepted(s, a) => match traced(*s) {
+            Some(fd) => format!("{fd} {}", addr(a)),
+            None => format!("({}, {})", sock(*s), addr(a)),
+        },
         Ret::Datagram(b, a) => cut(format!("({}, {})", py_bytes_repr(b), addr(a))),
         Ret::Select(r, w, x) => {
             let names = |v: &Vec<SockId>| {

@@ -16,11 +16,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{Cli, TraceArgs};
-use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
+use crate::engine::text::{escape_display, sanitize};
 use crate::engine::trace::{TraceHandle, TraceSpec, kind_by_name};
-use crate::engine::{
-    CallId, Engine, EngineConfig, Event, EventKind, Events, ProgramNote, Ret, Stream,
-};
+use crate::engine::{CallId, Engine, EngineConfig, Event, EventKind, Events, ProgramNote, Stream};
 use crate::session::Session;
 
 pub fn main(cli: &Cli, args: &TraceArgs) -> anyhow::Result<ExitCode> {
@@ -251,28 +249,10 @@ impl Printer {
                 self.calls.insert(*call, (owner.to_string(), text.clone()));
                 None
             }
-            EventKind::CallPending { call, .. } => {
-                let (who, text) = self.calls.get(call)?;
-                Some(format!("{}: {} … waiting", sanitize(who), sanitize(text)))
-            }
-            EventKind::CallDone { call, ret, .. } => {
-                let (who, text) = self.calls.remove(call)?;
-                Some(format!(
-                    "{}: {} → {}",
-                    sanitize(&who),
-                    sanitize(&text),
-                    self.ret(ret)
-                ))
-            }
-            EventKind::CallFailed { call, error, .. } => {
-                let (who, text) = self.calls.remove(call)?;
-                Some(format!(
-                    "{}: {} ✗ {}",
-                    sanitize(&who),
-                    sanitize(&text),
-                    sanitize(&error.python())
-                ))
-            }
+            // Their progress is worded by `crate::describe`, like the lab's.
+            EventKind::CallPending { .. }
+            | EventKind::CallDone { .. }
+            | EventKind::CallFailed { .. } => return None,
             EventKind::Program { pid, note } => self.note(*pid, note),
             _ => return None,
         })
@@ -353,30 +333,5 @@ impl Printer {
                 format!("{} {}", self.who(pid), sanitize(text))
             }
         })
-    }
-
-    fn ret(&self, ret: &Ret) -> String {
-        let model = self.session.model();
-        let addr = |a: &std::net::SocketAddr| match a {
-            std::net::SocketAddr::V4(v) => format!("('{}', {})", v.ip(), v.port()),
-            std::net::SocketAddr::V6(v) => format!("('{}', {}, 0, 0)", v.ip(), v.port()),
-        };
-        let cut = |b: &[u8]| {
-            let s = py_bytes_repr(&b[..b.len().min(60)]);
-            if b.len() > 60 {
-                format!("{s}… ({} bytes)", b.len())
-            } else {
-                s
-            }
-        };
-        match ret {
-            Ret::Socket(s) => sanitize(&model.name_of(*s)),
-            Ret::Accepted(s, a) => format!("{} {}", sanitize(&model.name_of(*s)), addr(a)),
-            Ret::Bytes(b) => cut(b),
-            Ret::Datagram(b, a) => format!("{} from {}", cut(b), addr(a)),
-            Ret::Addr(a) => addr(a),
-            Ret::Int(n) => n.to_string(),
-            other => format!("{other:?}"),
-        }
     }
 }
