@@ -122,7 +122,8 @@ const PREVIEW_IN_LABEL: usize = 16;
 const COLLAPSE: usize = 4;
 
 /// The name of the lab socket (or peer) at `addr` talking to `other`
-/// (`describe::end_name`), or `outside` for a program outside the lab.
+/// (`describe::end_name`), or nothing: a program outside the lab, or the
+/// kernel answering for a port nobody holds (the address says which port).
 fn end_name(model: &LabModel, addr: SocketAddr, other: SocketAddr, segs: &[&Segment]) -> String {
     let end = segs
         .iter()
@@ -144,7 +145,7 @@ fn end_name(model: &LabModel, addr: SocketAddr, other: SocketAddr, segs: &[&Segm
     match end {
         Some(e) => crate::describe::end_name(model, e, addr, other),
         None if known => crate::describe::end_name(model, &Default::default(), addr, other),
-        None => "outside".to_string(),
+        None => String::new(),
     }
 }
 
@@ -406,13 +407,14 @@ fn human_bytes(n: u64) -> String {
 /// The header of one segment, field by field (`h` in the Wire pane).
 pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd) -> Vec<String> {
     let who = |a: SocketAddr| {
-        if a == left.addr {
+        let name = if a == left.addr {
             left.name.clone()
         } else if a == right.addr {
             right.name.clone()
         } else {
-            a.to_string()
-        }
+            String::new()
+        };
+        if name.is_empty() { a.to_string() } else { name }
     };
     let proto = match s.proto {
         Proto::Tcp => "TCP",

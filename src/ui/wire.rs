@@ -180,8 +180,15 @@ impl Geometry {
 fn heads(buf: &mut Buffer, area: Rect, l: &Ladder, g: &Geometry, app: &App) {
     let t = &app.theme;
     let w = area.width as usize;
-    let left = format!("{} {}", l.left.name, l.left.addr);
-    let right = format!("{} {}", l.right.name, l.right.addr);
+    let end = |e: &crate::app::wire::LadderEnd| {
+        if e.name.is_empty() {
+            e.addr.to_string()
+        } else {
+            format!("{} {}", e.name, e.addr)
+        }
+    };
+    let left = end(&l.left);
+    let right = end(&l.right);
     let mut s = " ".repeat(g.left);
     s.push_str(&left);
     let room = (g.right + 1).saturating_sub(s.width() + 2);
