@@ -29,28 +29,50 @@ fn time(mut cmd: Command) -> Duration {
     t.elapsed()
 }
 
+const ROUNDS: usize = 5;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
 fn main() {
     let exe = env!("CARGO_BIN_EXE_socklab");
-    let mut plain = Command::new("python3");
-    plain.args(["-c", PROGRAM]);
-    let mut traced = Command::new(exe);
-    traced.args(["trace", "--headless", "--", "python3", "-c", PROGRAM]);
-    let mut strace = Command::new("strace");
-    strace.args(["-f", "-o", "/dev/null", "python3", "-c", PROGRAM]);
-    let p = time(plain);
-    let t = time(traced);
-    println!("plain                    {:8.3} s", p.as_secs_f64());
-    println!(
-        "socklab trace --headless {:8.3} s  ({:.1}×)",
-        t.as_secs_f64(),
-        t.as_secs_f64() / p.as_secs_f64()
-    );
-    if Command::new("strace").arg("-V").output().is_ok() {
-        let s = time(strace);
+    let plain = || {
+        let mut c = Command::new("python3");
+        c.args(["-c", PROGRAM]);
+        c
+    };
+    let traced = || {
+        let mut c = Command::new(exe);
+        c.args(["trace", "--headless", "--", "python3", "-c", PROGRAM]);
+        c
+    };
+    let strace = || {
+        let mut c = Command::new("strace");
+        c.args(["-f", "-o", "/dev/null", "python3", "-c", PROGRAM]);
+        c
+    };
+    let have_strace = Command::new("strace").arg("-V").output().is_ok();
+    // Interleaved rounds, so a busy moment of a shared machine hits all three.
+    let (mut p, mut t, mut s) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        p.push(time(plain()).as_secs_f64());
+        t.push(time(traced()).as_secs_f64());
+        if have_strace {
+            s.push(time(strace()).as_secs_f64());
+        }
+    }
+    let (p, t) = (median(p), median(t));
+    println!("20 000 round trips, medians of {ROUNDS} interleaved rounds:");
+    println!("plain                    {p:8.3} s");
+    println!("socklab trace --headless {t:8.3} s  ({:.1}×)", t / p);
+    if have_strace {
+        let s = median(s);
+        println!("strace -f                {s:8.3} s  ({:.1}×)", s / p);
         println!(
-            "strace -f                {:8.3} s  ({:.1}×)",
-            s.as_secs_f64(),
-            s.as_secs_f64() / p.as_secs_f64()
+            "overhead socklab / strace: {:.2} (target < 1: socklab adds less time than strace -f)",
+            (t - p) / (s - p)
         );
     } else {
         println!("strace -f                (strace is not installed)");
