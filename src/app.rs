@@ -481,10 +481,24 @@ fn on_engine(app: &mut App, ev: Event) {
         }
         _ => {}
     }
-    let quiet = trace::quiet(app, &ev);
+    // Bytes, segments and queue sizes have panes of their own; not wording
+    // them keeps a flood cheap (they are most of the events then).
+    let listed = !matches!(
+        ev.kind,
+        EventKind::Data { .. }
+            | EventKind::Segment(_)
+            | EventKind::Queues { .. }
+            | EventKind::Endpoints { .. }
+            | EventKind::SocketLabel { .. }
+            | EventKind::CallStarted { .. }
+    );
+    let quiet = !listed || trace::quiet(app, &ev);
     let model = app.session.model();
-    let worded =
-        crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s)).filter(|_| !quiet);
+    let worded = if quiet {
+        None
+    } else {
+        crate::describe::describe(&ev, model, app.lang, &|s| model.name_of(s))
+    };
     // The Events pane lists states and calls; bytes have their own pane.
     if let Some(d) = worded.filter(|d| {
         !matches!(

@@ -130,6 +130,11 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         )
         .await;
         restore_terminal();
+        // `restore_terminal` gave the cursor back. Dropping the Terminal
+        // would try again, and when the terminal itself is gone (a closed
+        // window: EIO) it reports that with eprintln!, which panics on the
+        // same dead terminal; the process is ending, so let it go.
+        std::mem::forget(terminal);
         engine.shutdown();
         match result? {
             Exit::Quit => Ok(ExitCode::SUCCESS),

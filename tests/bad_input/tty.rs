@@ -361,3 +361,95 @@ fn a_dumb_terminal_gets_a_message_and_exit_2() {
         assert!(cooked(pty.master.as_ref()), "{case}: terminal left cooked");
     }
 }
+
+/// The terminal goes away under socklab (a window closed, ssh dropped): it
+/// exits as after SIGHUP (129), without a panic on the dead terminal (a
+/// panic was exit 101) and without spinning on its input.
+#[test]
+fn a_terminal_that_goes_away_ends_socklab_with_129() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 30,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into the two ints and reads
+    // the window size; the name and termios pointers may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(r, 0, "openpty");
+    // SAFETY: openpty returned these descriptors and nothing else owns
+    // them; the master must not leak into the child (it would keep the
+    // terminal open), so it is close-on-exec.
+    let (master, slave) = unsafe {
+        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave))
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_socklab"));
+    cmd.arg("sandbox")
+        .env("TERM", "xterm-256color")
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .stdin(slave.try_clone().expect("dup"))
+        .stdout(slave.try_clone().expect("dup"))
+        .stderr(slave.try_clone().expect("dup"));
+    // SAFETY: setsid and ioctl(TIOCSCTTY) are async-signal-safe; they make
+    // the pty the child's controlling terminal, as a terminal window does.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn socklab");
+    // Only the child may hold the terminal's side now.
+    drop(cmd);
+    drop(slave);
+    // Read until the first frame is drawn (the alternate screen and a few
+    // kilobytes of panes), then close the terminal.
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    let mut file = std::fs::File::from(master);
+    let mut seen = 0usize;
+    let deadline = Instant::now() + DEADLINE;
+    while seen < 2000 {
+        assert!(Instant::now() < deadline, "no first frame ({seen} bytes)");
+        let mut buf = [0u8; 8192];
+        match file.read(&mut buf) {
+            Ok(n) => seen += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("reading the pty: {e}"),
+        }
+    }
+    drop(file);
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "socklab did not exit after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(129), "{status:?}");
+}
