@@ -481,7 +481,7 @@ impl Runner<'_> {
                 Ok(None) => anyhow::bail!("the engine stopped"),
                 Err(_) if !cancelled => {
                     // Blocked too long: cancel like Ctrl-C, then report.
-                    self.session.engine().cancel(call);
+                    self.session.cancel(call);
                     cancelled = true;
                     continue;
                 }

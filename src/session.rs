@@ -1,8 +1,9 @@
 //! A student's session: the command language bound to an engine.
 //!
-//! `submit` runs a line up to its socket call and starts that call on the
-//! engine; `on_event` (fed every engine event) finishes the line when the
-//! call's result arrives: names are bound, new sockets are labelled with the
+//! `submit` runs a line up to its first socket call and starts that call on
+//! the engine; `on_event` (fed every engine event) resumes the line when the
+//! call's result arrives — it starts the line's next call, if it makes one,
+//! or finishes the line: names are bound, new sockets are labelled with the
 //! student's variable, and the line joins the runnable program in `code()`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -48,8 +49,14 @@ pub struct Outcome {
 pub const CODE_HEADER: [&str; 2] = ["from socket import *", "from select import select"];
 
 struct Pending {
+    /// The line's identity: the engine call of its first socket call
+    /// (what `Submitted::Started` and `Outcome` name).
+    line: CallId,
+    /// The engine call it is waiting in now.
     call: CallId,
     sock: Option<SockId>,
+    /// Results of the line's calls that already returned, in order.
+    rets: Vec<Value>,
     stmt: Stmt,
     frozen: Frozen,
     text: String,
@@ -230,8 +237,10 @@ impl Session {
                 let call = self.engine.call(Owner::Student, op);
                 let text = text.trim().to_string();
                 self.pending.push(Pending {
+                    line: call,
                     call,
                     sock,
+                    rets: Vec::new(),
                     stmt,
                     frozen,
                     text: text.clone(),
@@ -291,9 +300,10 @@ impl Session {
             _ => return None,
         };
         let idx = self.pending.iter().position(|p| p.call == call)?;
-        let p = self.pending.remove(idx);
-        let failed = |error: String| Outcome {
-            call,
+        let mut p = self.pending.remove(idx);
+        let line = p.line;
+        let failed = |p: &Pending, error: String| Outcome {
+            call: line,
             text: p.text.clone(),
             ok: false,
             echo: None,
@@ -301,24 +311,35 @@ impl Session {
         };
         let ret = match result {
             Ok(ret) => ret,
-            Err(e) => return Some(failed(sanitize(&e.python()))),
+            Err(e) => return Some(failed(&p, sanitize(&e.python()))),
         };
+        p.rets.push(crate::lang::ret_value(ret));
         let world = ModelWorld(&self.model);
-        match self
-            .interp
-            .finish(&p.stmt, &p.frozen, crate::lang::ret_value(ret), &world)
-        {
-            Ok(d) => {
+        match self.interp.resume(&p.stmt, &p.frozen, &p.rets, &world) {
+            Ok(Step::Done(d)) => {
                 self.record(&d, &p.text);
                 Some(Outcome {
-                    call,
+                    call: line,
                     text: p.text.clone(),
                     ok: true,
                     echo: (!d.echo.is_empty()).then_some(d.echo),
                     error: None,
                 })
             }
-            Err(e) => Some(failed(e.in_line(&p.text).render_at(p.line_no))),
+            // The line's next call: it stays pending, now waiting in that call.
+            Ok(Step::Call(op)) => {
+                if let Some(msg) = self.busy(&op) {
+                    return Some(failed(&p, msg));
+                }
+                if p.cancelled {
+                    return Some(failed(&p, "KeyboardInterrupt".to_string()));
+                }
+                p.sock = op.sock();
+                p.call = self.engine.call(Owner::Student, op);
+                self.pending.insert(idx, p);
+                None
+            }
+            Err(e) => Some(failed(&p, e.in_line(&p.text).render_at(p.line_no))),
         }
     }
 
@@ -326,8 +347,20 @@ impl Session {
     pub fn pending(&self) -> Vec<(CallId, String)> {
         self.pending
             .iter()
-            .map(|p| (p.call, p.text.clone()))
+            .map(|p| (p.line, p.text.clone()))
             .collect()
+    }
+
+    /// Cancel the line `line` (as `Submitted::Started` named it) in whichever
+    /// of its calls it waits; its Outcome arrives through `on_event`.
+    pub fn cancel(&mut self, line: CallId) -> bool {
+        match self.pending.iter_mut().find(|p| p.line == line) {
+            Some(p) => {
+                p.cancelled = true;
+                self.engine.cancel(p.call)
+            }
+            None => false,
+        }
     }
 
     /// Ctrl-C: cancel the newest pending student call. Its Outcome
