@@ -84,6 +84,23 @@ pub struct Session {
     placeholders: BTreeMap<String, String>,
     /// The label this session gave each socket (events may not have reached the model yet).
     labels: HashMap<SockId, String>,
+    /// The keyword of a block line (`while True:`) that was refused; the
+    /// indented lines under it are an IndentationError, not run.
+    refused_block: Option<String>,
+}
+
+/// Keywords that open a block Python would run the indented lines under.
+const BLOCK_KEYWORDS: &[&str] = &[
+    "with", "while", "for", "if", "elif", "else", "try", "except", "finally", "def", "class",
+    "async",
+];
+
+/// `while True:` → Some("while"): a line that opens a block.
+fn block_opener(line: &str) -> Option<String> {
+    let t = line.trim();
+    let word: String = t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let code = t.split('#').next().unwrap_or("").trim_end();
+    (BLOCK_KEYWORDS.contains(&word.as_str()) && code.ends_with(':')).then_some(word)
 }
 
 /// Sockets as the model knows them: `<socket fd=6 TCP/v4 127.0.0.1:9000 ⇄ 127.0.0.1:51234>`.
@@ -134,6 +151,7 @@ impl Session {
             line_no: 1,
             placeholders: ph,
             labels: HashMap::new(),
+            refused_block: None,
         }
     }
 
@@ -202,9 +220,34 @@ impl Session {
     }
 
     fn submit_expanded(&mut self, text: &str) -> Submitted {
+        let indent = text.chars().take_while(|c| *c == ' ' || *c == '\t').count();
+        let blank = text.trim().is_empty() || text.trim_start().starts_with('#');
+        if let Some(kw) = &self.refused_block
+            && !blank
+        {
+            if indent > 0 {
+                return Submitted::Error(
+                    LangError::new(
+                        "IndentationError",
+                        format!(
+                            "unexpected indent — the '{kw}' line above was refused, so the lines under it do not run (socklab has no blocks: type each call on its own line)"
+                        ),
+                    )
+                    .at(0, indent)
+                    .in_line(text)
+                    .render_at(self.line_no),
+                );
+            }
+            self.refused_block = None;
+        }
         let stmt = match crate::lang::parse(text) {
             Ok(s) => s,
-            Err(e) => return Submitted::Error(e.render_at(self.line_no)),
+            Err(e) => {
+                if let Some(kw) = block_opener(text) {
+                    self.refused_block = Some(kw);
+                }
+                return Submitted::Error(e.render_at(self.line_no));
+            }
         };
         match &stmt {
             Stmt::Empty => return Submitted::Nothing,
@@ -440,6 +483,7 @@ impl Session {
         self.interp.clear();
         self.pending.clear();
         self.labels.clear();
+        self.refused_block = None;
         self.code = CODE_HEADER.iter().map(|s| s.to_string()).collect();
         self.code_bytes = 0;
     }

@@ -347,3 +347,25 @@ async fn a_line_makes_several_calls_in_pythons_order() {
     assert!(lab.sn.pending().is_empty());
     assert!(lab.sn.vars().get("x").is_none());
 }
+
+#[tokio::test]
+async fn indented_lines_under_a_refused_block_are_an_indentation_error() {
+    let mut lab = Lab::new();
+    lab.ok("s = socket()").await;
+    let e = lab.run("while True:").await.unwrap_err();
+    assert!(e.contains("SyntaxError"), "{e}");
+    for line in ["    s.close()", "\ts.bind(('127.0.0.1', 0))"] {
+        let e = lab.run(line).await.unwrap_err();
+        assert!(
+            e.lines()
+                .last()
+                .unwrap()
+                .starts_with("IndentationError: unexpected indent"),
+            "{e}"
+        );
+    }
+    // Nothing under the block ran: s is still open and unbound.
+    assert_eq!(lab.ok("s.getsockname()").await, "('0.0.0.0', 0)");
+    // A line back at the left margin ends the block.
+    assert_eq!(lab.ok("x = 1").await, "x = 1");
+}
