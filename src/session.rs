@@ -98,7 +98,10 @@ const BLOCK_KEYWORDS: &[&str] = &[
 /// `while True:` → Some("while"): a line that opens a block.
 fn block_opener(line: &str) -> Option<String> {
     let t = line.trim();
-    let word: String = t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let word: String = t
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let code = t.split('#').next().unwrap_or("").trim_end();
     (BLOCK_KEYWORDS.contains(&word.as_str()) && code.ends_with(':')).then_some(word)
 }

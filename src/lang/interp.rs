@@ -729,7 +729,49 @@ fn methods_of(v: &Value) -> &'static [&'static str] {
     }
 }
 
+/// Methods Python's str and bytes have that socklab's do not.
+const PY_TEXT_METHODS: &[&str] = &[
+    "split",
+    "rsplit",
+    "splitlines",
+    "join",
+    "replace",
+    "find",
+    "rfind",
+    "index",
+    "rindex",
+    "count",
+    "format",
+    "partition",
+    "rpartition",
+    "lstrip",
+    "rstrip",
+    "title",
+    "capitalize",
+    "isdigit",
+    "isalpha",
+    "isspace",
+    "zfill",
+    "center",
+    "ljust",
+    "rjust",
+    "swapcase",
+    "casefold",
+    "removeprefix",
+    "removesuffix",
+    "isupper",
+    "islower",
+    "expandtabs",
+];
+
 fn no_attr(o: &Value, name: &str) -> LangError {
+    if matches!(o, Value::Str(_) | Value::Bytes(_)) && PY_TEXT_METHODS.contains(&name) {
+        return LangError::lab(format!(
+            "socklab's {} has no .{name}() (Python's has) — it has {}",
+            o.type_name(),
+            methods_of(o).join(", ")
+        ));
+    }
     LangError::new(
         "AttributeError",
         format!(
