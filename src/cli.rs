@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// Write what was captured to FILE as a pcap (Wireshark, tcpdump -r).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Keep the program the script builds, so `:export py FILE` and
+    /// `:export c FILE` in the script can write it (up to 16 MiB of code).
+    #[arg(long)]
+    pub keep_code: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]

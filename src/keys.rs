@@ -130,6 +130,8 @@ pub enum Action {
     /// Scroll to the newest line and follow new data again.
     Bottom,
     ToggleHex,
+    /// Code pane: show the program in Python or in C.
+    ToggleCodeLang,
     /// Send pane: choose the previous / next connected socket.
     TargetPrev,
     TargetNext,
@@ -263,6 +265,7 @@ pub static KEYS: &[Binding] = &[
     b(ch('?'), S::Panes, A::ToggleHelp, "help", "help"),
     b(k(C::Esc), S::Panes, A::FocusPrompt, "back to the prompt", ""),
     b(ch('h'), S::Only(Pane::Traffic), A::ToggleHex, "text / hexdump", "hex"),
+    b(ch('c'), S::Only(Pane::Code), A::ToggleCodeLang, "show the program in Python / C", "py/c"),
     b(k(C::Enter), S::Only(Pane::Sockets), A::SendToSelected, "send to this socket", "send to"),
     b(k(C::Up), S::Panes, A::Up, "scroll / select", "scroll"),
     b(k(C::Down), S::Panes, A::Down, "scroll / select", ""),

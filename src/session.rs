@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::peers::{KINDS, Role, kind_info};
 use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::{
-    CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, SockId, free_port,
+    CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, Ret, SockId, free_port,
 };
 use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
@@ -30,6 +30,14 @@ pub enum Submitted {
     Lab { name: String, args: String },
     /// Python-style error text (may be several lines, e.g. caret for syntax errors).
     Error(String),
+}
+
+/// A line of the program with the socket calls it made, in order, and
+/// what each returned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeLine {
+    pub text: String,
+    pub calls: Vec<(Op, Ret)>,
 }
 
 /// How a started call ended.
@@ -57,6 +65,10 @@ struct Pending {
     sock: Option<SockId>,
     /// Results of the line's calls that already returned, in order.
     rets: Vec<Value>,
+    /// The call it waits in, and the calls that returned with what they
+    /// returned (for the exported program).
+    op: Op,
+    calls: Vec<(Op, Ret)>,
     stmt: Stmt,
     frozen: Frozen,
     text: String,
@@ -75,6 +87,8 @@ pub struct Session {
     model: LabModel,
     pending: Vec<Pending>,
     code: Vec<String>,
+    /// The same lines with the socket calls each made (for `:export c`).
+    program: Vec<CodeLine>,
     /// Bytes in `code`.
     code_bytes: usize,
     /// Whether successful lines are kept for `code()` (head-less runs do not need them).
@@ -149,6 +163,7 @@ impl Session {
             model: LabModel::new(),
             pending: Vec::new(),
             code: CODE_HEADER.iter().map(|s| s.to_string()).collect(),
+            program: Vec::new(),
             code_bytes: 0,
             keep_code: true,
             line_no: 1,
@@ -271,7 +286,7 @@ impl Session {
         match self.interp.start(&stmt, &world) {
             Err(e) => Submitted::Error(e.in_line(text).render_at(self.line_no)),
             Ok(Step::Done(d)) => {
-                self.record(&d, text);
+                self.record(&d, text, Vec::new());
                 Submitted::Echo(d.echo)
             }
             Ok(Step::Call(op)) => {
@@ -280,13 +295,15 @@ impl Session {
                 }
                 let sock = op.sock();
                 let frozen = self.interp.freeze(&stmt);
-                let call = self.engine.call(Owner::Student, op);
+                let call = self.engine.call(Owner::Student, op.clone());
                 let text = text.trim().to_string();
                 self.pending.push(Pending {
                     line: call,
                     call,
                     sock,
                     rets: Vec::new(),
+                    op,
+                    calls: Vec::new(),
                     stmt,
                     frozen,
                     text: text.clone(),
@@ -316,7 +333,7 @@ impl Session {
     }
 
     /// A line finished: label new sockets and add the line to the program.
-    fn record(&mut self, d: &Done, text: &str) {
+    fn record(&mut self, d: &Done, text: &str, calls: Vec<(Op, Ret)>) {
         for (name, v) in &d.bound {
             let Value::Socket(s) = v else { continue };
             // Keep the first name while it still refers to the socket
@@ -333,6 +350,10 @@ impl Session {
         if self.keep_code {
             let line = crate::lang::runnable(text, &d.strip);
             self.code_bytes += line.len();
+            self.program.push(CodeLine {
+                text: line.clone(),
+                calls,
+            });
             self.code.push(line);
         }
     }
@@ -360,10 +381,14 @@ impl Session {
             Err(e) => return Some(failed(&p, sanitize(&e.python()))),
         };
         p.rets.push(crate::lang::ret_value(ret));
+        if self.keep_code {
+            p.calls.push((p.op.clone(), ret.clone()));
+        }
         let world = ModelWorld(&self.model);
         match self.interp.resume(&p.stmt, &p.frozen, &p.rets, &world) {
             Ok(Step::Done(d)) => {
-                self.record(&d, &p.text);
+                let calls = std::mem::take(&mut p.calls);
+                self.record(&d, &p.text, calls);
                 Some(Outcome {
                     call: line,
                     text: p.text.clone(),
@@ -381,6 +406,7 @@ impl Session {
                     return Some(failed(&p, "KeyboardInterrupt".to_string()));
                 }
                 p.sock = op.sock();
+                p.op = op.clone();
                 p.call = self.engine.call(Owner::Student, op);
                 self.pending.insert(idx, p);
                 None
@@ -425,6 +451,18 @@ impl Session {
     /// The program so far as runnable Python: imports, then each successful line.
     pub fn code(&self) -> &[String] {
         &self.code
+    }
+
+    /// The program's lines (after the header) with the socket calls each
+    /// made and what they returned, in order.
+    pub fn program(&self) -> &[CodeLine] {
+        &self.program
+    }
+
+    /// The name this session labelled a socket with (the student's variable
+    /// when it was made), even after the variable moved on.
+    pub fn label(&self, sock: SockId) -> Option<&str> {
+        self.labels.get(&sock).map(String::as_str)
     }
 
     /// The student's variable for a socket: the name it was labelled with if
@@ -488,6 +526,7 @@ impl Session {
         self.labels.clear();
         self.refused_block = None;
         self.code = CODE_HEADER.iter().map(|s| s.to_string()).collect();
+        self.program.clear();
         self.code_bytes = 0;
     }
 
@@ -580,6 +619,14 @@ impl Session {
                     .collect();
                 Submitted::Echo(lines.join("\n"))
             }
+            "export" if !self.keep_code => err(
+                "this run keeps no program — run the script with socklab run --keep-code to :export it"
+                    .into(),
+            ),
+            "export" => match crate::export::command(self, args) {
+                Ok(msg) => Submitted::Echo(msg),
+                Err(m) => err(m),
+            },
             "stop" => {
                 let pname = args.trim();
                 if pname.is_empty() {

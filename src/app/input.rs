@@ -86,6 +86,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         Action::Top => scroll(app, app.focus, usize::MAX / 2, true),
         Action::Bottom => scroll(app, app.focus, usize::MAX / 2, false),
         Action::ToggleHex => app.traffic.hex = !app.traffic.hex,
+        Action::ToggleCodeLang => {
+            app.code_lang = app.code_lang.other();
+            app.code_back = 0;
+        }
         Action::TargetPrev | Action::TargetNext => {
             let targets = app.send_targets();
             if !targets.is_empty() {
@@ -211,7 +215,7 @@ fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
             app.events_back = bump(app.events_back, max);
         }
         Pane::Code => {
-            let max = app.session.code().len().saturating_sub(1);
+            let max = crate::ui::code::line_count(app).saturating_sub(1);
             app.code_back = bump(app.code_back, max);
         }
         Pane::Lesson => {
