@@ -64,6 +64,7 @@ u.listen()
 u.accept()
 u.setblocking(False)
 u.recv(10)
+u.setblocking(True)
 u.bind(('127.0.0.1', 0))
 u.sendto(b'dgram', u.getsockname())
 u.recvfrom(100)[0]
