@@ -191,6 +191,8 @@ pub struct App {
     pub events_dropped: u64,
     pub events_back: usize,
     pub code_back: usize,
+    /// The language the Code pane shows the program in (`c` switches).
+    pub code_lang: crate::export::Lang,
     pub lesson_scroll: usize,
     pub fades: HashMap<SockId, Fade>,
     /// The newest call typed at the prompt, to tell whether an outcome
@@ -236,6 +238,7 @@ impl App {
             events_dropped: 0,
             events_back: 0,
             code_back: 0,
+            code_lang: crate::export::Lang::Python,
             lesson_scroll: 0,
             fades: HashMap::new(),
             last_typed: None,

@@ -6,7 +6,13 @@ use clap::{Parser, Subcommand};
 
 /// Learn network sockets by driving real ones, one call at a time.
 #[derive(Parser, Debug)]
-#[command(name = "socklab", version, about, long_about = None)]
+#[command(
+    name = "socklab",
+    version,
+    about,
+    long_about = None,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// Language of lessons and messages (default: from LC_ALL / LANG).
     #[arg(long, global = true, value_enum)]
@@ -60,6 +66,14 @@ pub enum Command {
         )]
         command: Vec<String>,
     },
+    /// Print a reference: `help language` (the command language), `help
+    /// peers` (the built-in peers), or `help COMMAND`.
+    Help {
+        /// language, peers, or a subcommand's name.
+        topic: Vec<String>,
+    },
+    /// List the built-in peers (`:peer KIND ADDR key=value…`) with their options and defaults.
+    Peers,
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -89,6 +103,10 @@ pub struct RunArgs {
     /// Write what was captured to FILE as a pcap (Wireshark, tcpdump -r).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Keep the program the script builds, so `:export py FILE` and
+    /// `:export c FILE` in the script can write it (up to 16 MiB of code).
+    #[arg(long)]
+    pub keep_code: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]

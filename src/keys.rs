@@ -139,6 +139,8 @@ pub enum Action {
     WireHeader,
     /// Wire pane: absolute / relative sequence numbers.
     WireAbsolute,
+    /// Code pane: show the program in Python or in C.
+    ToggleCodeLang,
     /// Send pane: choose the previous / next connected socket.
     TargetPrev,
     TargetNext,
@@ -291,6 +293,7 @@ pub static KEYS: &[Binding] = &[
     b(ch('c'), S::Only(Pane::Wire), A::WireNextConn, "next connection", "connection"),
     b(ch('h'), S::Only(Pane::Wire), A::WireHeader, "header of the bottom segment", "header"),
     b(ch('a'), S::Only(Pane::Wire), A::WireAbsolute, "absolute / relative seq and ack", "abs/rel"),
+    b(ch('c'), S::Only(Pane::Code), A::ToggleCodeLang, "show the program in Python / C", "py/c"),
     b(k(C::Enter), S::Only(Pane::Sockets), A::SendToSelected, "send to this socket", "send to"),
     b(k(C::Up), S::Panes, A::Up, "scroll / select", "scroll"),
     b(k(C::Down), S::Panes, A::Down, "scroll / select", ""),

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod describe;
 pub mod engine;
+pub mod export;
 pub mod keys;
 pub mod lang;
 pub mod lesson;

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
                 | Command::Check { .. }
                 | Command::Verify { .. }
                 | Command::Completions { .. }
+                | Command::Help { .. }
+                | Command::Peers
         )
     ) {
         // Printing commands end quietly when their reader goes away
@@ -57,6 +59,8 @@ fn main() -> ExitCode {
         Some(Command::Check { dir }) => socklab::cmd::lessons::check(&cli, dir.as_deref()),
         Some(Command::Verify { lesson }) => socklab::cmd::lessons::verify(&cli, lesson.as_deref()),
         Some(Command::List) => socklab::cmd::lessons::list(&cli),
+        Some(Command::Help { topic }) => socklab::cmd::reference::help(topic),
+        Some(Command::Peers) => socklab::cmd::reference::peers(),
         Some(Command::Shell { .. }) => unreachable!("handled above"),
         Some(Command::Sandbox) => socklab::tui::main(&cli, socklab::settings::Mode::Sandbox),
         Some(Command::Learn { lesson }) => {

@@ -57,6 +57,7 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         lang: cli.lang.unwrap_or_else(Lang::from_env),
         wire: args.wire,
         pcap: args.pcap.clone(),
+        keep_code: args.keep_code,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -206,6 +207,8 @@ pub struct Options {
     pub wire: bool,
     /// Write the capture to this pcap file at the end (`--pcap`).
     pub pcap: Option<std::path::PathBuf>,
+    /// Keep the program for `:export` (`--keep-code`).
+    pub keep_code: bool,
 }
 
 impl Default for Options {
@@ -219,6 +222,7 @@ impl Default for Options {
             lang: Lang::En,
             wire: false,
             pcap: None,
+            keep_code: false,
         }
     }
 }
@@ -257,7 +261,7 @@ async fn run_lines(
         ..Default::default()
     });
     let mut session = Session::new(engine.clone());
-    session.keep_code(false);
+    session.keep_code(opts.keep_code);
     let mut r = Runner {
         session,
         events,
@@ -481,7 +485,7 @@ impl Runner<'_> {
                 Ok(None) => anyhow::bail!("the engine stopped"),
                 Err(_) if !cancelled => {
                     // Blocked too long: cancel like Ctrl-C, then report.
-                    self.session.engine().cancel(call);
+                    self.session.cancel(call);
                     cancelled = true;
                     continue;
                 }

@@ -1,8 +1,9 @@
 //! A student's session: the command language bound to an engine.
 //!
-//! `submit` runs a line up to its socket call and starts that call on the
-//! engine; `on_event` (fed every engine event) finishes the line when the
-//! call's result arrives: names are bound, new sockets are labelled with the
+//! `submit` runs a line up to its first socket call and starts that call on
+//! the engine; `on_event` (fed every engine event) resumes the line when the
+//! call's result arrives — it starts the line's next call, if it makes one,
+//! or finishes the line: names are bound, new sockets are labelled with the
 //! student's variable, and the line joins the runnable program in `code()`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::peers::{KINDS, Role, kind_info};
 use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::{
-    CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, SockId, free_port,
+    CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, Ret, SockId, free_port,
 };
 use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
@@ -33,6 +34,14 @@ pub enum Submitted {
     Error(String),
 }
 
+/// A line of the program with the socket calls it made, in order, and
+/// what each returned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeLine {
+    pub text: String,
+    pub calls: Vec<(Op, Ret)>,
+}
+
 /// How a started call ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
@@ -50,8 +59,18 @@ pub struct Outcome {
 pub const CODE_HEADER: [&str; 2] = ["from socket import *", "from select import select"];
 
 struct Pending {
+    /// The line's identity: the engine call of its first socket call
+    /// (what `Submitted::Started` and `Outcome` name).
+    line: CallId,
+    /// The engine call it is waiting in now.
     call: CallId,
     sock: Option<SockId>,
+    /// Results of the line's calls that already returned, in order.
+    rets: Vec<Value>,
+    /// The call it waits in, and the calls that returned with what they
+    /// returned (for the exported program).
+    op: Op,
+    calls: Vec<(Op, Ret)>,
     stmt: Stmt,
     frozen: Frozen,
     text: String,
@@ -70,6 +89,8 @@ pub struct Session {
     model: LabModel,
     pending: Vec<Pending>,
     code: Vec<String>,
+    /// The same lines with the socket calls each made (for `:export c`).
+    program: Vec<CodeLine>,
     /// Bytes in `code`.
     code_bytes: usize,
     /// Whether successful lines are kept for `code()` (head-less runs do not need them).
@@ -81,6 +102,26 @@ pub struct Session {
     labels: HashMap<SockId, String>,
     /// Programs started with `:trace` (see `session/trace.rs`).
     traces: trace::Traces,
+    /// The keyword of a block line (`while True:`) that was refused; the
+    /// indented lines under it are an IndentationError, not run.
+    refused_block: Option<String>,
+}
+
+/// Keywords that open a block Python would run the indented lines under.
+const BLOCK_KEYWORDS: &[&str] = &[
+    "with", "while", "for", "if", "elif", "else", "try", "except", "finally", "def", "class",
+    "async",
+];
+
+/// `while True:` → Some("while"): a line that opens a block.
+fn block_opener(line: &str) -> Option<String> {
+    let t = line.trim();
+    let word: String = t
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let code = t.split('#').next().unwrap_or("").trim_end();
+    (BLOCK_KEYWORDS.contains(&word.as_str()) && code.ends_with(':')).then_some(word)
 }
 
 /// Sockets as the model knows them: `<socket fd=6 TCP/v4 127.0.0.1:9000 ⇄ 127.0.0.1:51234>`.
@@ -126,12 +167,14 @@ impl Session {
             model: LabModel::new(),
             pending: Vec::new(),
             code: CODE_HEADER.iter().map(|s| s.to_string()).collect(),
+            program: Vec::new(),
             code_bytes: 0,
             keep_code: true,
             line_no: 1,
             placeholders: ph,
             labels: HashMap::new(),
             traces: trace::Traces::default(),
+            refused_block: None,
         }
     }
 
@@ -214,9 +257,34 @@ impl Session {
     }
 
     fn submit_expanded(&mut self, text: &str) -> Submitted {
+        let indent = text.chars().take_while(|c| *c == ' ' || *c == '\t').count();
+        let blank = text.trim().is_empty() || text.trim_start().starts_with('#');
+        if let Some(kw) = &self.refused_block
+            && !blank
+        {
+            if indent > 0 {
+                return Submitted::Error(
+                    LangError::new(
+                        "IndentationError",
+                        format!(
+                            "unexpected indent — the '{kw}' line above was refused, so the lines under it do not run (socklab has no blocks: type each call on its own line)"
+                        ),
+                    )
+                    .at(0, indent)
+                    .in_line(text)
+                    .render_at(self.line_no),
+                );
+            }
+            self.refused_block = None;
+        }
         let stmt = match crate::lang::parse(text) {
             Ok(s) => s,
-            Err(e) => return Submitted::Error(e.render_at(self.line_no)),
+            Err(e) => {
+                if let Some(kw) = block_opener(text) {
+                    self.refused_block = Some(kw);
+                }
+                return Submitted::Error(e.render_at(self.line_no));
+            }
         };
         match &stmt {
             Stmt::Empty => return Submitted::Nothing,
@@ -237,7 +305,7 @@ impl Session {
         match self.interp.start(&stmt, &world) {
             Err(e) => Submitted::Error(e.in_line(text).render_at(self.line_no)),
             Ok(Step::Done(d)) => {
-                self.record(&d, text);
+                self.record(&d, text, Vec::new());
                 Submitted::Echo(d.echo)
             }
             Ok(Step::Call(op)) => {
@@ -246,11 +314,15 @@ impl Session {
                 }
                 let sock = op.sock();
                 let frozen = self.interp.freeze(&stmt);
-                let call = self.engine.call(Owner::Student, op);
+                let call = self.engine.call(Owner::Student, op.clone());
                 let text = text.trim().to_string();
                 self.pending.push(Pending {
+                    line: call,
                     call,
                     sock,
+                    rets: Vec::new(),
+                    op,
+                    calls: Vec::new(),
                     stmt,
                     frozen,
                     text: text.clone(),
@@ -280,7 +352,7 @@ impl Session {
     }
 
     /// A line finished: label new sockets and add the line to the program.
-    fn record(&mut self, d: &Done, text: &str) {
+    fn record(&mut self, d: &Done, text: &str, calls: Vec<(Op, Ret)>) {
         for (name, v) in &d.bound {
             let Value::Socket(s) = v else { continue };
             // Keep the first name while it still refers to the socket
@@ -297,6 +369,10 @@ impl Session {
         if self.keep_code {
             let line = crate::lang::runnable(text, &d.strip);
             self.code_bytes += line.len();
+            self.program.push(CodeLine {
+                text: line.clone(),
+                calls,
+            });
             self.code.push(line);
         }
     }
@@ -310,9 +386,10 @@ impl Session {
             _ => return None,
         };
         let idx = self.pending.iter().position(|p| p.call == call)?;
-        let p = self.pending.remove(idx);
-        let failed = |error: String| Outcome {
-            call,
+        let mut p = self.pending.remove(idx);
+        let line = p.line;
+        let failed = |p: &Pending, error: String| Outcome {
+            call: line,
             text: p.text.clone(),
             ok: false,
             echo: None,
@@ -320,24 +397,40 @@ impl Session {
         };
         let ret = match result {
             Ok(ret) => ret,
-            Err(e) => return Some(failed(sanitize(&e.python()))),
+            Err(e) => return Some(failed(&p, sanitize(&e.python()))),
         };
+        p.rets.push(crate::lang::ret_value(ret));
+        if self.keep_code {
+            p.calls.push((p.op.clone(), ret.clone()));
+        }
         let world = ModelWorld(&self.model);
-        match self
-            .interp
-            .finish(&p.stmt, &p.frozen, crate::lang::ret_value(ret), &world)
-        {
-            Ok(d) => {
-                self.record(&d, &p.text);
+        match self.interp.resume(&p.stmt, &p.frozen, &p.rets, &world) {
+            Ok(Step::Done(d)) => {
+                let calls = std::mem::take(&mut p.calls);
+                self.record(&d, &p.text, calls);
                 Some(Outcome {
-                    call,
+                    call: line,
                     text: p.text.clone(),
                     ok: true,
                     echo: (!d.echo.is_empty()).then_some(d.echo),
                     error: None,
                 })
             }
-            Err(e) => Some(failed(e.in_line(&p.text).render_at(p.line_no))),
+            // The line's next call: it stays pending, now waiting in that call.
+            Ok(Step::Call(op)) => {
+                if let Some(msg) = self.busy(&op) {
+                    return Some(failed(&p, msg));
+                }
+                if p.cancelled {
+                    return Some(failed(&p, "KeyboardInterrupt".to_string()));
+                }
+                p.sock = op.sock();
+                p.op = op.clone();
+                p.call = self.engine.call(Owner::Student, op);
+                self.pending.insert(idx, p);
+                None
+            }
+            Err(e) => Some(failed(&p, e.in_line(&p.text).render_at(p.line_no))),
         }
     }
 
@@ -345,8 +438,20 @@ impl Session {
     pub fn pending(&self) -> Vec<(CallId, String)> {
         self.pending
             .iter()
-            .map(|p| (p.call, p.text.clone()))
+            .map(|p| (p.line, p.text.clone()))
             .collect()
+    }
+
+    /// Cancel the line `line` (as `Submitted::Started` named it) in whichever
+    /// of its calls it waits; its Outcome arrives through `on_event`.
+    pub fn cancel(&mut self, line: CallId) -> bool {
+        match self.pending.iter_mut().find(|p| p.line == line) {
+            Some(p) => {
+                p.cancelled = true;
+                self.engine.cancel(p.call)
+            }
+            None => false,
+        }
     }
 
     /// Ctrl-C: cancel the newest pending student call. Its Outcome
@@ -365,6 +470,18 @@ impl Session {
     /// The program so far as runnable Python: imports, then each successful line.
     pub fn code(&self) -> &[String] {
         &self.code
+    }
+
+    /// The program's lines (after the header) with the socket calls each
+    /// made and what they returned, in order.
+    pub fn program(&self) -> &[CodeLine] {
+        &self.program
+    }
+
+    /// The name this session labelled a socket with (the student's variable
+    /// when it was made), even after the variable moved on.
+    pub fn label(&self, sock: SockId) -> Option<&str> {
+        self.labels.get(&sock).map(String::as_str)
     }
 
     /// The student's variable for a socket: the name it was labelled with if
@@ -427,7 +544,9 @@ impl Session {
         self.interp.clear();
         self.pending.clear();
         self.labels.clear();
+        self.refused_block = None;
         self.code = CODE_HEADER.iter().map(|s| s.to_string()).collect();
+        self.program.clear();
         self.code_bytes = 0;
     }
 
@@ -524,6 +643,14 @@ impl Session {
                     .collect();
                 Submitted::Echo(lines.join("\n"))
             }
+            "export" if !self.keep_code => err(
+                "this run keeps no program — run the script with socklab run --keep-code to :export it"
+                    .into(),
+            ),
+            "export" => match crate::export::command(self, args) {
+                Ok(msg) => Submitted::Echo(msg),
+                Err(m) => err(m),
+            },
             "stop" => {
                 let pname = args.trim();
                 if pname.is_empty() {

@@ -206,9 +206,8 @@ async fn udp_send_pane_and_select() {
     assert!(got.starts_with("(b'ping', ('127.0.0.1', "), "{got}");
 
     // The send pane writes to a connected socket like a typed sendall.
-    let e = lab.run("b.connect(a.getsockname())").await.unwrap_err();
-    assert!(e.contains("one socket call per line"), "{e}");
-    lab.ok(&format!("b.connect({addr})")).await;
+    lab.ok("b.connect(a.getsockname())").await;
+    assert_eq!(lab.ok("b.getpeername() == a.getsockname()").await, "True");
     let b_id = match lab.sn.vars().get("b") {
         Some(socklab::lang::Value::Socket(id)) => *id,
         other => panic!("{other:?}"),
@@ -307,4 +306,66 @@ async fn exported_code_runs_under_python() {
         "Hé, 3\n0 1\n",
         "{code}"
     );
+}
+
+#[tokio::test]
+async fn a_line_makes_several_calls_in_pythons_order() {
+    let mut lab = Lab::new();
+    lab.ok("srv = socket()").await;
+    lab.ok("srv.bind(('127.0.0.1', 0))").await;
+    lab.ok("srv.listen()").await;
+    lab.ok("cli = socket()").await;
+    // connect's argument is another call: getsockname runs first.
+    lab.ok("cli.connect(srv.getsockname())").await;
+    lab.ok("conn, addr = srv.accept()").await;
+    assert_eq!(
+        lab.ok("conn.getpeername() == cli.getsockname()").await,
+        "True"
+    );
+    // The echo a student types first: pending while recv waits.
+    let echo = lab.start("conn.sendall(conn.recv(1024))");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(lab.sn.pending().len(), 1, "the line waits in recv");
+    lab.ok("cli.sendall(b'ping')").await;
+    let out = lab.wait(echo).await;
+    assert!(out.ok, "{out:?}");
+    assert_eq!(lab.ok("cli.recv(1024) == b'ping'").await, "True");
+    assert!(
+        lab.sn
+            .code()
+            .contains(&"conn.sendall(conn.recv(1024))".to_string())
+    );
+    // Ctrl-C cancels the line, whichever of its calls it waits in.
+    let line = lab.start("x = conn.recv(10) + conn.recv(10)");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    lab.ok("cli.sendall(b'a')").await;
+    lab.settle().await;
+    assert_eq!(lab.sn.pending().len(), 1, "waits in the second recv");
+    assert!(lab.sn.cancel_latest());
+    let out = lab.wait(line).await;
+    assert!(out.error.unwrap().starts_with("KeyboardInterrupt"));
+    assert!(lab.sn.pending().is_empty());
+    assert!(lab.sn.vars().get("x").is_none());
+}
+
+#[tokio::test]
+async fn indented_lines_under_a_refused_block_are_an_indentation_error() {
+    let mut lab = Lab::new();
+    lab.ok("s = socket()").await;
+    let e = lab.run("while True:").await.unwrap_err();
+    assert!(e.contains("SyntaxError"), "{e}");
+    for line in ["    s.close()", "\ts.bind(('127.0.0.1', 0))"] {
+        let e = lab.run(line).await.unwrap_err();
+        assert!(
+            e.lines()
+                .last()
+                .unwrap()
+                .starts_with("IndentationError: unexpected indent"),
+            "{e}"
+        );
+    }
+    // Nothing under the block ran: s is still open and unbound.
+    assert_eq!(lab.ok("s.getsockname()").await, "('0.0.0.0', 0)");
+    // A line back at the left margin ends the block.
+    assert_eq!(lab.ok("x = 1").await, "x = 1");
 }

@@ -92,6 +92,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         }
         Action::WireHeader => app.wire.header = !app.wire.header,
         Action::WireAbsolute => app.wire.absolute = !app.wire.absolute,
+        Action::ToggleCodeLang => {
+            app.code_lang = app.code_lang.other();
+            app.code_back = 0;
+        }
         Action::TargetPrev | Action::TargetNext => {
             let targets = app.send_targets();
             if !targets.is_empty() {
@@ -222,7 +226,7 @@ fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
             app.wire.back = bump(app.wire.back, max);
         }
         Pane::Code => {
-            let max = app.session.code().len().saturating_sub(1);
+            let max = crate::ui::code::line_count(app).saturating_sub(1);
             app.code_back = bump(app.code_back, max);
         }
         Pane::Lesson => {

@@ -2,3 +2,4 @@
 //! `socklab list`, `check`, `verify` (lessons), `help language`, `peers`.
 
 pub mod lessons;
+pub mod reference;

@@ -96,7 +96,7 @@ pub fn binop(op: BinOp, a: &Value, b: &Value) -> Result<Value, LangError> {
             ))),
             _ => Err(unsupported(op, a, b)),
         },
-        BinOp::Mod if matches!(a, Value::Str(_) | Value::Bytes(_)) => Err(LangError::type_error(
+        BinOp::Mod if matches!(a, Value::Str(_) | Value::Bytes(_)) => Err(LangError::lab(
             "socklab does not support % formatting — join pieces with +",
         )),
         _ => Err(unsupported(op, a, b)),

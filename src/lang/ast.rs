@@ -35,6 +35,38 @@ impl BinOp {
     }
 }
 
+/// Comparison operators (`a < b`, `x in y`, `s is None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Is,
+    IsNot,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::In => "in",
+            CmpOp::NotIn => "not in",
+            CmpOp::Is => "is",
+            CmpOp::IsNot => "is not",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Name(String),
@@ -62,6 +94,12 @@ pub enum ExprKind {
     Bin(BinOp, Box<Expr>, Box<Expr>),
     Neg(Box<Expr>),
     Pos(Box<Expr>),
+    /// `not a`
+    Not(Box<Expr>),
+    /// `a and b` (true: `and`, false: `or`), short-circuit, yields an operand.
+    BoolOp(bool, Box<Expr>, Box<Expr>),
+    /// `a < b <= c`: each operand evaluated once, stops at the first false.
+    Compare(Box<Expr>, Vec<(CmpOp, Expr)>),
 }
 
 impl Expr {
@@ -85,7 +123,12 @@ impl Expr {
                     .chain(c.iter())
                     .for_each(|e| below = below.max(e.depth));
             }
-            ExprKind::Neg(a) | ExprKind::Pos(a) => below = a.depth,
+            ExprKind::Neg(a) | ExprKind::Pos(a) | ExprKind::Not(a) => below = a.depth,
+            ExprKind::BoolOp(_, a, b) => below = a.depth.max(b.depth),
+            ExprKind::Compare(a, rest) => {
+                below = a.depth;
+                rest.iter().for_each(|(_, e)| below = below.max(e.depth));
+            }
             _ => {}
         }
         Expr {
@@ -115,7 +158,15 @@ impl Expr {
                 a.walk(f);
                 b.iter().chain(c.iter()).for_each(|e| e.walk(f));
             }
-            ExprKind::Neg(a) | ExprKind::Pos(a) => a.walk(f),
+            ExprKind::Neg(a) | ExprKind::Pos(a) | ExprKind::Not(a) => a.walk(f),
+            ExprKind::BoolOp(_, a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            ExprKind::Compare(a, rest) => {
+                a.walk(f);
+                rest.iter().for_each(|(_, e)| e.walk(f));
+            }
             _ => {}
         }
     }

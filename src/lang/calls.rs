@@ -204,7 +204,12 @@ pub fn socket_op(args: &[Value], kwargs: &Kwargs) -> Result<Op, LangError> {
             "socket(fileno=…) is not supported in socklab",
         ));
     }
-    let get = |i: usize, default: i64| p[i].as_ref().map_or(Ok(default), c_int_arg);
+    // -1 means the default, as in CPython.
+    let get = |i: usize, default: i64| {
+        p[i].as_ref()
+            .map_or(Ok(default), c_int_arg)
+            .map(|v| if v == -1 { default } else { v })
+    };
     Ok(Op::Socket {
         family: get(0, 2)?,
         ty: get(1, 1)?,

@@ -1,10 +1,12 @@
-//! Evaluating a parsed line: names, pure expressions, and the one socket call
-//! a line may make.
+//! Evaluating a parsed line: names, pure expressions, and the socket calls
+//! a line makes.
 //!
-//! A line runs in two passes. `start` evaluates up to the socket call and
-//! hands back its [`Op`]; the engine runs it; `finish` evaluates the line
-//! again with the call's result in place of the call. Everything but the
-//! socket call is pure, so running the rest twice is harmless.
+//! A line runs in passes. `start` evaluates up to the first socket call and
+//! hands back its [`Op`]; the engine runs it; `resume` evaluates the line
+//! again with the results so far in place of the calls that made them, in
+//! Python's order of evaluation (arguments before the call), up to the next
+//! call or the end. Everything but the socket calls is pure, so running the
+//! rest again is harmless.
 //!
 //! Over 600 lines on purpose: every value is measured against the limits
 //! where it is made (`charge`, `container`, names), so the evaluator and its
@@ -15,6 +17,7 @@ use std::collections::BTreeMap;
 use super::arith;
 use super::ast::*;
 use super::calls;
+use super::compare;
 use super::convert;
 use super::error::{LangError, suggestion};
 use super::names::*;
@@ -129,10 +132,9 @@ impl Interp {
         self.vars.clear();
     }
 
-    /// Run a line up to its socket call.
+    /// Run a line up to its first socket call.
     pub fn start(&mut self, stmt: &Stmt, world: &dyn World) -> Result<Step, LangError> {
-        self.check_one_call(stmt)?;
-        match self.run(stmt, world, None) {
+        match self.run(stmt, world, Vec::new()) {
             Ok(done) => Ok(Step::Done(done)),
             Err(Flow::Call(op)) => Ok(Step::Call(op)),
             Err(Flow::Err(e)) => Err(e),
@@ -157,21 +159,22 @@ impl Interp {
         Frozen(names)
     }
 
-    /// Finish a line whose socket call returned `ret`, reading the names as
-    /// they were when it started.
-    pub fn finish(
+    /// Go on with a line whose socket calls so far returned `rets` (in the
+    /// order they ran), reading the names as they were when it started:
+    /// the line finishes, or stops at its next socket call.
+    pub fn resume(
         &mut self,
         stmt: &Stmt,
         frozen: &Frozen,
-        ret: Value,
+        rets: &[Value],
         world: &dyn World,
-    ) -> Result<Done, LangError> {
+    ) -> Result<Step, LangError> {
         let saved: Vec<(String, Option<Value>)> = frozen
             .0
             .iter()
             .map(|(n, v)| (n.clone(), self.vars.insert(n.clone(), v.clone())))
             .collect();
-        let result = self.run(stmt, world, Some(ret));
+        let result = self.run(stmt, world, rets.to_vec());
         for (n, old) in saved {
             if matches!(&result, Ok(d) if d.bound.iter().any(|(b, _)| *b == n)) {
                 continue;
@@ -182,12 +185,24 @@ impl Interp {
             };
         }
         match result {
-            Ok(done) => Ok(done),
+            Ok(done) => Ok(Step::Done(done)),
             Err(Flow::Err(e)) => Err(e),
-            // Only reachable through an alias (`f = socket` … `f().connect(a)`),
-            // which the static check in `start` cannot see.
-            Err(Flow::Call(op)) => Err(LangError::lab(format!(
-                "socklab runs one socket call per line; {}() did not run — put it on its own line",
+            Err(Flow::Call(op)) => Ok(Step::Call(op)),
+        }
+    }
+
+    /// Finish a line whose only socket call returned `ret`.
+    pub fn finish(
+        &mut self,
+        stmt: &Stmt,
+        frozen: &Frozen,
+        ret: Value,
+        world: &dyn World,
+    ) -> Result<Done, LangError> {
+        match self.resume(stmt, frozen, &[ret], world)? {
+            Step::Done(d) => Ok(d),
+            Step::Call(op) => Err(LangError::lab(format!(
+                "{}() did not run: this line makes another socket call",
                 op.method()
             ))),
         }
@@ -202,50 +217,6 @@ impl Interp {
                 op.method()
             ))),
         }
-    }
-
-    fn check_one_call(&self, stmt: &Stmt) -> Result<(), LangError> {
-        let e = match stmt {
-            Stmt::Expr(e) | Stmt::Assign { value: e, .. } => e,
-            _ => return Ok(()),
-        };
-        let mut sites: Vec<(&str, usize, usize)> = Vec::new();
-        e.walk(&mut |x| {
-            if let ExprKind::Call { func, .. } = &x.kind {
-                let name = match &func.kind {
-                    ExprKind::Attr { name, .. } if SOCKET_METHODS.contains(&name.as_str()) => {
-                        Some(name.as_str())
-                    }
-                    ExprKind::Attr { obj, name, .. }
-                        if matches!(&obj.kind, ExprKind::Name(m) if m == name)
-                            && is_call_function(name) =>
-                    {
-                        Some(name.as_str())
-                    }
-                    ExprKind::Name(n) if is_call_function(n) && !self.vars.contains_key(n) => {
-                        Some(n.as_str())
-                    }
-                    _ => None,
-                };
-                if let Some(n) = name {
-                    sites.push((n, x.start, x.end));
-                }
-            }
-        });
-        if sites.len() <= 1 {
-            return Ok(());
-        }
-        // Walk order is outer first; the inner call runs first in Python.
-        sites.reverse();
-        let names: Vec<String> = sites.iter().map(|(n, _, _)| format!("{n}()")).collect();
-        let (_, start, end) = sites[1];
-        Err(LangError::lab(format!(
-            "socklab runs one socket call per line, and this line has {}: {} — give the result of {} a name on its own line first (x = …), then use x",
-            sites.len(),
-            names.join(", "),
-            names[0]
-        ))
-        .at(start, end))
     }
 
     /// Spans of `socket.` in `socket.AF_INET` / `socket.socket` and of
@@ -270,7 +241,7 @@ impl Interp {
         out
     }
 
-    fn run(&mut self, stmt: &Stmt, world: &dyn World, hole: Option<Value>) -> Result<Done, Flow> {
+    fn run(&mut self, stmt: &Stmt, world: &dyn World, holes: Vec<Value>) -> Result<Done, Flow> {
         let strip = match stmt {
             Stmt::Expr(e) | Stmt::Assign { value: e, .. } => self.module_prefixes(e),
             _ => Vec::new(),
@@ -278,7 +249,7 @@ impl Interp {
         let mut ev = Eval {
             vars: &self.vars,
             world,
-            hole,
+            holes: holes.into(),
             out: String::new(),
             spent: 0,
         };
@@ -388,7 +359,9 @@ pub fn runnable(line: &str, strip: &[(usize, usize)]) -> String {
 struct Eval<'a> {
     vars: &'a BTreeMap<String, Value>,
     world: &'a dyn World,
-    hole: Option<Value>,
+    /// Results of this line's socket calls that already ran, in the order
+    /// they ran; each call takes the next one instead of running again.
+    holes: std::collections::VecDeque<Value>,
     out: String,
     /// Bytes the values this line built take (see [`LINE_BUDGET`]).
     spent: usize,
@@ -496,8 +469,36 @@ impl Eval<'_> {
                 let y = self.eval(b)?;
                 arith::binop(*op, &x, &y)?
             }
+            ExprKind::Not(_) | ExprKind::BoolOp(..) | ExprKind::Compare(..) => {
+                return self.logic(e);
+            }
             ExprKind::Neg(a) => arith::negate(&self.eval(a)?, true)?,
             ExprKind::Pos(a) => arith::negate(&self.eval(a)?, false)?,
+        })
+    }
+
+    /// `not`, `and`, `or` and comparisons, out of `eval_inner` so its
+    /// stack frame (paid once per level of nesting) stays small.
+    #[inline(never)]
+    fn logic(&mut self, e: &Expr) -> Result<Value, Flow> {
+        Ok(match &e.kind {
+            ExprKind::Not(a) => Value::Bool(!self.eval(a)?.truthy()),
+            ExprKind::BoolOp(and, a, b) => {
+                let x = self.eval(a)?;
+                if x.truthy() != *and { x } else { self.eval(b)? }
+            }
+            ExprKind::Compare(first, rest) => {
+                let mut left = self.eval(first)?;
+                for (op, e) in rest {
+                    let right = self.eval(e)?;
+                    if !compare::compare(*op, &left, &right)? {
+                        return Ok(Value::Bool(false));
+                    }
+                    left = right;
+                }
+                Value::Bool(true)
+            }
+            _ => unreachable!("logic() is only called for not/and/or/comparisons"),
         })
     }
 
@@ -616,12 +617,12 @@ impl Eval<'_> {
             ))
             .into());
         };
+        let (a, k) = self.args(args, kwargs)?;
         if is_call_function(name)
-            && let Some(v) = self.hole.take()
+            && let Some(v) = self.holes.pop_front()
         {
             return Ok(v);
         }
-        let (a, k) = self.args(args, kwargs)?;
         match name {
             "socket" => Err(Flow::Call(calls::socket_op(&a, &k)?)),
             "select" => Err(Flow::Call(calls::select_op(&a, &k)?)),
@@ -702,10 +703,11 @@ impl Eval<'_> {
             return Err(no_attr(&o, m).into());
         }
         if let Value::Socket(id) = o {
-            if let Some(v) = self.hole.take() {
+            // Arguments first (their calls run first, as in Python).
+            let (a, k) = self.args(args, kwargs)?;
+            if let Some(v) = self.holes.pop_front() {
                 return Ok(v);
             }
-            let (a, k) = self.args(args, kwargs)?;
             let family = self.world.family(id).unwrap_or(Family::V4);
             return Err(Flow::Call(calls::socket_method(id, family, m, &a, &k)?));
         }
@@ -727,7 +729,49 @@ fn methods_of(v: &Value) -> &'static [&'static str] {
     }
 }
 
+/// Methods Python's str and bytes have that socklab's do not.
+const PY_TEXT_METHODS: &[&str] = &[
+    "split",
+    "rsplit",
+    "splitlines",
+    "join",
+    "replace",
+    "find",
+    "rfind",
+    "index",
+    "rindex",
+    "count",
+    "format",
+    "partition",
+    "rpartition",
+    "lstrip",
+    "rstrip",
+    "title",
+    "capitalize",
+    "isdigit",
+    "isalpha",
+    "isspace",
+    "zfill",
+    "center",
+    "ljust",
+    "rjust",
+    "swapcase",
+    "casefold",
+    "removeprefix",
+    "removesuffix",
+    "isupper",
+    "islower",
+    "expandtabs",
+];
+
 fn no_attr(o: &Value, name: &str) -> LangError {
+    if matches!(o, Value::Str(_) | Value::Bytes(_)) && PY_TEXT_METHODS.contains(&name) {
+        return LangError::lab(format!(
+            "socklab's {} has no .{name}() (Python's has) — it has {}",
+            o.type_name(),
+            methods_of(o).join(", ")
+        ));
+    }
     LangError::new(
         "AttributeError",
         format!(

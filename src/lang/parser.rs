@@ -151,10 +151,6 @@ impl Parser {
         };
         let msg = match &t.tok {
             Tok::Op("**") => "the ** operator is not supported in socklab".to_string(),
-            Tok::Op("==" | "!=" | "<" | ">" | "<=" | ">=") => {
-                "comparisons are not supported in socklab — it runs one statement per line, with no if or while"
-                    .to_string()
-            }
             Tok::Op("{") => "dicts and sets are not supported in socklab".to_string(),
             Tok::Op(";") => "one statement per line: socklab does not take ';'".to_string(),
             Tok::Name(n) if KEYWORDS.contains(&n.as_str()) => keyword_msg(n),
@@ -314,7 +310,7 @@ impl Parser {
 
     fn starts_expr(&self) -> bool {
         match self.peek().map(|t| &t.tok) {
-            Some(Tok::Name(n)) => !KEYWORDS.contains(&n.as_str()),
+            Some(Tok::Name(n)) => n == "not" || !KEYWORDS.contains(&n.as_str()),
             Some(Tok::Op(op)) => matches!(*op, "(" | "[" | "-" | "+"),
             Some(_) => true,
             None => false,
@@ -339,7 +335,100 @@ impl Parser {
         Ok(node(ExprKind::Tuple(items), start, end))
     }
 
+    /// `a or b` (the lowest precedence socklab has).
     fn expr(&mut self) -> Result<Expr, LangError> {
+        let mut lhs = self.and_test()?;
+        while self.is_name("or") {
+            self.pos += 1;
+            let rhs = self.and_test()?;
+            let (start, end) = (lhs.start, rhs.end);
+            lhs = check_tree(node(
+                ExprKind::BoolOp(false, Box::new(lhs), Box::new(rhs)),
+                start,
+                end,
+            ))?;
+        }
+        Ok(lhs)
+    }
+
+    fn and_test(&mut self) -> Result<Expr, LangError> {
+        let mut lhs = self.not_test()?;
+        while self.is_name("and") {
+            self.pos += 1;
+            let rhs = self.not_test()?;
+            let (start, end) = (lhs.start, rhs.end);
+            lhs = check_tree(node(
+                ExprKind::BoolOp(true, Box::new(lhs), Box::new(rhs)),
+                start,
+                end,
+            ))?;
+        }
+        Ok(lhs)
+    }
+
+    fn not_test(&mut self) -> Result<Expr, LangError> {
+        if self.is_name("not") {
+            let start = self.peek().map_or(0, |t| t.start);
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(LangError::syntax(
+                    format!("too deeply nested (socklab allows {MAX_DEPTH} levels)"),
+                    start,
+                    start + 3,
+                ));
+            }
+            self.pos += 1;
+            let inner = self.not_test()?;
+            self.depth -= 1;
+            let end = inner.end;
+            return Ok(node(ExprKind::Not(Box::new(inner)), start, end));
+        }
+        self.comparison()
+    }
+
+    fn cmp_op(&mut self) -> Option<CmpOp> {
+        let op = match self.peek().map(|t| &t.tok) {
+            Some(Tok::Op("==")) => CmpOp::Eq,
+            Some(Tok::Op("!=")) => CmpOp::Ne,
+            Some(Tok::Op("<")) => CmpOp::Lt,
+            Some(Tok::Op("<=")) => CmpOp::Le,
+            Some(Tok::Op(">")) => CmpOp::Gt,
+            Some(Tok::Op(">=")) => CmpOp::Ge,
+            Some(Tok::Name(n)) if n == "in" => CmpOp::In,
+            Some(Tok::Name(n)) if n == "is" => {
+                if matches!(self.peek_at(1), Some(Tok::Name(m)) if m == "not") {
+                    self.pos += 1;
+                    CmpOp::IsNot
+                } else {
+                    CmpOp::Is
+                }
+            }
+            Some(Tok::Name(n))
+                if n == "not" && matches!(self.peek_at(1), Some(Tok::Name(m)) if m == "in") =>
+            {
+                self.pos += 1;
+                CmpOp::NotIn
+            }
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(op)
+    }
+
+    fn comparison(&mut self) -> Result<Expr, LangError> {
+        let first = self.arith()?;
+        let mut rest = Vec::new();
+        while let Some(op) = self.cmp_op() {
+            rest.push((op, self.arith()?));
+        }
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let (start, end) = (first.start, rest.last().map_or(first.end, |(_, e)| e.end));
+        check_tree(node(ExprKind::Compare(Box::new(first), rest), start, end))
+    }
+
+    fn arith(&mut self) -> Result<Expr, LangError> {
         let mut lhs = self.term()?;
         loop {
             let op = if self.eat_op("+") {
@@ -689,7 +778,9 @@ fn to_target(e: &Expr) -> Result<Target, LangError> {
         }
         ExprKind::Call { .. } => "function call",
         ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bytes(_) => "literal",
-        ExprKind::Bin(..) | ExprKind::Neg(_) | ExprKind::Pos(_) => "expression",
+        ExprKind::Bin(..) | ExprKind::Neg(_) | ExprKind::Pos(_) | ExprKind::Not(_) => "expression",
+        ExprKind::BoolOp(..) => "expression",
+        ExprKind::Compare(..) => "comparison",
     };
     Err(LangError::syntax(
         format!("cannot assign to {what} here. Maybe you meant '==' instead of '='?"),

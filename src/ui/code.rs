@@ -1,5 +1,6 @@
 //! The Code pane: the student's successful lines as a runnable Python
 //! program, growing as they go; follows the end unless scrolled back.
+//! `c` shows the same program in C (what `:export c` writes).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,13 +10,37 @@ use ratatui::widgets::Widget;
 use super::fit;
 use crate::app::App;
 use crate::engine::text::sanitize;
+use crate::export::Lang;
+
+/// The program as the pane shows it now.
+fn shown(app: &App) -> std::borrow::Cow<'_, [String]> {
+    match app.code_lang {
+        Lang::Python => std::borrow::Cow::Borrowed(app.session.code()),
+        Lang::C => std::borrow::Cow::Owned(crate::export::lines(&app.session, Lang::C)),
+    }
+}
+
+/// How many lines the pane's program has (for scrolling).
+pub fn line_count(app: &App) -> usize {
+    shown(app).len()
+}
+
+/// `Python · c: C` in the pane's title.
+pub fn title_extra(app: &App) -> String {
+    format!(
+        "{} · c: {}",
+        app.code_lang.name(),
+        app.code_lang.other().name()
+    )
+}
 
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     if area.height == 0 {
         return;
     }
     let t = &app.theme;
-    let code = app.session.code();
+    let code = shown(app);
+    let code = &code[..];
     if code.is_empty() {
         Line::styled("your program appears here as you go", t.dim())
             .render(Rect { height: 1, ..area }, buf);
@@ -29,6 +54,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         let n = start + i + 1;
         let room = (area.width as usize).saturating_sub(num_w + 1);
         let style = if line.trim_start().starts_with('#')
+            || line.trim_start().starts_with("/*")
             || line.starts_with("import")
             || line.starts_with("from")
         {

@@ -80,6 +80,7 @@ fn title_extra(pane: Pane, app: &App) -> String {
             format!("{} lines below · PgDn", app.output_back)
         }
         Pane::Send => send::title_extra(app),
+        Pane::Code => code::title_extra(app),
         Pane::Events if app.events_back > 0 => format!("{} newer below · End", app.events_back),
         Pane::Events if app.events_dropped > 0 => format!("{} older dropped", app.events_dropped),
         Pane::Lesson => match &app.lesson {

@@ -41,32 +41,17 @@ pub(super) fn socket(
 ) -> Result<Ret, CallError> {
     let sh = ctx.sh;
     check_limit(sh, ctx.owner)?;
-    let (fam, domain) = match family {
-        2 => (Family::V4, Domain::IPV4),
-        10 => (Family::V6, Domain::IPV6),
-        _ => {
-            return Err(CallError::os(
-                libc::EAFNOSUPPORT,
-                "socklab's sockets are AF_INET or AF_INET6",
-            ));
-        }
+    let supported = match (family, ty) {
+        (2, 1) => Some((Family::V4, Domain::IPV4, SockType::Stream, Type::STREAM, 6)),
+        (2, 2) => Some((Family::V4, Domain::IPV4, SockType::Dgram, Type::DGRAM, 17)),
+        (10, 1) => Some((Family::V6, Domain::IPV6, SockType::Stream, Type::STREAM, 6)),
+        (10, 2) => Some((Family::V6, Domain::IPV6, SockType::Dgram, Type::DGRAM, 17)),
+        _ => None,
     };
-    let (kind, stype, want_proto) = match ty {
-        1 => (SockType::Stream, Type::STREAM, 6),
-        2 => (SockType::Dgram, Type::DGRAM, 17),
-        _ => {
-            return Err(CallError::os(
-                libc::ESOCKTNOSUPPORT,
-                "socklab's sockets are SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)",
-            ));
-        }
+    let supported = supported.filter(|s| proto == 0 || proto == s.4);
+    let Some((fam, domain, kind, stype, _)) = supported else {
+        return Err(refused_socket(family, ty, proto));
     };
-    if proto != 0 && proto != want_proto {
-        return Err(CallError::os(
-            libc::EPROTONOSUPPORT,
-            "use proto 0 (the default for the type)",
-        ));
-    }
     let protocol = if kind == SockType::Stream {
         Protocol::TCP
     } else {
@@ -76,6 +61,40 @@ pub(super) fn socket(
         .map_err(|e| CallError::os(errno_of(&e), "the kernel refused a new socket"))?;
     let entry = adopt(sh, ctx.owner, fam, kind, s)?;
     Ok(Ret::Socket(entry.id))
+}
+
+/// A `socket()` socklab does not make: the kernel's own errno when the kernel
+/// refuses it too (EINVAL for a bad type, EAFNOSUPPORT, EPROTONOSUPPORT, as
+/// Python reports them), a LabError when only socklab does (AF_UNIX, raw).
+fn refused_socket(family: i64, ty: i64, proto: i64) -> CallError {
+    let (Ok(f), Ok(t), Ok(p)) = (
+        i32::try_from(family),
+        i32::try_from(ty),
+        i32::try_from(proto),
+    ) else {
+        return CallError::os(libc::EINVAL, "");
+    };
+    // SAFETY: socket(2) with plain integers; a descriptor it returns is closed at once.
+    let fd = unsafe { libc::socket(f, t, p) };
+    if fd < 0 {
+        let errno = std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL);
+        let why = match errno {
+            libc::EAFNOSUPPORT => "socklab's sockets are AF_INET or AF_INET6",
+            libc::EINVAL | libc::ESOCKTNOSUPPORT => {
+                "socklab's sockets are SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)"
+            }
+            libc::EPROTONOSUPPORT => "use proto 0 (the default for the type)",
+            _ => "the kernel refused a new socket",
+        };
+        return CallError::os(errno, why);
+    }
+    // SAFETY: fd was just returned by socket(2) and is owned here.
+    unsafe { libc::close(fd) };
+    CallError::lab(
+        "socklab's sockets are AF_INET or AF_INET6, SOCK_STREAM (TCP) or SOCK_DGRAM (UDP), proto 0 — the kernel would make this one, but the lab does not",
+    )
 }
 
 pub(super) fn bind(ctx: &mut Ctx<'_>, sock: SockId, addr: &AddrArg) -> Result<Ret, CallError> {

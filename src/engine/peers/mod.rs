@@ -8,7 +8,7 @@ mod clients;
 mod servers;
 mod spec;
 
-pub use spec::{KINDS, PeerKind, PeerSpec, Role, kind_info};
+pub use spec::{CLIENT_OPTS, KINDS, PeerKind, PeerSpec, Role, kind_info};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -19,7 +19,8 @@ pub struct PeerKind {
     pub options: &'static [OptInfo],
 }
 
-const CLIENT_OPTS: &[OptInfo] = &[
+/// The options every client peer takes, with what they do.
+pub const CLIENT_OPTS: &[OptInfo] = &[
     (
         "delay_ms",
         "0",
