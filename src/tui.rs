@@ -296,7 +296,9 @@ where
     let mut engine_open = true;
     loop {
         if dirty && (urgent || last_draw.elapsed() >= FRAME) {
-            terminal.draw(|f| ui::draw(f, app))?;
+            let frame = terminal.draw(|f| ui::draw(f, app))?;
+            let info = ui::frame_info(frame.area, app);
+            app::update(app, Msg::Frame(info));
             last_draw = Instant::now();
             dirty = false;
             urgent = false;

@@ -27,6 +27,8 @@ pub struct LessonApp {
     notes: Vec<String>,
     /// The lesson was complete when last looked at (to say so once).
     was_finished: bool,
+    /// A fresh lab was opened since the app last asked.
+    fresh: bool,
 }
 
 /// The lessons for the app: from `--lessons` / `./lessons` / the ones built
@@ -80,6 +82,7 @@ pub fn build(
         prompt: None,
         notes: warning.into_iter().collect(),
         was_finished: false,
+        fresh: false,
     };
     app.notes.extend(problems);
     app.open(session, idx, false);
@@ -97,6 +100,7 @@ impl LessonApp {
             let engine = session.engine().clone();
             session.reset();
             *session = Session::new(engine);
+            self.fresh = true;
         }
         self.idx = idx;
         self.run = LessonRun::new(&self.lessons[idx], session.placeholders(), session.model());
@@ -275,6 +279,10 @@ impl LessonHook for LessonApp {
 
     fn take_prompt(&mut self) -> Option<String> {
         self.prompt.take()
+    }
+
+    fn take_fresh_lab(&mut self) -> bool {
+        std::mem::take(&mut self.fresh)
     }
 
     fn poll(&mut self, session: &mut Session) -> Vec<String> {

@@ -33,7 +33,7 @@ mod verify;
 pub use verify::main as verify_all;
 
 pub use progress::{Progress, ProgressStore};
-pub use run::{LessonRun, LessonView, StepStatus};
+pub use run::{LessonRun, LessonView, StepStatus, named_columns};
 
 /// Which lesson to open: the one asked for (id or number), else where the
 /// student left off, else the first one not complete, else the first.

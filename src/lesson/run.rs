@@ -33,6 +33,41 @@ pub struct LessonView {
     pub footer: String,
     /// The language all of the above is in (for the pane's own labels).
     pub lang: Lang,
+    /// Student sockets the current step's check names: the Sockets pane
+    /// lists them first, so they are never hidden behind "+N more".
+    pub focus_socks: Vec<String>,
+    /// Sockets-pane columns the current step's text names (see
+    /// [`named_columns`]): the pane keeps them when space runs out.
+    pub focus_cols: Vec<&'static str>,
+    /// The current step's index (0-based), to tell when it changes.
+    pub current: usize,
+}
+
+/// The Sockets-pane columns a text talks about: `"fd"`, `"kind"`,
+/// `"local"`, `"peer"`, `"lab"`, `"kernel"`, `"recv_q"`, `"send_q"`,
+/// `"accq"`, `"call"`, `"owner"`. A lesson names a column by naming it in
+/// its step text (`the fd column`, `TCP/v6`, `Recv-Q`).
+pub fn named_columns(text: &str) -> Vec<&'static str> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '/' || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.iter().any(|x| x.eq_ignore_ascii_case(w));
+    let mut out = Vec::new();
+    let table: &[(&'static str, &[&str])] = &[
+        ("fd", &["fd", "fds", "descriptor"]),
+        ("kind", &["TCP/v4", "TCP/v6", "UDP/v4", "UDP/v6", "kind"]),
+        ("recv_q", &["Recv-Q", "RecvQ"]),
+        ("send_q", &["Send-Q", "SendQ"]),
+        ("accq", &["accq"]),
+        ("owner", &["owner"]),
+    ];
+    for (col, names) in table {
+        if names.iter().any(|n| has(n)) {
+            out.push(*col);
+        }
+    }
+    out
 }
 
 pub struct LessonRun {
@@ -304,6 +339,23 @@ impl LessonRun {
             why_not: self.why_not(lang),
             footer,
             lang,
+            focus_socks: self.focus_socks(),
+            focus_cols: l
+                .steps
+                .get(self.current)
+                .map(|s| named_columns(&format!("{}\n{}", s.text.en, s.hint.en)))
+                .unwrap_or_default(),
+            current: self.current,
         }
+    }
+
+    /// Student socket labels the current step's check names.
+    pub fn focus_socks(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(s) = self.lesson.steps.get(self.current) {
+            s.check.student_labels(&mut out);
+        }
+        out.dedup();
+        out
     }
 }

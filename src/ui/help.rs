@@ -66,6 +66,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     out
 }
 
+/// Rows of text the overlay shows on a screen of this size.
+pub fn visible_rows(area: Rect) -> usize {
+    area.height.saturating_sub(1).saturating_sub(2) as usize
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     // Narrow screens get the whole width: slivers of panes beside it only confuse.
     let w = if area.width <= 90 { area.width } else { 80 };

@@ -129,8 +129,19 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         let prompt_h = if body_h >= 30 { 8 } else { 5 };
         let send_h = 2;
         let rest = body_h - prompt_h - send_h;
-        let top_h = rest * 5 / 16;
         let sockets_h = rest * 5 / 16;
+        // The lesson's current step, what it misses and the hint always fit:
+        // the pane takes rows from Traffic/Events (which keep a title and two
+        // rows) when it needs them, and half the body when it has the focus.
+        let mut top_h = rest * 5 / 16;
+        if app.lesson.is_some() {
+            let need = super::lesson::head_rows(app, w as usize) as u16 + 1;
+            let most = rest.saturating_sub(sockets_h + 3);
+            top_h = top_h.max(need.min(most));
+            if app.focus == Pane::Lesson {
+                top_h = top_h.max(most);
+            }
+        }
         let mid_h = rest - top_h - sockets_h;
         panes.push(shared(
             Pane::Lesson,

@@ -9,7 +9,7 @@ pub mod prompt;
 pub mod send;
 pub mod sockets;
 pub mod status;
-pub mod theme;
+pub use crate::app::theme;
 pub mod traffic;
 
 use ratatui::Frame;
@@ -23,6 +23,24 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use crate::app::App;
 use crate::keys::Pane;
 use layout::PaneRect;
+
+/// What a frame of this size looks like, for the app (`Msg::Frame`): where
+/// each pane is and how long the scrolled texts are.
+pub fn frame_info(area: Rect, app: &App) -> crate::app::FrameInfo {
+    let lay = layout::compute(area, app);
+    let lesson_rows = lay
+        .panes
+        .iter()
+        .find(|p| p.pane == Pane::Lesson)
+        .map(|p| lesson::rows(app, inner_of(p).width as usize))
+        .unwrap_or(0);
+    crate::app::FrameInfo {
+        panes: lay.panes.iter().map(|p| (p.pane, p.rect)).collect(),
+        lesson_rows,
+        help_rows: help::lines(app).len(),
+        help_visible: help::visible_rows(area),
+    }
+}
 
 /// Draw the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
@@ -198,7 +216,13 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             used += gap + ww;
             continue;
         }
-        if !line.is_empty() {
+        if ww > width && used + gap < width {
+            // Too long for any line: it starts here and is broken.
+            if gap == 1 {
+                line.push(' ');
+                used += 1;
+            }
+        } else if !line.is_empty() {
             out.push(std::mem::take(&mut line));
             used = 0;
         }
