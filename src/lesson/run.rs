@@ -340,22 +340,52 @@ impl LessonRun {
             footer,
             lang,
             focus_socks: self.focus_socks(),
-            focus_cols: l
-                .steps
-                .get(self.current)
-                .map(|s| named_columns(&format!("{}\n{}", s.text.en, s.hint.en)))
-                .unwrap_or_default(),
+            focus_cols: self.focus_cols(),
             current: self.current,
         }
     }
 
-    /// Student socket labels the current step's check names.
+    /// The steps the screen is about: the current one, and the one just
+    /// before it when it is done (its text often says "now look at …").
+    fn focus_steps(&self) -> Vec<&super::format::Step> {
+        let mut out: Vec<&super::format::Step> =
+            self.lesson.steps.get(self.current).into_iter().collect();
+        if self.current > 0 && self.is_done(self.current - 1) {
+            out.push(&self.lesson.steps[self.current - 1]);
+        }
+        if self.finished()
+            && let Some(last) = self.lesson.steps.last()
+        {
+            out.push(last);
+        }
+        out
+    }
+
+    /// Student socket labels the focused steps' checks name.
     pub fn focus_socks(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(s) = self.lesson.steps.get(self.current) {
-            s.check.student_labels(&mut out);
+        for s in self.focus_steps() {
+            let mut names = Vec::new();
+            s.check.student_labels(&mut names);
+            for n in names {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
         }
-        out.dedup();
+        out
+    }
+
+    /// Sockets-pane columns the focused steps' texts name.
+    pub fn focus_cols(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for s in self.focus_steps() {
+            for c in named_columns(&format!("{}\n{}", s.text.en, s.hint.en)) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
         out
     }
 }
