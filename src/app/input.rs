@@ -414,10 +414,16 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
                 );
             }
         }
-        other => app.say(
-            LineKind::Error,
-            &format!(":{other} is not a lab command (:help lists them)"),
-        ),
+        other => {
+            let known = ["quit", "exit", "help", "clear", "peer", "peers", "stop"]
+                .into_iter()
+                .chain(LESSON_COMMANDS.iter().copied());
+            let msg = match crate::lang::error::did_you_mean(other, known) {
+                Some(near) => crate::tr!(app.lang, "lab.unknown_near", name = other, near = near),
+                None => crate::tr!(app.lang, "lab.unknown", name = other),
+            };
+            app.say(LineKind::Error, &msg)
+        }
     }
     Effect::REDRAW
 }
