@@ -193,6 +193,24 @@ async fn one_lesson(lesson: socklab::lesson::Lesson, dir: String) -> Vec<String>
                 }
             }
         }
+        if lesson.steps.iter().any(|s| s.text.en.contains("latency_ms")) {
+            // Every peer measurement reaches the Events pane: lesson 19
+            // compares the device's (push) and the poller's latency_ms.
+            let measured: Vec<&str> = app
+                .events
+                .iter()
+                .map(|e| e.text.as_str())
+                .filter(|t| t.contains("measured latency_ms"))
+                .collect();
+            for who in ["device", "poller"] {
+                if !measured.iter().any(|t| t.contains(who)) {
+                    failures.push(format!(
+                        "{}: no latency_ms from the {who} in the Events pane: {measured:?}",
+                        lesson.id
+                    ));
+                }
+            }
+        }
     }
     failures
 }
