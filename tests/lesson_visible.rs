@@ -193,7 +193,11 @@ async fn one_lesson(lesson: socklab::lesson::Lesson, dir: String) -> Vec<String>
                 }
             }
         }
-        if lesson.steps.iter().any(|s| s.text.en.contains("latency_ms")) {
+        if lesson
+            .steps
+            .iter()
+            .any(|s| s.text.en.contains("latency_ms"))
+        {
             // Every peer measurement reaches the Events pane: lesson 19
             // compares the device's (push) and the poller's latency_ms.
             let measured: Vec<&str> = app

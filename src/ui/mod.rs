@@ -92,14 +92,22 @@ fn title_extra(pane: Pane, app: &App) -> String {
     match pane {
         Pane::Traffic => traffic::title_extra(app),
         Pane::Prompt if app.output_back > 0 => {
-            format!("{} lines below · PgDn", app.output_back)
+            crate::tr!(app.lang, "ui.lines_below", n = app.output_back.to_string())
         }
         Pane::Send => send::title_extra(app),
-        Pane::Events if app.events_back > 0 => format!("{} newer below · End", app.events_back),
-        Pane::Events if app.events_dropped > 0 => format!("{} older dropped", app.events_dropped),
+        Pane::Events if app.events_back > 0 => {
+            crate::tr!(app.lang, "ui.newer_below", n = app.events_back.to_string())
+        }
+        Pane::Events if app.events_dropped > 0 => {
+            crate::tr!(
+                app.lang,
+                "ui.older_dropped",
+                n = app.events_dropped.to_string()
+            )
+        }
         Pane::Lesson => match &app.lesson {
             Some(v) => v.title.clone(),
-            None => "sandbox".into(),
+            None => crate::tr!(app.lang, "ui.sandbox"),
         },
         _ => String::new(),
     }
@@ -123,11 +131,14 @@ pub fn pane_block(buf: &mut Buffer, p: &PaneRect, app: &App, extra: &str) -> Rec
     let focused = app.focus == p.pane;
     let t = &app.theme;
     let mut spans = vec![Span::styled(
-        format!(" {} ", p.pane.title()),
+        format!(" {} ", p.pane.title_in(app.lang)),
         t.title(focused),
     )];
     if let Some(other) = p.shares_with {
-        spans.push(Span::styled(format!(" {} ", other.title()), t.dim()));
+        spans.push(Span::styled(
+            format!(" {} ", other.title_in(app.lang)),
+            t.dim(),
+        ));
     }
     if !extra.is_empty() {
         spans.push(Span::styled(
