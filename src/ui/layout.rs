@@ -131,12 +131,12 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         let rest = body_h - prompt_h - send_h;
         let sockets_h = rest * 5 / 16;
         // The lesson's current step, what it misses and the hint always fit:
-        // the pane takes rows from Traffic/Events (which keep a title and two
-        // rows) when it needs them, and half the body when it has the focus.
+        // the pane takes rows from Traffic/Events (which keep a title and a
+        // row) when it needs them, and the most it can when it has the focus.
         let mut top_h = rest * 5 / 16;
         if app.lesson.is_some() {
             let need = super::lesson::head_rows(app, w as usize) as u16 + 1;
-            let most = rest.saturating_sub(sockets_h + 3);
+            let most = rest.saturating_sub(sockets_h + 2);
             top_h = top_h.max(need.min(most));
             if app.focus == Pane::Lesson {
                 top_h = top_h.max(most);

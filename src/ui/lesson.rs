@@ -108,7 +108,8 @@ fn blank() -> Item {
 fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
     let t = &app.theme;
     let ko = v.lang == Lang::Ko;
-    let mut out = vec![item(&v.title, t.header())];
+    // The title is on the pane's frame already; every row here is the lesson's.
+    let mut out = Vec::new();
     let current = v.steps.iter().position(|(_, s)| *s == StepStatus::Current);
     if let Some(i) = current {
         let (text, _) = &v.steps[i];

@@ -111,10 +111,8 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     }
     rows.truncate(out_rows);
     rows.reverse();
-    let mut y = area.y;
-    for l in rows.into_iter().chain(extra) {
+    for (y, l) in (area.y..).zip(rows.into_iter().chain(extra)) {
         l.render(Rect::new(area.x, y, area.width, 1), buf);
-        y += 1;
     }
     let y = area.bottom() - 1;
     let room = w.saturating_sub(PS1.len());

@@ -37,11 +37,11 @@ const PRIORITY: [Col; 12] = [
     Col::Kernel,
     Col::Local,
     Col::Peer,
+    Col::Kind,
     Col::Call,
     Col::RecvQ,
     Col::SendQ,
     Col::Accept,
-    Col::Kind,
     Col::Fd,
     Col::Owner,
 ];
@@ -445,10 +445,10 @@ mod tests {
     #[test]
     fn a_column_the_step_names_is_kept_first() {
         let w = widths(&[(Col::Local, 24), (Col::Peer, 24)]);
-        let plain = columns(60, &w, &[]);
-        assert!(!plain.iter().any(|c| c.0 == Col::Kind));
-        let named = columns(60, &w, &["kind"]);
-        assert!(named.iter().any(|c| c.0 == Col::Kind));
+        let plain = columns(67, &w, &[]);
+        assert!(!plain.iter().any(|c| c.0 == Col::Fd));
+        let named = columns(67, &w, &["fd"]);
+        assert!(named.iter().any(|c| c.0 == Col::Fd));
     }
 
     #[test]
