@@ -14,12 +14,13 @@ use crate::engine::model::SockRow;
 use crate::engine::text::sanitize;
 use crate::engine::{CallId, Dir, Event, EventKind, LabState, SockId, TcpState};
 use crate::keys::Pane;
-use crate::ui::lesson::LessonView;
-use crate::ui::theme::Theme;
+pub use crate::lesson::LessonView;
+use theme::Theme;
 
 mod input;
 pub mod lesson;
 pub mod line;
+pub mod theme;
 pub mod trace;
 pub mod wire;
 use input::{on_key, on_mouse, on_paste};
@@ -53,6 +54,32 @@ pub enum Msg {
     Paste(String),
     Engine(Event),
     Tick,
+    /// What the last drawn frame looked like (the loop sends it after each
+    /// draw): mouse clicks and page keys go by it.
+    Frame(FrameInfo),
+}
+
+/// The last frame's shape, as the drawing code measured it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Each pane shown and its rectangle (frame included).
+    pub panes: Vec<(Pane, ratatui::layout::Rect)>,
+    /// Rows the Lesson pane's text takes, wrapped at its width.
+    pub lesson_rows: usize,
+    /// Rows of the help overlay's text and rows it shows.
+    pub help_rows: usize,
+    pub help_visible: usize,
+}
+
+impl FrameInfo {
+    pub fn rect_of(&self, pane: Pane) -> Option<ratatui::layout::Rect> {
+        self.panes.iter().find(|(p, _)| *p == pane).map(|(_, r)| *r)
+    }
+    /// Rows inside a pane (less its title rule).
+    pub fn inner_height(&self, pane: Pane) -> Option<usize> {
+        self.rect_of(pane)
+            .map(|r| (r.height as usize).saturating_sub(1))
+    }
 }
 
 /// What the loop should do after an update.
@@ -102,6 +129,12 @@ pub trait LessonHook {
     /// peers) and return lines to show ("lesson complete").
     fn poll(&mut self, _session: &mut Session) -> Vec<String> {
         Vec::new()
+    }
+    /// Whether the hook opened a fresh lab since last asked (a lesson
+    /// opened or `:reset`): the app then forgets the old lab's traffic,
+    /// events and times.
+    fn take_fresh_lab(&mut self) -> bool {
+        false
     }
 }
 
@@ -194,6 +227,10 @@ pub struct App {
     /// The language the Code pane shows the program in (`c` switches).
     pub code_lang: crate::export::Lang,
     pub lesson_scroll: usize,
+    /// The last frame drawn (see [`FrameInfo`]).
+    pub frame: FrameInfo,
+    /// Engine time the lab started at: times on screen count from here.
+    pub t0_us: u64,
     pub fades: HashMap<SockId, Fade>,
     /// The newest call typed at the prompt, to tell whether an outcome
     /// arrives right after its own line.
@@ -240,6 +277,8 @@ impl App {
             code_back: 0,
             code_lang: crate::export::Lang::Python,
             lesson_scroll: 0,
+            frame: FrameInfo::default(),
+            t0_us: 0,
             fades: HashMap::new(),
             last_typed: None,
             lesson: None,
@@ -257,7 +296,8 @@ impl App {
     }
 
     /// Plug in a lesson (see [`LessonHook`]).
-    pub fn set_hook(&mut self, hook: Box<dyn LessonHook>) {
+    pub fn set_hook(&mut self, mut hook: Box<dyn LessonHook>) {
+        hook.take_fresh_lab();
         self.lesson = Some(hook.view(&self.session));
         self.hook = Some(hook);
     }
@@ -273,8 +313,54 @@ impl App {
     }
 
     /// Socket rows the Sockets pane shows: open ones, and closed ones for a moment.
+    /// Take the hook's view after it ran: a fresh lab forgets the old one's
+    /// traffic, events, highlights and times; a new step, lesson or reset
+    /// shows the Lesson pane from its top.
+    fn refresh_lesson(&mut self, hook: &mut dyn LessonHook) {
+        let fresh = hook.take_fresh_lab();
+        let view = hook.view(&self.session);
+        if fresh {
+            self.clear_lab();
+        }
+        let moved = self
+            .lesson
+            .as_ref()
+            .is_none_or(|old| old.title != view.title || old.current != view.current);
+        if fresh || moved {
+            self.lesson_scroll = 0;
+        }
+        self.lesson = Some(view);
+    }
+
+    /// A fresh lab: nothing of the old one stays on screen.
+    pub fn clear_lab(&mut self) {
+        self.traffic = Traffic {
+            hex: self.traffic.hex,
+            ..Traffic::default()
+        };
+        self.events.clear();
+        self.events_dropped = 0;
+        self.events_back = 0;
+        self.fades.clear();
+        self.connected_order.clear();
+        self.sock_sel = 0;
+        self.send_target = None;
+        self.code_back = 0;
+        self.t0_us = self.session.engine().now_us();
+    }
+
+    /// The furthest the Lesson pane scrolls: its last row at the bottom.
+    pub fn lesson_scroll_max(&self) -> usize {
+        let h = self.frame.inner_height(Pane::Lesson).unwrap_or(1);
+        self.frame.lesson_rows.saturating_sub(h)
+    }
+
+    /// Socket rows the Sockets pane shows: open ones, and closed ones for a
+    /// moment. The sockets the lesson's current step names come first, so a
+    /// short pane never hides them behind "+N more".
     pub fn socket_rows(&self) -> Vec<&SockRow> {
-        self.session
+        let mut rows: Vec<&SockRow> = self
+            .session
             .model()
             .socks
             .values()
@@ -283,6 +369,40 @@ impl App {
                     || r.closed_us
                         .is_some_and(|t| self.now_us.saturating_sub(t) < CLOSED_SHOW_US)
                     || trace::keeps(self, r)
+            })
+            .collect();
+        if let Some(v) = &self.lesson {
+            let rank = |r: &SockRow| {
+                r.label
+                    .as_ref()
+                    .filter(|_| r.owner.is_student())
+                    .and_then(|l| v.focus_socks.iter().position(|f| f == l))
+                    .unwrap_or(usize::MAX)
+            };
+            // Stable: the others keep their order.
+            rows.sort_by_key(|r| rank(r));
+        }
+        rows
+    }
+
+    /// The kernel's descriptor-less entries this lab made: from its own
+    /// sockets or on their ports, never left over from an earlier lesson.
+    pub fn orphan_rows(&self) -> Vec<&crate::engine::model::OrphanRow> {
+        let model = self.session.model();
+        let ports: std::collections::HashSet<u16> = model
+            .socks
+            .values()
+            .flat_map(|r| [r.local, r.peer])
+            .flatten()
+            .map(|a| a.port())
+            .collect();
+        model
+            .orphans
+            .values()
+            .filter(|o| {
+                o.origin.is_some_and(|id| model.sock(id).is_some())
+                    || ports.contains(&o.tuple.local.port())
+                    || ports.contains(&o.tuple.remote.port())
             })
             .collect()
     }
@@ -411,6 +531,18 @@ fn update_inner(app: &mut App, msg: Msg) -> Effect {
             Effect::REDRAW
         }
         Msg::Paste(text) => on_paste(app, &text),
+        Msg::Frame(info) => {
+            let redraw = info != app.frame;
+            app.frame = info;
+            // A pane that got smaller keeps its scroll inside its text.
+            let max = app.lesson_scroll_max();
+            let redraw = redraw && app.lesson_scroll > max;
+            app.lesson_scroll = app.lesson_scroll.min(max);
+            Effect {
+                redraw,
+                ..Effect::NONE
+            }
+        }
         Msg::Engine(ev) => {
             on_engine(app, ev);
             Effect::REDRAW
@@ -536,7 +668,7 @@ fn on_engine(app: &mut App, ev: Event) {
     if let Some(mut hook) = app.hook.take() {
         hook.on_event(&app.session, &ev);
         let lines = hook.poll(&mut app.session);
-        app.lesson = Some(hook.view(&app.session));
+        app.refresh_lesson(hook.as_mut());
         app.hook = Some(hook);
         for l in lines {
             app.say(LineKind::Info, &l);

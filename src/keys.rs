@@ -45,6 +45,12 @@ impl Pane {
         }
     }
 
+    /// The pane's title in `lang` (the catalogue's `pane.*` keys).
+    pub fn title_in(self, lang: crate::settings::Lang) -> String {
+        let key = format!("pane.{}", self.title().to_lowercase());
+        crate::tr!(lang, key.as_str())
+    }
+
     /// Panes where typed characters are text, so letters cannot be commands.
     pub fn takes_text(self) -> bool {
         matches!(self, Pane::Prompt | Pane::Send)
@@ -98,6 +104,14 @@ impl Scope {
             Scope::Only(p) => p.title(),
             Scope::Help => "help",
         }
+    }
+
+    /// The scope a `label()` names (pane titles included).
+    pub fn from_label(label: &str) -> Option<Scope> {
+        [Scope::Global, Scope::Text, Scope::Panes, Scope::Help]
+            .into_iter()
+            .chain(Pane::ORDER.map(Scope::Only))
+            .find(|s| s.label() == label)
     }
 
     /// More specific scopes win over general ones.
@@ -354,6 +368,29 @@ pub fn trace_hints() -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The catalogue key of a help or status-line word from the table:
+/// `key.` and its words joined by `_` (`"send to"` → `key.send_to`).
+pub fn word_key(text: &str) -> String {
+    let slug: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let slug: Vec<&str> = slug.split('_').filter(|w| !w.is_empty()).collect();
+    format!("key.{}", slug.join("_"))
+}
+
+/// A help or status-line word from the table, in `lang`.
+pub fn word(text: &str, lang: crate::settings::Lang) -> String {
+    let key = word_key(text);
+    crate::tr!(lang, key.as_str())
+}
+
 /// Rows for the help overlay: (scope, keys joined, help), grouped by scope.
 pub fn help_rows() -> Vec<(&'static str, String, &'static str)> {
     let mut out: Vec<(&'static str, String, &'static str)> = Vec::new();
@@ -437,6 +474,24 @@ mod tests {
                 .any(|(k, help)| k == "Tab" && help.starts_with("complete"))
         );
         assert!(!h.iter().any(|(_, help)| *help == "next pane"));
+    }
+
+    #[test]
+    fn every_word_of_the_table_is_in_the_catalogue() {
+        use crate::settings::Lang;
+        for b in KEYS {
+            for text in [b.help, b.short] {
+                if text.is_empty() {
+                    continue;
+                }
+                let en = word(text, Lang::En);
+                assert_eq!(en, text, "{} in en.yml", word_key(text));
+                assert_ne!(word(text, Lang::Ko), word_key(text));
+            }
+        }
+        for p in Pane::ORDER {
+            assert_eq!(p.title_in(Lang::En), p.title());
+        }
     }
 
     #[test]

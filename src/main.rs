@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -11,7 +12,8 @@ fn main() -> ExitCode {
         return match socklab::netns::shell(command) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("socklab: {e:#}");
+                // stderr may be a terminal that is gone: never panic on it.
+                let _ = writeln!(std::io::stderr(), "socklab: {e:#}");
                 ExitCode::from(2)
             }
         };
@@ -20,7 +22,8 @@ fn main() -> ExitCode {
         match socklab::netns::enter() {
             Ok(ns) => Some(ns),
             Err(e) => {
-                eprintln!("socklab: {e:#}");
+                // stderr may be a terminal that is gone: never panic on it.
+                let _ = writeln!(std::io::stderr(), "socklab: {e:#}");
                 return ExitCode::from(2);
             }
         }

@@ -136,10 +136,22 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         // same dead terminal; the process is ending, so let it go.
         std::mem::forget(terminal);
         engine.shutdown();
-        match result? {
-            Exit::Quit => Ok(ExitCode::SUCCESS),
+        // The terminal went away under us (a closed window: writing to it
+        // fails with EIO): that is a hang-up, not an error to print on it.
+        let gone = |e: &anyhow::Error| {
+            e.chain().any(|c| {
+                c.downcast_ref::<io::Error>().is_some_and(|io| {
+                    io.raw_os_error() == Some(libc::EIO)
+                        || io.kind() == io::ErrorKind::BrokenPipe
+                })
+            })
+        };
+        match result {
+            Err(e) if gone(&e) => Ok(ExitCode::from(term::stop_code().unwrap_or(129))),
+            Err(e) => Err(e),
+            Ok(Exit::Quit) => Ok(ExitCode::SUCCESS),
             // 128 + the signal (SIGTERM when the input just closed).
-            Exit::Stopped => Ok(ExitCode::from(term::stop_code().unwrap_or(143))),
+            Ok(Exit::Stopped) => Ok(ExitCode::from(term::stop_code().unwrap_or(143))),
         }
     })
 }
@@ -316,7 +328,9 @@ where
     let mut engine_open = true;
     loop {
         if dirty && (urgent || last_draw.elapsed() >= FRAME) {
-            terminal.draw(|f| ui::draw(f, app))?;
+            let frame = terminal.draw(|f| ui::draw(f, app))?;
+            let info = ui::frame_info(frame.area, app);
+            app::update(app, Msg::Frame(info));
             last_draw = Instant::now();
             dirty = false;
             urgent = false;

@@ -66,7 +66,7 @@ async fn lesson_pane_mid_lesson_in_english_and_korean() {
     let en = mask(pane(&app));
     assert!(en.contains("✓ 1."), "{en}");
     assert!(
-        en.starts_with("send and recv\n▶ 2/5 "),
+        en.starts_with("▶ 2/5 "),
         "the current step comes first:\n{en}"
     );
     assert!(en.contains("not yet: "), "{en}");

@@ -155,3 +155,20 @@ fn pick_prefers_the_asked_lesson_then_where_the_student_was() {
     assert_eq!(socklab::lesson::next_after(&lessons, "b"), Some(2));
     assert_eq!(socklab::lesson::next_after(&lessons, "c"), None);
 }
+
+#[test]
+fn reopening_skips_a_finished_current_lesson() {
+    let dir = format!("{}/lessons", env!("CARGO_MANIFEST_DIR"));
+    let rep = socklab::lesson::load_dir(std::path::Path::new(&dir));
+    let lessons = &rep.lessons;
+    let mut p = socklab::lesson::Progress::default();
+    let first = &lessons[0];
+    for s in 0..first.steps.len() {
+        p.mark_step(&first.id, s, first.steps.len());
+    }
+    p.set_current(&first.id);
+    assert_eq!(socklab::lesson::pick(lessons, &p, None), Some(1));
+    // An unfinished current lesson is still where the student goes back to.
+    p.set_current(&lessons[3].id);
+    assert_eq!(socklab::lesson::pick(lessons, &p, None), Some(3));
+}

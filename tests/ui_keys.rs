@@ -78,6 +78,12 @@ async fn lab_commands_in_the_sandbox() {
     let last = app.output.back().expect("line");
     assert_eq!(last.kind, LineKind::Error);
     assert!(last.text.contains(":bogus is not a lab command"));
+    enter_line(&mut app, ":hnt");
+    let last = app.output.back().expect("line");
+    assert!(last.text.contains("Did you mean :hint?"), "{}", last.text);
+    enter_line(&mut app, ":peer ehco 127.0.0.1:0");
+    let last = app.output.back().expect("line");
+    assert!(last.text.contains("Did you mean: 'echo'?"), "{}", last.text);
     enter_line(&mut app, ":help");
     assert!(app.help);
     key(&mut app, KeyCode::Esc);

@@ -427,6 +427,7 @@ async fn lesson_pane_with_korean_text_and_checklist() {
         why_not: vec!["srv is still created, not bound".into()],
         footer: "lesson 6/20 · :next :prev :hint :reset".into(),
         lang: socklab::cli::Lang::Ko,
+        ..Default::default()
     });
     let text = pane(&app, 40, 20, ui::lesson::render);
     insta::assert_snapshot!("lesson_ko", text);

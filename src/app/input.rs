@@ -6,7 +6,6 @@ use tui_input::InputRequest;
 
 use super::*;
 use crate::keys::{self, Action, Pane};
-use crate::ui::layout;
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     // Ctrl-Z works over the help too; the loop gives the terminal back.
@@ -37,8 +36,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
             Action::Up => app.help_scroll = app.help_scroll.saturating_sub(1),
             Action::Down => {
                 // The overlay shows the screen's height less its frame and the status line.
-                let visible = (app.size.1 as usize).saturating_sub(3);
-                let max = crate::ui::help::lines(app).len().saturating_sub(visible);
+                let max = app.frame.help_rows.saturating_sub(app.frame.help_visible);
                 app.help_scroll = (app.help_scroll + 1).min(max);
             }
             _ => app.help = false,
@@ -200,8 +198,12 @@ pub(super) fn on_paste(app: &mut App, text: &str) -> Effect {
     Effect::REDRAW
 }
 
+/// A page is the pane's height (less a row, to keep the reader's place).
 fn page(app: &App) -> usize {
-    (app.size.1 as usize / 3).max(1)
+    match app.frame.inner_height(app.focus) {
+        Some(h) => h.saturating_sub(1).max(1),
+        None => (app.size.1 as usize / 3).max(1),
+    }
 }
 
 fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
@@ -234,11 +236,13 @@ fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
             app.lesson_scroll = if up {
                 app.lesson_scroll.saturating_sub(n)
             } else {
-                app.lesson_scroll.saturating_add(n).min(500)
+                app.lesson_scroll
+                    .saturating_add(n)
+                    .min(app.lesson_scroll_max())
             };
         }
         Pane::Sockets => {
-            let rows = app.socket_rows().len() + app.session.model().orphans.len();
+            let rows = app.socket_rows().len() + app.orphan_rows().len();
             let max = rows.saturating_sub(1);
             app.sock_sel = if up {
                 app.sock_sel.saturating_sub(n)
@@ -455,14 +459,17 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
                     app.input = LineEdit::new(text).with_cursor(cursor);
                     app.focus = Pane::Prompt;
                 }
-                app.lesson = Some(hook.view(&app.session));
+                app.refresh_lesson(hook.as_mut());
+                if matches!(n, "check" | "reset" | "next" | "prev" | "lesson") {
+                    app.lesson_scroll = 0;
+                }
                 app.hook = Some(hook);
                 for l in lines {
                     app.say(LineKind::Info, &l);
                 }
             } else if n == "reset" {
                 app.session.reset();
-                app.fades.clear();
+                app.clear_lab();
                 app.say(
                     LineKind::Info,
                     "lab reset: every socket closed, every peer stopped",
@@ -474,10 +481,16 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
                 );
             }
         }
-        other => app.say(
-            LineKind::Error,
-            &format!(":{other} is not a lab command (:help lists them)"),
-        ),
+        other => {
+            let known = ["quit", "exit", "help", "clear", "peer", "peers", "stop"]
+                .into_iter()
+                .chain(LESSON_COMMANDS.iter().copied());
+            let msg = match crate::lang::error::did_you_mean(other, known) {
+                Some(near) => crate::tr!(app.lang, "lab.unknown_near", name = other, near = near),
+                None => crate::tr!(app.lang, "lab.unknown", name = other),
+            };
+            app.say(LineKind::Error, &msg)
+        }
     }
     Effect::REDRAW
 }
@@ -487,16 +500,12 @@ pub(super) fn on_mouse(app: &mut App, m: MouseEvent) -> Effect {
     if app.help {
         return Effect::NONE;
     }
-    let (w, h) = app.size;
-    let lay = layout::compute(ratatui::layout::Rect::new(0, 0, w, h), app);
-    let hit = lay
+    let hit = app
+        .frame
         .panes
         .iter()
-        .find(|p| {
-            p.rect
-                .contains(ratatui::layout::Position::new(m.column, m.row))
-        })
-        .map(|p| p.pane);
+        .find(|(_, r)| r.contains(ratatui::layout::Position::new(m.column, m.row)))
+        .map(|(p, _)| *p);
     let Some(pane) = hit else {
         return Effect::NONE;
     };

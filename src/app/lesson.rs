@@ -27,6 +27,8 @@ pub struct LessonApp {
     notes: Vec<String>,
     /// The lesson was complete when last looked at (to say so once).
     was_finished: bool,
+    /// A fresh lab was opened since the app last asked.
+    fresh: bool,
 }
 
 /// The lessons for the app: from `--lessons` / `./lessons` / the ones built
@@ -80,6 +82,7 @@ pub fn build(
         prompt: None,
         notes: warning.into_iter().collect(),
         was_finished: false,
+        fresh: false,
     };
     app.notes.extend(problems);
     app.open(session, idx, false);
@@ -97,6 +100,7 @@ impl LessonApp {
             let engine = session.engine().clone();
             session.reset();
             *session = Session::new(engine);
+            self.fresh = true;
         }
         self.idx = idx;
         self.run = LessonRun::new(&self.lessons[idx], session.placeholders(), session.model());
@@ -132,9 +136,23 @@ impl LessonApp {
     }
 
     fn next(&mut self, session: &mut Session) -> Vec<String> {
-        if self.run.next_step() {
+        let from = self.run.current();
+        if !self.run.finished() && self.run.next_step() {
             self.start_peers(session);
-            return Vec::new();
+            let n = self.run.lesson().steps.len();
+            let step = (self.run.current() + 1).to_string();
+            let of = n.to_string();
+            return vec![if self.run.is_done(from) {
+                crate::tr!(self.lang, "lesson.next_step", step = step, of = of)
+            } else {
+                crate::tr!(
+                    self.lang,
+                    "lesson.skipped_step",
+                    step = step,
+                    of = of,
+                    skipped = (from + 1).to_string()
+                )
+            }];
         }
         match next_after(&self.lessons, &self.lessons[self.idx].id) {
             Some(i) => {
@@ -263,18 +281,28 @@ impl LessonHook for LessonApp {
     fn view(&self, _session: &Session) -> LessonView {
         let mut v = self.run.view(self.lang);
         let l = &self.lessons[self.idx];
-        v.footer = format!(
-            "{} {}/{} · {}",
-            if self.ko() { "레슨" } else { "lesson" },
-            l.order,
-            self.lessons.len() - 1,
-            v.footer
+        if self.run.finished() && next_after(&self.lessons, &l.id).is_none() {
+            v.footer = crate::tr!(self.lang, "lesson.last_done");
+        }
+        // Counted as `socklab list` counts: the lesson's number, and where
+        // it sits among the lessons there are.
+        v.footer = crate::tr!(
+            self.lang,
+            "lesson.footer",
+            order = l.order.to_string(),
+            pos = (self.idx + 1).to_string(),
+            count = self.lessons.len().to_string(),
+            rest = v.footer
         );
         v
     }
 
     fn take_prompt(&mut self) -> Option<String> {
         self.prompt.take()
+    }
+
+    fn take_fresh_lab(&mut self) -> bool {
+        std::mem::take(&mut self.fresh)
     }
 
     fn poll(&mut self, session: &mut Session) -> Vec<String> {

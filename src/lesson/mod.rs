@@ -33,19 +33,22 @@ mod verify;
 pub use verify::main as verify_all;
 
 pub use progress::{Progress, ProgressStore};
-pub use run::{LessonRun, LessonView, StepStatus};
+pub use run::{LessonRun, LessonView, StepStatus, named_columns};
 
 /// Which lesson to open: the one asked for (id or number), else where the
-/// student left off, else the first one not complete, else the first.
+/// student left off unless it is complete, else the first one not
+/// complete, else the first.
 pub fn pick(lessons: &[Lesson], progress: &Progress, asked: Option<&str>) -> Option<usize> {
     let idx = |id: &str| lessons.iter().position(|l| l.id == id);
     if let Some(key) = asked {
         let l = find(lessons, key)?;
         return idx(&l.id);
     }
+    let complete = |id: &str| progress.lesson(id).is_some_and(|p| p.complete);
     progress
         .current
         .as_deref()
+        .filter(|id| !complete(id))
         .and_then(idx)
         .or_else(|| {
             lessons

@@ -33,6 +33,41 @@ pub struct LessonView {
     pub footer: String,
     /// The language all of the above is in (for the pane's own labels).
     pub lang: Lang,
+    /// Student sockets the current step's check names: the Sockets pane
+    /// lists them first, so they are never hidden behind "+N more".
+    pub focus_socks: Vec<String>,
+    /// Sockets-pane columns the current step's text names (see
+    /// [`named_columns`]): the pane keeps them when space runs out.
+    pub focus_cols: Vec<&'static str>,
+    /// The current step's index (0-based), to tell when it changes.
+    pub current: usize,
+}
+
+/// The Sockets-pane columns a text talks about: `"fd"`, `"kind"`,
+/// `"local"`, `"peer"`, `"lab"`, `"kernel"`, `"recv_q"`, `"send_q"`,
+/// `"accq"`, `"call"`, `"owner"`. A lesson names a column by naming it in
+/// its step text (`the fd column`, `TCP/v6`, `Recv-Q`).
+pub fn named_columns(text: &str) -> Vec<&'static str> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '/' || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.iter().any(|x| x.eq_ignore_ascii_case(w));
+    let mut out = Vec::new();
+    let table: &[(&'static str, &[&str])] = &[
+        ("fd", &["fd", "fds", "descriptor"]),
+        ("kind", &["TCP/v4", "TCP/v6", "UDP/v4", "UDP/v6", "kind"]),
+        ("recv_q", &["Recv-Q", "RecvQ"]),
+        ("send_q", &["Send-Q", "SendQ"]),
+        ("accq", &["accq"]),
+        ("owner", &["owner"]),
+    ];
+    for (col, names) in table {
+        if names.iter().any(|n| has(n)) {
+            out.push(*col);
+        }
+    }
+    out
 }
 
 pub struct LessonRun {
@@ -304,6 +339,53 @@ impl LessonRun {
             why_not: self.why_not(lang),
             footer,
             lang,
+            focus_socks: self.focus_socks(),
+            focus_cols: self.focus_cols(),
+            current: self.current,
         }
+    }
+
+    /// The steps the screen is about: the current one, and the one just
+    /// before it when it is done (its text often says "now look at …").
+    fn focus_steps(&self) -> Vec<&super::format::Step> {
+        let mut out: Vec<&super::format::Step> =
+            self.lesson.steps.get(self.current).into_iter().collect();
+        if self.current > 0 && self.is_done(self.current - 1) {
+            out.push(&self.lesson.steps[self.current - 1]);
+        }
+        if self.finished()
+            && let Some(last) = self.lesson.steps.last()
+        {
+            out.push(last);
+        }
+        out
+    }
+
+    /// Student socket labels the focused steps' checks name.
+    pub fn focus_socks(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in self.focus_steps() {
+            let mut names = Vec::new();
+            s.check.student_labels(&mut names);
+            for n in names {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        out
+    }
+
+    /// Sockets-pane columns the focused steps' texts name.
+    pub fn focus_cols(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for s in self.focus_steps() {
+            for c in named_columns(&format!("{}\n{}", s.text.en, s.hint.en)) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
     }
 }

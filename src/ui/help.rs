@@ -10,24 +10,19 @@ use crate::app::App;
 use crate::keys;
 
 /// Lab commands and what they do (the prompt's `:` commands).
+/// (command, catalogue key under `cmd.`).
 pub const LAB_COMMANDS: &[(&str, &str)] = &[
-    (":help", "this screen"),
-    (":quit", "leave socklab"),
-    (":clear", "clear the prompt, traffic and events panes"),
-    (
-        ":peer KIND HOST:PORT",
-        "start a built-in peer (echo, upper, greeter, chat, …)",
-    ),
-    (":peers", "list running peers"),
-    (":stop NAME", "stop a peer"),
-    (
-        ":reset",
-        "start over (lesson: from step 1; sandbox: close everything)",
-    ),
-    (":next :prev", "next / previous lesson"),
-    (":hint :solution", "show the hint / the reference solution"),
-    (":check", "say what the current step still needs"),
-    (":lesson NAME", "open a lesson"),
+    (":help", "help"),
+    (":quit", "quit"),
+    (":clear", "clear"),
+    (":peer KIND HOST:PORT", "peer"),
+    (":peers", "peers"),
+    (":stop NAME", "stop"),
+    (":reset", "reset"),
+    (":next :prev", "next"),
+    (":hint :solution", "hint"),
+    (":check", "check"),
+    (":lesson NAME", "lesson"),
 ];
 
 pub fn lines(app: &App) -> Vec<Line<'static>> {
@@ -39,31 +34,50 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             if !last_scope.is_empty() {
                 out.push(Line::raw(""));
             }
-            out.push(Line::styled(format!("Keys — {scope}"), t.header()));
             last_scope = scope;
+            let scope = match keys::Scope::from_label(scope) {
+                Some(keys::Scope::Only(p)) => p.title_in(app.lang),
+                _ => keys::word(scope, app.lang),
+            };
+            out.push(Line::styled(
+                crate::tr!(app.lang, "help.keys", scope = scope),
+                t.header(),
+            ));
         }
         out.push(Line::from(vec![
             Span::styled(format!("  {}", pad(&keys, 16)), t.prompt()),
-            Span::raw(help),
+            Span::raw(keys::word(help, app.lang)),
         ]));
     }
     out.push(Line::raw(""));
     out.push(Line::styled(
-        "Typing in the prompt and send panes",
+        crate::tr!(app.lang, "help.typing"),
         t.header(),
     ));
-    out.push(Line::raw(
-        "  letters type text; C-a C-e C-w C-u C-k edit as in a shell",
-    ));
+    out.push(Line::raw(format!(
+        "  {}",
+        crate::tr!(app.lang, "help.typing_text")
+    )));
     out.push(Line::raw(""));
-    out.push(Line::styled("Lab commands (type at >>>)", t.header()));
+    out.push(Line::styled(
+        crate::tr!(app.lang, "help.commands"),
+        t.header(),
+    ));
     for (c, h) in LAB_COMMANDS {
         out.push(Line::from(vec![
             Span::styled(format!("  {}", pad(c, 22)), t.prompt()),
-            Span::raw(*h),
+            Span::raw({
+                let key = format!("cmd.{h}");
+                crate::tr!(app.lang, key.as_str())
+            }),
         ]));
     }
     out
+}
+
+/// Rows of text the overlay shows on a screen of this size.
+pub fn visible_rows(area: Rect) -> usize {
+    area.height.saturating_sub(1).saturating_sub(2) as usize
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
@@ -79,8 +93,13 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(app.theme.border(true))
-        .title(Span::styled(" Keys and commands ", app.theme.title(true)))
-        .title_bottom(Line::from(" ↑↓ scroll · Esc closes ").right_aligned());
+        .title(Span::styled(
+            format!(" {} ", crate::tr!(app.lang, "help.title")),
+            app.theme.title(true),
+        ))
+        .title_bottom(
+            Line::from(format!(" {} ", crate::tr!(app.lang, "help.bottom"))).right_aligned(),
+        );
     Paragraph::new(lines)
         .block(block)
         .scroll((scroll as u16, 0))

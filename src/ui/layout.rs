@@ -187,8 +187,19 @@ pub fn compute(area: Rect, app: &App) -> Layout {
         let prompt_h = if body_h >= 30 { 8 } else { 5 };
         let send_h = 2;
         let rest = body_h - prompt_h - send_h;
-        let mut top_h = rest * 5 / 16;
         let sockets_h = rest * 5 / 16;
+        // The lesson's current step, what it misses and the hint always fit:
+        // the pane takes rows from Traffic/Events (which keep a title and a
+        // row) when it needs them, and the most it can when it has the focus.
+        let mut top_h = rest * 5 / 16;
+        if app.lesson.is_some() {
+            let need = super::lesson::head_rows(app, w as usize) as u16 + 1;
+            let most = rest.saturating_sub(sockets_h + 2);
+            top_h = top_h.max(need.min(most));
+            if app.focus == Pane::Lesson {
+                top_h = top_h.max(most);
+            }
+        }
         if app.focus == Pane::Wire {
             // Reading the ladder: it takes the Lesson's rows too (the
             // Lesson comes back with the focus elsewhere).

@@ -24,14 +24,44 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     if area.width == 0 {
         return;
     }
+    let lines = wrapped(app, area.width as usize, area.height < 12);
+    // Never past the end: the last row stays at the bottom.
+    let max = lines.len().saturating_sub(area.height as usize);
+    let scroll = app.lesson_scroll.min(max);
+    Paragraph::new(lines)
+        .scroll((scroll.min(u16::MAX as usize) as u16, 0))
+        .render(area, buf);
+}
+
+/// Rows the pane's text takes at this width (for scrolling).
+pub fn rows(app: &App, width: usize) -> usize {
+    wrapped(app, width, false).len()
+}
+
+/// Rows the current step needs on top (title, step, what it misses, the
+/// hint): the layout gives the pane at least these on a small screen.
+pub fn head_rows(app: &App, width: usize) -> usize {
+    let Some(v) = &app.lesson else { return 0 };
+    let items = lesson_items(v, app);
+    let head = items
+        .iter()
+        .position(|i| i.text.is_empty())
+        .unwrap_or(items.len());
+    lines_of(items.into_iter().take(head), width).len()
+}
+
+fn wrapped(app: &App, width: usize, compact: bool) -> Vec<Line<'static>> {
     let items = match &app.lesson {
         Some(v) => lesson_items(v, app),
-        None if area.height < 12 => sandbox_compact(app),
+        None if compact => sandbox_compact(app),
         None => sandbox_items(app),
     };
+    lines_of(items, width)
+}
+
+fn lines_of(items: impl IntoIterator<Item = Item>, width: usize) -> Vec<Line<'static>> {
     // Wrapped here rather than by Paragraph, so wide (Korean) characters at
     // the end of a line move to the next one instead of being cut.
-    let width = area.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     for it in items {
         let first_w = it.prefix.width();
@@ -48,9 +78,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
             ]));
         }
     }
-    Paragraph::new(lines)
-        .scroll((app.lesson_scroll.min(u16::MAX as usize) as u16, 0))
-        .render(area, buf);
+    lines
 }
 
 /// One paragraph of the pane, before wrapping.
@@ -80,7 +108,8 @@ fn blank() -> Item {
 fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
     let t = &app.theme;
     let ko = v.lang == Lang::Ko;
-    let mut out = vec![item(&v.title, t.header())];
+    // The title is on the pane's frame already; every row here is the lesson's.
+    let mut out = Vec::new();
     let current = v.steps.iter().position(|(_, s)| *s == StepStatus::Current);
     if let Some(i) = current {
         let (text, _) = &v.steps[i];

@@ -9,7 +9,7 @@ pub mod prompt;
 pub mod send;
 pub mod sockets;
 pub mod status;
-pub mod theme;
+pub use crate::app::theme;
 pub mod traffic;
 pub mod wire;
 
@@ -24,6 +24,24 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use crate::app::App;
 use crate::keys::Pane;
 use layout::PaneRect;
+
+/// What a frame of this size looks like, for the app (`Msg::Frame`): where
+/// each pane is and how long the scrolled texts are.
+pub fn frame_info(area: Rect, app: &App) -> crate::app::FrameInfo {
+    let lay = layout::compute(area, app);
+    let lesson_rows = lay
+        .panes
+        .iter()
+        .find(|p| p.pane == Pane::Lesson)
+        .map(|p| lesson::rows(app, inner_of(p).width as usize))
+        .unwrap_or(0);
+    crate::app::FrameInfo {
+        panes: lay.panes.iter().map(|p| (p.pane, p.rect)).collect(),
+        lesson_rows,
+        help_rows: help::lines(app).len(),
+        help_visible: help::visible_rows(area),
+    }
+}
 
 /// Draw the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
@@ -77,15 +95,23 @@ fn title_extra(pane: Pane, app: &App) -> String {
         Pane::Traffic => traffic::title_extra(app),
         Pane::Wire => wire::title_extra(app),
         Pane::Prompt if app.output_back > 0 => {
-            format!("{} lines below · PgDn", app.output_back)
+            crate::tr!(app.lang, "ui.lines_below", n = app.output_back.to_string())
         }
         Pane::Send => send::title_extra(app),
         Pane::Code => code::title_extra(app),
-        Pane::Events if app.events_back > 0 => format!("{} newer below · End", app.events_back),
-        Pane::Events if app.events_dropped > 0 => format!("{} older dropped", app.events_dropped),
+        Pane::Events if app.events_back > 0 => {
+            crate::tr!(app.lang, "ui.newer_below", n = app.events_back.to_string())
+        }
+        Pane::Events if app.events_dropped > 0 => {
+            crate::tr!(
+                app.lang,
+                "ui.older_dropped",
+                n = app.events_dropped.to_string()
+            )
+        }
         Pane::Lesson => match &app.lesson {
             Some(v) => v.title.clone(),
-            None => "sandbox".into(),
+            None => crate::tr!(app.lang, "ui.sandbox"),
         },
         _ => String::new(),
     }
@@ -109,11 +135,14 @@ pub fn pane_block(buf: &mut Buffer, p: &PaneRect, app: &App, extra: &str) -> Rec
     let focused = app.focus == p.pane;
     let t = &app.theme;
     let mut spans = vec![Span::styled(
-        format!(" {} ", p.pane.title()),
+        format!(" {} ", p.pane.title_in(app.lang)),
         t.title(focused),
     )];
     for other in [p.shares_with, p.shares_also].into_iter().flatten() {
-        spans.push(Span::styled(format!(" {} ", other.title()), t.dim()));
+        spans.push(Span::styled(
+            format!(" {} ", other.title_in(app.lang)),
+            t.dim(),
+        ));
     }
     if !extra.is_empty() {
         spans.push(Span::styled(
@@ -202,7 +231,13 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             used += gap + ww;
             continue;
         }
-        if !line.is_empty() {
+        if ww > width && used + gap < width {
+            // Too long for any line: it starts here and is broken.
+            if gap == 1 {
+                line.push(' ');
+                used += 1;
+            }
+        } else if !line.is_empty() {
             out.push(std::mem::take(&mut line));
             used = 0;
         }

@@ -7,23 +7,67 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
-use super::fit;
+use super::{fit, wrap};
 use crate::app::{App, LineEdit, LineKind};
 use crate::engine::text::sanitize;
 
 pub const PS1: &str = ">>> ";
 
+/// How far a wrapped line's continuation is indented.
+const INDENT: &str = "    ";
+
+/// `text` wrapped to `width`: never cut at the pane's edge; the rows after
+/// the first are indented so a long value reads as one. At most `max_rows`
+/// rows: a line longer than the pane ends in a row saying how much is left.
+pub fn wrap_out(text: &str, width: usize, max_rows: usize) -> Vec<String> {
+    if text.width() <= width {
+        return vec![text.to_string()];
+    }
+    if width <= INDENT.len() + 4 {
+        return wrap(text, width.max(1))
+            .into_iter()
+            .take(max_rows.max(1))
+            .collect();
+    }
+    let mut out = Vec::new();
+    let mut rest: &str = text;
+    while !rest.is_empty() {
+        if out.len() + 1 >= max_rows.max(1) && rest.width() > width - INDENT.len() {
+            let left = rest.chars().count();
+            out.push(format!("{INDENT}… ({left} more characters)"));
+            break;
+        }
+        let first = out.is_empty();
+        let room = if first { width } else { width - INDENT.len() };
+        // One row needs no more of the text than this.
+        let look: String = rest.chars().take((room + 1) * 4).collect();
+        let head = wrap(&look, room).into_iter().next().unwrap_or_default();
+        if head.is_empty() || !rest.starts_with(&head) {
+            out.push(format!("{INDENT}{}", super::fit(rest, room)));
+            break;
+        }
+        out.push(if first {
+            head.clone()
+        } else {
+            format!("{INDENT}{head}")
+        });
+        rest = &rest[head.len()..];
+        rest = rest.strip_prefix(' ').unwrap_or(rest);
+    }
+    out
+}
+
 fn extra_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = Vec::new();
     for (_, text) in app.session.pending() {
-        out.push(Line::styled(
-            fit(
-                &format!("… {} is waiting (C-c cancels)", sanitize(&text)),
-                width,
-            ),
-            t.warn(),
-        ));
+        for row in wrap_out(
+            &crate::tr!(app.lang, "prompt.waiting", call = sanitize(&text)),
+            width,
+            3,
+        ) {
+            out.push(Line::styled(row, t.warn()));
+        }
     }
     if !app.completions.is_empty() {
         out.push(Line::styled(
@@ -34,72 +78,41 @@ fn extra_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     out
 }
 
-/// A line cut into rows of at most `w` columns (at most 8 rows; the last
-/// is cut with `…` by `fit` if the line is longer still).
-fn wrap(text: &str, w: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    if w < 10 || text.width() <= w {
-        return vec![text.to_string()];
-    }
-    let mut out = vec![String::new()];
-    let mut used = 0;
-    for c in text.chars() {
-        let cw = c.width().unwrap_or(0);
-        if used + cw > w && out.len() < 8 {
-            out.push(String::new());
-            used = 0;
-        }
-        used += cw;
-        out.last_mut().expect("one row").push(c);
-    }
-    out
-}
-
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     if area.height == 0 {
         return;
     }
     let t = &app.theme;
     let w = area.width as usize;
-    let extra = extra_lines(app, w);
+    let mut extra = extra_lines(app, w);
     let h = area.height as usize;
+    // The newest of the waiting lines stay when there are too many.
+    let keep_extra = h.saturating_sub(1);
+    if extra.len() > keep_extra {
+        extra.drain(..extra.len() - keep_extra);
+    }
     let out_rows = h.saturating_sub(1 + extra.len());
     let end = app.output.len() - app.output_back.min(app.output.len());
-    // Long lines wrap (a traced program's call, its output): rows from the
-    // newest line back until the pane is full.
-    let mut rows: Vec<(String, LineKind)> = Vec::new();
+    // From the newest line up, wrapped, until the rows are full.
+    let mut rows: Vec<Line> = Vec::new();
     for l in app.output.range(..end).rev() {
         if rows.len() >= out_rows {
             break;
         }
-        let mut parts = wrap(&l.text, w);
-        // A line taller than the pane shows its beginning.
-        if parts.len() > out_rows {
-            parts.truncate(out_rows);
-            if let Some(last) = parts.last_mut() {
-                last.pop();
-                last.push('…');
-            }
-        }
-        while let Some(p) = parts.pop() {
-            rows.push((p, l.kind));
-        }
-    }
-    rows.truncate(out_rows);
-    let mut y = area.y;
-    for (text, kind) in rows.into_iter().rev() {
-        let style = match kind {
+        let style = match l.kind {
             LineKind::Input => t.prompt(),
             LineKind::Echo => ratatui::style::Style::new(),
             LineKind::Error => t.error(),
             LineKind::Info => t.info(),
         };
-        Line::styled(fit(&text, w), style).render(Rect::new(area.x, y, area.width, 1), buf);
-        y += 1;
+        for r in wrap_out(&l.text, w, out_rows).into_iter().rev() {
+            rows.push(Line::styled(r, style));
+        }
     }
-    for l in extra.into_iter().take(h.saturating_sub(1)) {
+    rows.truncate(out_rows);
+    rows.reverse();
+    for (y, l) in (area.y..).zip(rows.into_iter().chain(extra)) {
         l.render(Rect::new(area.x, y, area.width, 1), buf);
-        y += 1;
     }
     let y = area.bottom() - 1;
     let room = w.saturating_sub(PS1.len());
@@ -127,4 +140,40 @@ pub fn line_cursor(inner: Rect, ps: &str, line: &LineEdit) -> Option<Position> {
         x.min(inner.right() as usize - 1) as u16,
         inner.bottom() - 1,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_output_wraps_with_an_indent_and_loses_nothing() {
+        let text = "conn = <socket fd=5 TCP/v4 127.0.0.1:40001 ⇄ 127.0.0.1:51234>, addr = ('127.0.0.1', 51234)";
+        let rows = wrap_out(text, 40, 10);
+        assert!(rows.len() > 1);
+        for r in &rows {
+            assert!(r.width() <= 40, "{r}");
+        }
+        for r in &rows[1..] {
+            assert!(r.starts_with(INDENT), "{r}");
+        }
+        let joined: String = rows
+            .iter()
+            .map(|r| r.trim_start())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(joined, text);
+        assert_eq!(wrap_out("short", 40, 1), vec!["short"]);
+        let long_word = "x".repeat(100);
+        let rows = wrap_out(&long_word, 30, 10);
+        assert_eq!(
+            rows.iter().map(|r| r.trim_start().len()).sum::<usize>(),
+            100
+        );
+        // Longer than the pane: its start stays, and the rest is counted.
+        let rows = wrap_out(&"y".repeat(32 * 1024), 80, 4);
+        assert_eq!(rows.len(), 4);
+        assert!(rows[0].starts_with("yyyy"));
+        assert!(rows[3].contains("more characters"), "{}", rows[3]);
+    }
 }

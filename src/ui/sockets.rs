@@ -9,8 +9,6 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use unicode_width::UnicodeWidthStr;
-
 use super::pad;
 use crate::app::{App, FADE_US};
 use crate::engine::model::{OrphanRow, SockRow};
@@ -31,73 +29,142 @@ enum Col {
     Owner,
 }
 
-/// (column, header, width) in the order they are kept when space runs out.
-/// `numbers` are the widest counts shown (RecvQ, SendQ, accq, fd): those
-/// columns grow to fit them, as a number is never cut.
-fn columns(width: u16, numbers: Numbers) -> (Vec<(Col, &'static str, usize)>, bool) {
-    let full_addr = width >= 100;
-    let addr_w = if full_addr { 15 } else { 6 };
-    let roomy = width >= 129;
-    let mut by_priority = vec![
-        (Col::Name, "name", 10),
-        (Col::Lab, "lab", if roomy { 17 } else { 10 }),
-        (Col::Kernel, "kernel", if roomy { 21 } else { 11 }),
-        (Col::Local, "local", addr_w),
-        (Col::Peer, "peer", addr_w),
-        (Col::Call, "call", 10),
-        (Col::RecvQ, "RecvQ", numbers.recv_q.max(5)),
-        (Col::SendQ, "SendQ", numbers.send_q.max(5)),
-        (Col::Accept, "accq", numbers.accept.max(5)),
-        (Col::Owner, "owner", 9),
-        (Col::Fd, "fd", numbers.fd.max(3)),
-        (Col::Kind, "kind", 6),
-    ];
-    if numbers.program_owner > 0 {
-        // A traced program's sockets are named by descriptor (`fd 3`): whose
-        // they are matters as much as their name, so the owner comes next.
-        by_priority.retain(|c| c.0 != Col::Owner);
-        by_priority.insert(1, (Col::Owner, "owner", numbers.program_owner.max(16)));
-    }
-    let mut used = 0usize;
-    let mut keep = Vec::new();
-    for c in by_priority.iter().copied() {
-        let need = c.2 + usize::from(!keep.is_empty());
-        if used + need <= width as usize {
-            used += need;
-            keep.push(c.0);
+/// Every column, in the order they are kept when space runs out (a column
+/// the lesson's current step names moves up, right after the name).
+const PRIORITY: [Col; 12] = [
+    Col::Name,
+    Col::Lab,
+    Col::Kernel,
+    Col::Local,
+    Col::Peer,
+    Col::Kind,
+    Col::Call,
+    Col::RecvQ,
+    Col::SendQ,
+    Col::Accept,
+    Col::Fd,
+    Col::Owner,
+];
+
+/// Left to right on screen.
+const ORDER: [Col; 12] = [
+    Col::Name,
+    Col::Fd,
+    Col::Kind,
+    Col::Local,
+    Col::Peer,
+    Col::Lab,
+    Col::Kernel,
+    Col::RecvQ,
+    Col::SendQ,
+    Col::Accept,
+    Col::Call,
+    Col::Owner,
+];
+
+impl Col {
+    fn header(self) -> &'static str {
+        match self {
+            Col::Name => "name",
+            Col::Fd => "fd",
+            Col::Kind => "kind",
+            Col::Local => "local",
+            Col::Peer => "peer",
+            Col::Lab => "lab",
+            Col::Kernel => "kernel",
+            Col::RecvQ => "RecvQ",
+            Col::SendQ => "SendQ",
+            Col::Accept => "accq",
+            Col::Call => "call",
+            Col::Owner => "owner",
         }
     }
-    let order = [
-        Col::Name,
-        Col::Fd,
-        Col::Kind,
-        Col::Local,
-        Col::Peer,
-        Col::Lab,
-        Col::Kernel,
-        Col::RecvQ,
-        Col::SendQ,
-        Col::Accept,
-        Col::Call,
-        Col::Owner,
-    ];
-    let cols = order
-        .iter()
-        .filter(|c| keep.contains(c))
-        .map(|c| *by_priority.iter().find(|p| p.0 == *c).expect("listed"))
-        .collect();
-    (cols, full_addr)
+
+    /// The name a lesson uses for it (`LessonView::focus_cols`).
+    fn lesson_name(self) -> &'static str {
+        match self {
+            Col::Name => "name",
+            Col::Fd => "fd",
+            Col::Kind => "kind",
+            Col::Local => "local",
+            Col::Peer => "peer",
+            Col::Lab => "lab",
+            Col::Kernel => "kernel",
+            Col::RecvQ => "recv_q",
+            Col::SendQ => "send_q",
+            Col::Accept => "accq",
+            Col::Call => "call",
+            Col::Owner => "owner",
+        }
+    }
+
+    /// Columns whose text may be cut (with `…`) past this width; every other
+    /// column is as wide as its widest value, so an address, a state or a
+    /// number is shown whole or not at all.
+    fn cap(self) -> usize {
+        match self {
+            Col::Name => 16,
+            Col::Call => 14,
+            Col::Owner => 14,
+            _ => usize::MAX,
+        }
+    }
 }
 
-/// The widest number each numeric column shows, in columns.
-#[derive(Clone, Copy, Debug, Default)]
-struct Numbers {
-    recv_q: usize,
-    send_q: usize,
-    accept: usize,
-    fd: usize,
-    /// The widest owner name of a traced program's socket (0: none shown).
-    program_owner: usize,
+/// The header of the column a lesson calls `name` (for tests and lessons).
+pub fn header_of(name: &str) -> Option<&'static str> {
+    ORDER
+        .iter()
+        .find(|c| c.lesson_name() == name)
+        .map(|c| c.header())
+}
+
+/// The widest text each column shows, in display columns.
+#[derive(Clone, Debug, Default)]
+struct Widths([usize; 12]);
+
+impl Widths {
+    fn idx(c: Col) -> usize {
+        ORDER.iter().position(|o| *o == c).expect("listed")
+    }
+    fn see(&mut self, c: Col, text: &str) {
+        let i = Self::idx(c);
+        self.0[i] = self.0[i].max(unicode_width::UnicodeWidthStr::width(text));
+    }
+    fn get(&self, c: Col) -> usize {
+        self.0[Self::idx(c)].max(c.header().len()).min(c.cap())
+    }
+}
+
+/// (column, header, width) that fit `width`, left to right. `focus` are the
+/// columns the lesson's step names: they are kept before the others.
+fn columns(width: u16, widths: &Widths, focus: &[&str]) -> Vec<(Col, &'static str, usize)> {
+    let mut by_priority: Vec<Col> = vec![Col::Name];
+    by_priority.extend(
+        PRIORITY
+            .iter()
+            .filter(|c| focus.contains(&c.lesson_name()) && **c != Col::Name),
+    );
+    let rest: Vec<Col> = PRIORITY
+        .iter()
+        .copied()
+        .filter(|c| !by_priority.contains(c))
+        .collect();
+    by_priority.extend(rest);
+    let mut used = 0usize;
+    let mut keep = Vec::new();
+    for c in by_priority {
+        let need = widths.get(c) + usize::from(!keep.is_empty());
+        if used + need <= width as usize {
+            used += need;
+            keep.push(c);
+        }
+    }
+    ORDER
+        .iter()
+        .filter(|c| keep.contains(c))
+        .map(|c| (*c, c.header(), widths.get(*c)))
+        .collect()
 }
 
 fn accept_text(q: Option<u32>, b: Option<u32>) -> String {
@@ -108,32 +175,29 @@ fn accept_text(q: Option<u32>, b: Option<u32>) -> String {
     }
 }
 
-fn numbers(rows: &[&SockRow], orphans: &[&OrphanRow]) -> Numbers {
-    let digits = |n: u64| n.checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut n = Numbers::default();
-    for r in rows {
-        n.recv_q = n.recv_q.max(digits(r.recv_q as u64));
-        n.send_q = n.send_q.max(digits(r.send_q as u64));
-        n.accept = n.accept.max(accept_text(r.accept_q, r.backlog).len());
-        n.fd = n.fd.max(digits(r.fd.max(0) as u64));
-        if r.owner.program_pid().is_some() {
-            n.program_owner = n.program_owner.max(r.owner.to_string().width());
-        }
-    }
-    for o in orphans {
-        n.recv_q = n.recv_q.max(digits(o.recv_q as u64));
-        n.send_q = n.send_q.max(digits(o.send_q as u64));
-    }
-    n
-}
-
 fn addr(a: Option<SocketAddr>, full: bool) -> String {
     match a {
         None => "-".into(),
         Some(a) if full => a.to_string(),
-        // Narrow: the lab lives on loopback, so the port is what tells sockets apart.
+        // Narrow: the lab lives on loopback, so the port is what tells sockets
+        // apart (the kind column says v4 or v6). Other addresses are whole.
         Some(a) if a.ip().is_loopback() => format!(":{}", a.port()),
         Some(a) => a.to_string(),
+    }
+}
+
+/// One cell: its text, and for a state that just changed, what it was.
+struct Cell {
+    text: String,
+    from: Option<String>,
+    style: Style,
+}
+
+fn cell(text: impl Into<String>, style: Style) -> Cell {
+    Cell {
+        text: text.into(),
+        from: None,
+        style,
     }
 }
 
@@ -143,14 +207,38 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     }
     let t = &app.theme;
     let rows = app.socket_rows();
-    let orphans: Vec<&OrphanRow> = app.session.model().orphans.values().collect();
-    let (cols, full) = columns(area.width, numbers(&rows, &orphans));
+    let orphans = app.orphan_rows();
+    let full = area.width >= 100;
+    let mut cells: Vec<(Vec<Cell>, bool)> = Vec::new();
+    for r in &rows {
+        cells.push((sock_cells(r, full, app), false));
+    }
+    for o in &orphans {
+        cells.push((orphan_cells(o, full, app), true));
+    }
+    let mut widths = Widths::default();
+    for (row, _) in &cells {
+        for (c, cell) in ORDER.iter().zip(row) {
+            widths.see(*c, &cell.text);
+        }
+    }
+    if area.width >= 129 {
+        // Room for a fresh change shown as `from→to` (SYN_SENT→ESTABLISHED).
+        widths.see(Col::Lab, &" ".repeat(17));
+        widths.see(Col::Kernel, &" ".repeat(21));
+    }
+    let focus: Vec<&str> = app
+        .lesson
+        .as_ref()
+        .map(|v| v.focus_cols.clone())
+        .unwrap_or_default();
+    let cols = columns(area.width, &widths, &focus);
     let header: Vec<Span> = cols
         .iter()
         .map(|(_, h, w)| Span::styled(format!("{} ", pad(h, *w)), t.header()))
         .collect();
     Line::from(header).render(Rect { height: 1, ..area }, buf);
-    let total = rows.len() + orphans.len();
+    let total = cells.len();
     if total == 0 {
         let msg = "no sockets yet — try: s = socket()";
         Line::styled(msg, t.dim()).render(
@@ -167,11 +255,21 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         0
     };
     for (y, i) in (area.y + 1..).zip(first..total.min(first + visible)) {
-        let line = if i < rows.len() {
-            sock_line(rows[i], &cols, full, app)
-        } else {
-            orphan_line(orphans[i - rows.len()], &cols, full, app)
-        };
+        let (row, _) = &cells[i];
+        let mut spans = Vec::new();
+        for (c, _, w) in &cols {
+            let cell = &row[Widths::idx(*c)];
+            let text = match &cell.from {
+                Some(from) => transition(from, &cell.text, *w),
+                None => cell.text.clone(),
+            };
+            spans.push(Span::styled(pad(&text, *w), cell.style));
+            spans.push(Span::styled(
+                " ",
+                row[0].style.remove_modifier(Modifier::BOLD),
+            ));
+        }
+        let line = Line::from(spans);
         let line = if i == app.sock_sel && app.focus == crate::keys::Pane::Sockets {
             line.patch_style(t.selected())
         } else {
@@ -186,12 +284,8 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     }
 }
 
-fn sock_line(
-    r: &SockRow,
-    cols: &[(Col, &'static str, usize)],
-    full: bool,
-    app: &App,
-) -> Line<'static> {
+/// A socket's cells, in [`ORDER`].
+fn sock_cells(r: &SockRow, full: bool, app: &App) -> Vec<Cell> {
     let t = &app.theme;
     let fade = app.fades.get(&r.id).copied().unwrap_or_default();
     let base = if r.closed {
@@ -202,12 +296,11 @@ fn sock_line(
         Style::new()
     };
     let age = |at: u64| app.now_us.saturating_sub(at);
-    let mut spans = Vec::new();
-    for (c, _, w) in cols {
-        let w = *w;
-        let (text, style) = match c {
-            Col::Name => (r.name(), base.add_modifier(Modifier::BOLD)),
-            Col::Fd => (
+    ORDER
+        .iter()
+        .map(|c| match c {
+            Col::Name => cell(r.name(), base.add_modifier(Modifier::BOLD)),
+            Col::Fd => cell(
                 if r.closed {
                     "-".into()
                 } else {
@@ -215,17 +308,21 @@ fn sock_line(
                 },
                 base,
             ),
-            Col::Kind => (r.kind().to_string(), base),
-            Col::Local => (addr(r.local, full), base),
-            Col::Peer => (addr(r.peer, full), base),
+            Col::Kind => cell(r.kind(), base),
+            Col::Local => cell(addr(r.local, full), base),
+            Col::Peer => cell(addr(r.peer, full), base),
             Col::Lab => {
                 let now = r.lab.name().to_string();
                 match fade
                     .lab
                     .and_then(|(from, at)| t.fade(age(at), FADE_US).map(|s| (from, s)))
                 {
-                    Some((from, s)) if !r.closed => (transition(from.name(), &now, w), s),
-                    _ => (now, if r.closed { base } else { base.patch(t.lab()) }),
+                    Some((from, s)) if !r.closed => Cell {
+                        text: now,
+                        from: Some(from.name().to_string()),
+                        style: s,
+                    },
+                    _ => cell(now, if r.closed { base } else { base.patch(t.lab()) }),
                 }
             }
             Col::Kernel => {
@@ -240,11 +337,12 @@ fn sock_line(
                     .kernel
                     .and_then(|(from, at)| t.fade(age(at), FADE_US).map(|s| (from, s)))
                 {
-                    Some((from, s)) if !r.closed => (
-                        transition(from.map(|k| k.name()).unwrap_or("-"), &now, w),
-                        s,
-                    ),
-                    _ => (
+                    Some((from, s)) if !r.closed => Cell {
+                        text: now,
+                        from: Some(from.map(|k| k.name()).unwrap_or("-").to_string()),
+                        style: s,
+                    },
+                    _ => cell(
                         now,
                         if r.closed {
                             base
@@ -254,22 +352,19 @@ fn sock_line(
                     ),
                 }
             }
-            Col::RecvQ => (r.recv_q.to_string(), base),
-            Col::SendQ => (r.send_q.to_string(), base),
-            Col::Accept => (accept_text(r.accept_q, r.backlog), base),
-            Col::Call => (
+            Col::RecvQ => cell(r.recv_q.to_string(), base),
+            Col::SendQ => cell(r.send_q.to_string(), base),
+            Col::Accept => cell(accept_text(r.accept_q, r.backlog), base),
+            Col::Call => cell(
                 r.pending
                     .as_ref()
                     .map(|(_, m)| format!("{m}()…"))
                     .unwrap_or_default(),
                 base.patch(t.warn()),
             ),
-            Col::Owner => (crate::engine::text::sanitize(&r.owner.to_string()), base),
-        };
-        spans.push(Span::styled(pad(&text, w), style));
-        spans.push(Span::styled(" ", base));
-    }
-    Line::from(spans)
+            Col::Owner => cell(r.owner.to_string(), base),
+        })
+        .collect()
 }
 
 /// `from→to` when it fits, else `→to`, else just the new state (the
@@ -287,82 +382,91 @@ fn transition(from: &str, to: &str, width: usize) -> String {
     }
 }
 
-fn orphan_line(
-    o: &OrphanRow,
-    cols: &[(Col, &'static str, usize)],
-    full: bool,
-    app: &App,
-) -> Line<'static> {
-    let t = &app.theme;
-    let style = t.dim();
+fn orphan_cells(o: &OrphanRow, full: bool, app: &App) -> Vec<Cell> {
+    let style = app.theme.dim();
     let origin = o
         .origin
         .map(|id| format!("was {}", app.session.model().name_of(id)))
         .unwrap_or_default();
-    let mut spans = Vec::new();
-    for (c, _, w) in cols {
-        let text = match c {
-            Col::Name => "(no fd)".to_string(),
-            Col::Fd => "-".into(),
-            Col::Kind => "TCP".into(),
-            Col::Local => addr(Some(o.tuple.local), full),
-            Col::Peer => addr(Some(o.tuple.remote), full),
-            Col::Lab => "-".into(),
-            Col::Kernel => o.state.name().into(),
-            Col::RecvQ => o.recv_q.to_string(),
-            Col::SendQ => o.send_q.to_string(),
-            Col::Accept => String::new(),
-            Col::Call => String::new(),
-            Col::Owner => origin.clone(),
-        };
-        spans.push(Span::styled(pad(&text, *w), style));
-        spans.push(Span::styled(" ", style));
-    }
-    Line::from(spans)
+    let kind = if o.tuple.local.is_ipv6() {
+        "TCP/v6"
+    } else {
+        "TCP/v4"
+    };
+    ORDER
+        .iter()
+        .map(|c| {
+            let text = match c {
+                Col::Name => "(no fd)".to_string(),
+                Col::Fd => "-".into(),
+                Col::Kind => kind.into(),
+                Col::Local => addr(Some(o.tuple.local), full),
+                Col::Peer => addr(Some(o.tuple.remote), full),
+                Col::Lab => "-".into(),
+                Col::Kernel => o.state.name().into(),
+                Col::RecvQ => o.recv_q.to_string(),
+                Col::SendQ => o.send_q.to_string(),
+                Col::Accept => String::new(),
+                Col::Call => String::new(),
+                Col::Owner => origin.clone(),
+            };
+            cell(text, style)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn columns_fit_the_width() {
-        for w in [40u16, 60, 78, 80, 100, 136, 200] {
-            let (cols, _) = columns(w, Numbers::default());
-            let used: usize = cols.iter().map(|c| c.2 + 1).sum::<usize>() - 1;
-            assert!(used <= w as usize, "{w}: {used}");
-            assert!(cols.iter().any(|c| c.0 == Col::Kernel));
+    fn widths(pairs: &[(Col, usize)]) -> Widths {
+        let mut w = Widths::default();
+        for (c, n) in pairs {
+            w.see(*c, &"x".repeat(*n));
         }
-        let (cols, full) = columns(136, Numbers::default());
-        assert!(full);
+        w
+    }
+
+    #[test]
+    fn columns_fit_the_width_and_keep_every_value_whole() {
+        let w = widths(&[(Col::Local, 24), (Col::Peer, 24), (Col::Lab, 16)]);
+        for width in [40u16, 60, 78, 80, 100, 136, 200] {
+            let cols = columns(width, &w, &[]);
+            let used: usize = cols.iter().map(|c| c.2 + 1).sum::<usize>() - 1;
+            assert!(used <= width as usize, "{width}: {used}");
+            for (c, _, cw) in &cols {
+                assert!(*cw >= w.get(*c), "{c:?} narrower than its values");
+            }
+        }
+        let cols = columns(200, &w, &[]);
         assert_eq!(cols.len(), 12);
     }
 
     #[test]
-    fn a_number_column_grows_to_fit_its_numbers() {
-        let big = Numbers {
-            recv_q: 7,
-            send_q: 10,
-            accept: 9,
-            fd: 4,
-            program_owner: 0,
-        };
-        for w in [80u16, 136, 160, 200] {
-            let (cols, _) = columns(w, big);
-            let used: usize = cols.iter().map(|c| c.2 + 1).sum::<usize>() - 1;
-            assert!(used <= w as usize, "{w}: {used}");
-            for (c, _, width) in cols {
-                let need = match c {
-                    Col::RecvQ => 7,
-                    Col::SendQ => 10,
-                    Col::Accept => 9,
-                    Col::Fd => 4,
-                    _ => 0,
-                };
-                assert!(width >= need, "{w}: {c:?} is {width} wide");
-            }
+    fn a_column_the_step_names_is_kept_first() {
+        let w = widths(&[(Col::Local, 24), (Col::Peer, 24)]);
+        let plain = columns(67, &w, &[]);
+        assert!(!plain.iter().any(|c| c.0 == Col::Fd));
+        let named = columns(67, &w, &["fd"]);
+        assert!(named.iter().any(|c| c.0 == Col::Fd));
+    }
+
+    #[test]
+    fn typical_rows_show_fd_and_kind_at_80() {
+        let w = widths(&[
+            (Col::Name, 5),
+            (Col::Fd, 2),
+            (Col::Kind, 6),
+            (Col::Local, 6),
+            (Col::Peer, 6),
+            (Col::Lab, 10),
+            (Col::Kernel, 11),
+            (Col::Accept, 3),
+            (Col::Call, 9),
+        ]);
+        let cols = columns(80, &w, &[]);
+        for c in [Col::Fd, Col::Kind, Col::RecvQ, Col::SendQ, Col::Call] {
+            assert!(cols.iter().any(|x| x.0 == c), "{c:?} at 80");
         }
-        let (cols, _) = columns(160, big);
-        assert!(cols.iter().any(|c| c.0 == Col::RecvQ), "RecvQ shown at 160");
     }
 }

@@ -18,13 +18,16 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let held = crate::app::trace::held_line(app).filter(|_| !app.help);
     let right = match (&app.lesson, pending) {
         _ if held.is_some() => String::new(),
-        (_, n) if n > 0 => format!(" {n} call(s) waiting · C-c cancels "),
+        (_, n) if n > 0 => format!(
+            " {} ",
+            crate::tr!(app.lang, "ui.calls_waiting", n = n.to_string())
+        ),
         (Some(v), _) => format!(" {} ", crate::engine::text::sanitize(&v.footer)),
-        (None, _) => " sandbox ".to_string(),
+        (None, _) => format!(" {} ", crate::tr!(app.lang, "ui.sandbox")),
     };
     let right_w = right.width();
     let mut spans = vec![Span::styled(
-        format!(" {} ", app.focus.title()),
+        format!(" {} ", app.focus.title_in(app.lang)),
         t.title(true),
     )];
     let mut used = spans[0].width();
@@ -50,8 +53,8 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         Line::from(spans).render(area, buf);
         return;
     }
-    let hints = keys::hints(app.focus, app.help);
-    for (key, help) in hints {
+    for (key, help) in keys::hints(app.focus, app.help) {
+        let help = keys::word(help, app.lang);
         let item = format!(" {key} {help} ");
         let w = item.width() + 1;
         if used + w > room {

@@ -82,7 +82,7 @@ fn head_spans(rec: &TrafficRec, app: &App) -> Vec<Span<'static>> {
         Style::new()
     };
     let mut spans = vec![
-        Span::styled(fmt_time(rec.t_us), t.dim()),
+        Span::styled(fmt_time(rec.t_us.saturating_sub(app.t0_us)), t.dim()),
         Span::raw(" "),
         Span::styled(pad(&sanitize(&rec.name), 10), name_style),
         Span::raw(" "),

@@ -24,6 +24,8 @@ pub fn buffer(app: &mut App, w: u16, h: u16) -> Buffer {
     app::update(app, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
     t.draw(|f| socklab::ui::draw(f, app)).expect("draw");
+    let info = socklab::ui::frame_info(ratatui::layout::Rect::new(0, 0, w, h), app);
+    app::update(app, Msg::Frame(info));
     t.backend().buffer().clone()
 }
 

@@ -225,7 +225,18 @@ impl PeerSpec {
         let kind = it.next().ok_or_else(usage)?;
         let info = kind_info(&kind).ok_or_else(|| {
             let names: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
-            format!("unknown peer kind '{kind}'; peers: {}", names.join(", "))
+            let near = names
+                .iter()
+                .map(|n| (strsim::osa_distance(&kind.to_lowercase(), n), *n))
+                .filter(|(d, _)| *d <= 2)
+                .min();
+            match near {
+                Some((_, n)) => format!(
+                    "unknown peer kind '{kind}'. Did you mean: '{n}'? (peers: {})",
+                    names.join(", ")
+                ),
+                None => format!("unknown peer kind '{kind}'; peers: {}", names.join(", ")),
+            }
         })?;
         let mut spec = PeerSpec::new(info.kind, "");
         for w in it {

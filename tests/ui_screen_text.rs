@@ -1,0 +1,148 @@
+//! Snapshots of what issue 10 asked to be readable: prompt output that
+//! wraps instead of being cut, the 80×24 lesson layout, IPv6 rows in the
+//! Sockets pane, and the Korean interface chrome.
+
+mod ui_support;
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use socklab::app::{self, App, LineKind, Msg};
+use socklab::cli::Cli;
+use socklab::engine::Events;
+use socklab::settings::Mode;
+use ui_support::*;
+
+async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond(app) {
+        match tokio::time::timeout_at(deadline.into(), events.recv()).await {
+            Ok(Some(ev)) => {
+                app::update(app, Msg::Engine(ev));
+            }
+            _ => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+async fn run(app: &mut App, events: &mut Events, line: &str) {
+    enter_line(app, line);
+    pump(app, events, line, |a| a.session.pending().is_empty()).await;
+}
+
+#[tokio::test]
+async fn prompt_output_wraps_with_an_indent() {
+    let (mut app, _ev) = app();
+    app.say(LineKind::Input, ">>> conn, addr = srv.accept()");
+    app.say(
+        LineKind::Echo,
+        "conn = <socket fd=5 TCP/v4 127.0.0.1:40001 ⇄ 127.0.0.1:51234>, addr = ('127.0.0.1', 51234)",
+    );
+    app.say(LineKind::Input, ">>> cli.send(b\"x\")");
+    app.say(
+        LineKind::Error,
+        "OSError: [Errno 32] Broken pipe (the lab knows: you shut down the writing side of cli with shutdown(SHUT_WR))",
+    );
+    let area = Rect::new(0, 0, 44, 12);
+    let mut buf = Buffer::empty(area);
+    socklab::ui::prompt::render(&mut buf, area, &app);
+    let text = text_of(&buf);
+    insta::assert_snapshot!("prompt_wrapped_44", text);
+    assert!(text.contains("51234)"), "the end of the value is shown");
+    assert!(!text.contains('…'), "nothing is cut:\n{text}");
+}
+
+fn learn(app: &mut App, lesson: &str, lang: &str, state: &std::path::Path) {
+    let dir = format!("{}/lessons", env!("CARGO_MANIFEST_DIR"));
+    let cli = Cli::parse_from([
+        "socklab",
+        "--lang",
+        lang,
+        "--lessons",
+        &dir,
+        "learn",
+        lesson,
+    ]);
+    let store = socklab::lesson::progress::ProgressStore::in_dir(state);
+    let hook = socklab::tui::lesson_hook(
+        &cli,
+        &Mode::Learn(Some(lesson.into())),
+        &mut app.session,
+        store,
+    )
+    .unwrap()
+    .expect("a lesson hook");
+    app.set_hook(hook);
+}
+
+#[tokio::test]
+async fn the_lesson_at_80x24_shows_the_step_what_it_misses_and_the_hint() {
+    let state = tempfile::tempdir().unwrap();
+    let (mut app, mut events) = app();
+    learn(&mut app, "6", "en", state.path());
+    enter_line(&mut app, ":hint");
+    enter_line(&mut app, ":check");
+    pump(&mut app, &mut events, "peers", |_| true).await;
+    let text = mask(&screen(&mut app, 80, 24));
+    insta::assert_snapshot!("lesson_80x24", text);
+    let v = app.lesson.clone().unwrap();
+    let hint_start: String = v.hint.unwrap().chars().take(20).collect();
+    assert!(text.contains(&hint_start), "the hint is on screen:\n{text}");
+}
+
+#[tokio::test]
+async fn ipv6_rows_are_never_cut() {
+    let (mut app, mut events) = app();
+    let port = app.session.placeholders()["port"].clone();
+    let port2 = app.session.placeholders()["port2"].clone();
+    for line in [
+        "s6 = socket(AF_INET6, SOCK_STREAM)".to_string(),
+        format!("s6.bind((\"::1\", {port}))"),
+        "s6.listen(5)".into(),
+        "c6 = socket(AF_INET6, SOCK_STREAM)".into(),
+        format!("c6.connect((\"::1\", {port}))"),
+        "conn6, addr6 = s6.accept()".into(),
+        "d = socket(AF_INET6, SOCK_STREAM)".into(),
+        format!("d.bind((\"::ffff:127.0.0.1\", {port2}))"),
+        "d.listen(5)".into(),
+    ] {
+        run(&mut app, &mut events, &line).await;
+    }
+    for w in [80u16, 120] {
+        let area = Rect::new(0, 0, w, 6);
+        let mut buf = Buffer::empty(area);
+        socklab::ui::sockets::render(&mut buf, area, &app);
+        let text = mask(&text_of(&buf));
+        insta::assert_snapshot!(format!("ipv6_rows_{w}"), text);
+        assert!(!text.contains("[::ff…"), "{text}");
+        assert!(text.contains("TCP/v6"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_korean_interface_is_korean() {
+    let state = tempfile::tempdir().unwrap();
+    let (mut app, mut events) = app();
+    app.lang = socklab::settings::Lang::Ko;
+    learn(&mut app, "1", "ko", state.path());
+    run(&mut app, &mut events, "s = socket()").await;
+    pump(&mut app, &mut events, "s named", |a| {
+        a.session
+            .model()
+            .socks
+            .values()
+            .any(|r| r.label.as_deref() == Some("s"))
+    })
+    .await;
+    enter_line(&mut app, ":hnt");
+    let text = mask(&screen(&mut app, 80, 24));
+    insta::assert_snapshot!("korean_chrome_80x24", text);
+    for word in ["레슨", "소켓", "프롬프트", "이벤트"] {
+        assert!(text.contains(word), "{word}:\n{text}");
+    }
+    for english in [" Sockets ", " Prompt ", " Events ", "is not a lab command"] {
+        assert!(!text.contains(english), "{english}:\n{text}");
+    }
+}
