@@ -280,7 +280,15 @@ impl LabModel {
                 ..
             } => {
                 let key = (tuple.local, tuple.remote);
-                self.wire.mark(t, tuple.local, tuple.remote, *to);
+                // A connection leaving a listener's accept queue did not end:
+                // accept() gave it a descriptor (its state goes on there).
+                let accepted = to.is_none()
+                    && origin
+                        .and_then(|o| self.socks.get(&o))
+                        .is_some_and(|r| r.was_listener);
+                if !accepted {
+                    self.wire.mark(t, tuple.local, tuple.remote, *to);
+                }
                 match to {
                     None => {
                         self.orphans.remove(&key);
