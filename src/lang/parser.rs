@@ -337,28 +337,27 @@ impl Parser {
 
     /// `a or b` (the lowest precedence socklab has).
     fn expr(&mut self) -> Result<Expr, LangError> {
-        let mut lhs = self.and_test()?;
-        while self.is_name("or") {
-            self.pos += 1;
-            let rhs = self.and_test()?;
-            let (start, end) = (lhs.start, rhs.end);
-            lhs = check_tree(node(
-                ExprKind::BoolOp(false, Box::new(lhs), Box::new(rhs)),
-                start,
-                end,
-            ))?;
-        }
-        Ok(lhs)
+        self.bool_op("or", false, Self::and_test)
     }
 
     fn and_test(&mut self) -> Result<Expr, LangError> {
-        let mut lhs = self.not_test()?;
-        while self.is_name("and") {
+        self.bool_op("and", true, Self::not_test)
+    }
+
+    /// `operand (word operand)*`, left-associative: `and` (is_and) or `or`.
+    fn bool_op(
+        &mut self,
+        word: &str,
+        is_and: bool,
+        operand: fn(&mut Self) -> Result<Expr, LangError>,
+    ) -> Result<Expr, LangError> {
+        let mut lhs = operand(self)?;
+        while self.is_name(word) {
             self.pos += 1;
-            let rhs = self.not_test()?;
+            let rhs = operand(self)?;
             let (start, end) = (lhs.start, rhs.end);
             lhs = check_tree(node(
-                ExprKind::BoolOp(true, Box::new(lhs), Box::new(rhs)),
+                ExprKind::BoolOp(is_and, Box::new(lhs), Box::new(rhs)),
                 start,
                 end,
             ))?;

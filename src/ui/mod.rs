@@ -77,13 +77,23 @@ pub fn draw(f: &mut Frame, app: &App) {
 }
 
 fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
-    let inner = pane_block(buf, p, app, &title_extra(p.pane, app));
+    // The Wire's ladder is built once a frame, for its title and its body.
+    let ladder = if p.pane == Pane::Wire {
+        app.ladder()
+    } else {
+        None
+    };
+    let extra = match p.pane {
+        Pane::Wire => wire::title_extra(app, ladder.as_ref()),
+        pane => title_extra(pane, app),
+    };
+    let inner = pane_block(buf, p, app, &extra);
     match p.pane {
         Pane::Lesson => lesson::render(buf, inner, app),
         Pane::Sockets => sockets::render(buf, inner, app),
         Pane::Traffic => traffic::render(buf, inner, app),
         Pane::Events => events::render(buf, inner, app),
-        Pane::Wire => wire::render(buf, inner, app),
+        Pane::Wire => wire::render(buf, inner, app, ladder.as_ref()),
         Pane::Code => code::render(buf, inner, app),
         Pane::Prompt => prompt::render(buf, inner, app),
         Pane::Send => send::render(buf, inner, app),
@@ -93,7 +103,6 @@ fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
 fn title_extra(pane: Pane, app: &App) -> String {
     match pane {
         Pane::Traffic => traffic::title_extra(app),
-        Pane::Wire => wire::title_extra(app),
         Pane::Prompt if app.output_back > 0 => {
             crate::tr!(app.lang, "ui.lines_below", n = app.output_back.to_string())
         }

@@ -22,10 +22,12 @@ use crate::engine::text::sanitize;
 /// The state columns beside the lanes, where the pane is wide enough.
 const STATE_W: usize = 11;
 
-pub fn title_extra(app: &App) -> String {
+/// `ladder` is `app.ladder()`, built once per frame by the caller for both
+/// the title and the body.
+pub fn title_extra(app: &App, ladder: Option<&Ladder>) -> String {
     let lang = app.lang;
     let mut parts = Vec::new();
-    if let Some(l) = app.ladder() {
+    if let Some(l) = ladder {
         let proto = match l.proto {
             Proto::Tcp => "TCP",
             Proto::Udp => "UDP",
@@ -58,7 +60,7 @@ fn wrapped(buf: &mut Buffer, area: Rect, lines: Vec<Line<'static>>) {
         .render(area, buf);
 }
 
-pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
+pub fn render(buf: &mut Buffer, area: Rect, app: &App, ladder: Option<&Ladder>) {
     if area.height == 0 || area.width == 0 {
         return;
     }
@@ -89,7 +91,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         }
         _ => {}
     }
-    let Some(ladder) = app.ladder() else {
+    let Some(ladder) = ladder else {
         wrapped(
             buf,
             area,
@@ -101,7 +103,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let body_h = (area.height as usize).saturating_sub(1 + header_h);
     let w = area.width as usize;
     let geo = Geometry::new(w);
-    heads(buf, area, &ladder, &geo, app);
+    heads(buf, area, ladder, &geo, app);
     // Rows from the newest visible one back, until the body is full.
     let end = ladder
         .rows
