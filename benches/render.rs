@@ -35,6 +35,7 @@ fn main() {
         ev(
             EventKind::SocketCreated {
                 sock,
+                no: sock,
                 fd: 10 + sock as i32,
                 family: Family::V4,
                 ty: SockType::Stream,

@@ -69,6 +69,7 @@ pub fn describe(
     let (sock, class, by_peer, text) = match &ev.kind {
         EventKind::SocketCreated {
             sock,
+            no: _,
             fd,
             family,
             ty,
@@ -524,6 +525,7 @@ mod tests {
     fn one_wording_in_each_language() {
         let created = EventKind::SocketCreated {
             sock: 1,
+            no: 1,
             fd: 9,
             family: Family::V4,
             ty: SockType::Stream,

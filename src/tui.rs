@@ -33,6 +33,9 @@ const FRAME: Duration = Duration::from_millis(16);
 const FADE_TICK: Duration = Duration::from_millis(100);
 /// Engine events applied before drawing, so a flood cannot starve the keys.
 const BATCH: usize = 4096;
+/// …and at most this long spent applying them before a waiting key is read:
+/// under a flood a key waits for one slice, not for a whole batch.
+const BATCH_TIME: Duration = Duration::from_micros(500);
 /// Terminal events already waiting that are applied before one draw: typing
 /// (or an unbracketed paste) costs one frame a batch, not one a key.
 const INPUT_BATCH: usize = 1024;
@@ -370,7 +373,11 @@ where
                 match ev {
                     Some(ev) => {
                         app::update(app, Msg::Engine(ev));
-                        for _ in 0..BATCH {
+                        let began = Instant::now();
+                        for i in 0..BATCH {
+                            if i % 32 == 31 && began.elapsed() >= BATCH_TIME {
+                                break;
+                            }
                             match events.try_recv() {
                                 Ok(ev) => { app::update(app, Msg::Engine(ev)); }
                                 Err(_) => break,

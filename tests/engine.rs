@@ -710,3 +710,23 @@ async fn connect_twice_is_eisconn() {
         .await;
     assert_eq!(e.errno, Some(libc::EISCONN), "{}", e.python());
 }
+
+/// A fresh lab counts `#N` names from 1 again, while socket ids stay unique
+/// (an old socket's late event can never land on a new one).
+#[tokio::test]
+async fn a_reset_lab_names_sockets_from_one_again() {
+    let mut lab = Lab::new();
+    let a = lab.tcp().await;
+    let b = lab.tcp().await;
+    lab.wait_model("two sockets", |m| m.sock(b).is_some()).await;
+    assert_eq!(lab.model.name_of(a), "#1");
+    assert_eq!(lab.model.name_of(b), "#2");
+    lab.engine.reset();
+    let c = lab.tcp().await;
+    lab.wait_model("the new socket", |m| m.sock(c).is_some()).await;
+    assert!(c > b, "ids are never reused");
+    assert_eq!(lab.model.name_of(c), "#1", "a fresh lab starts at #1");
+    let d = lab.tcp().await;
+    lab.wait_model("one more", |m| m.sock(d).is_some()).await;
+    assert_eq!(lab.model.name_of(d), "#2");
+}

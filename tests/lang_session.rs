@@ -30,6 +30,7 @@ fn ev(kind: EventKind) -> Event {
 fn created(sock: u32, fd: i32) -> Event {
     ev(EventKind::SocketCreated {
         sock,
+        no: sock,
         fd,
         family: Family::V4,
         ty: SockType::Stream,

@@ -66,6 +66,7 @@ impl Lab {
     fn sock(&mut self, id: u32, owner: Owner) -> &mut Self {
         self.push(EventKind::SocketCreated {
             sock: id,
+            no: id,
             fd: 10 + id as i32,
             family: Family::V4,
             ty: SockType::Stream,
@@ -627,6 +628,7 @@ fn family_narrows_sockets_and_says_why() {
     );
     l.push(EventKind::SocketCreated {
         sock: 2,
+        no: 2,
         fd: 20,
         family: Family::V6,
         ty: SockType::Stream,

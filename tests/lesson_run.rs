@@ -86,6 +86,7 @@ fn steps_advance_and_step_peers_are_handed_out_once() {
 
     f.push(EventKind::SocketCreated {
         sock: 1,
+        no: 1,
         fd: 3,
         family: Family::V4,
         ty: SockType::Stream,
@@ -137,6 +138,7 @@ fn finishing_says_so_and_offers_the_next_lesson() {
     let mut f = start();
     f.push(EventKind::SocketCreated {
         sock: 1,
+        no: 1,
         fd: 3,
         family: Family::V4,
         ty: SockType::Stream,

@@ -135,6 +135,7 @@ impl Log {
     fn sock(&mut self, id: u32, label: &str) -> &mut Self {
         self.push(EventKind::SocketCreated {
             sock: id,
+            no: id,
             fd: 10 + id as i32,
             family: Family::V4,
             ty: SockType::Stream,

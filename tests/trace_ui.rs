@@ -399,6 +399,7 @@ fn mid_step(app: &mut App) {
                 app,
                 EventKind::SocketCreated {
                     sock,
+                    no: sock,
                     owner: owner.clone(),
                     family: Family::V4,
                     ty: SockType::Stream,

@@ -209,6 +209,7 @@ fn engine_event() -> impl Strategy<Value = EventKind> {
     prop_oneof![
         (sock.clone(), any::<bool>()).prop_map(|(sock, dgram)| EventKind::SocketCreated {
             sock,
+            no: sock,
             fd: 3 + sock as i32,
             family: Family::V4,
             ty: if dgram {

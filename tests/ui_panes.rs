@@ -47,6 +47,7 @@ fn created(f: &mut Feed, app: &mut App, t: u64, sock: SockId, fd: i32, owner: Ow
         t,
         EventKind::SocketCreated {
             sock,
+            no: sock,
             fd,
             family: Family::V4,
             ty: SockType::Stream,

@@ -71,6 +71,8 @@ pub enum EventKind {
     /// A socket came into existence (`socket()`, `accept()`, or a peer's).
     SocketCreated {
         sock: SockId,
+        /// The number in its `#N` name: counted from 1 in each fresh lab.
+        no: u32,
         fd: i32,
         family: Family,
         ty: SockType,

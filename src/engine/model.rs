@@ -13,6 +13,8 @@ use super::types::*;
 #[derive(Clone, Debug, PartialEq)]
 pub struct SockRow {
     pub id: SockId,
+    /// The number in its `#N` name (counted from 1 in each fresh lab).
+    pub no: u32,
     pub fd: i32,
     pub family: Family,
     pub ty: SockType,
@@ -47,7 +49,7 @@ impl SockRow {
     pub fn name(&self) -> String {
         match &self.label {
             Some(l) => l.clone(),
-            None => format!("#{}", self.id),
+            None => format!("#{}", self.no),
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -192,6 +194,7 @@ impl LabModel {
         match &ev.kind {
             EventKind::SocketCreated {
                 sock,
+                no,
                 fd,
                 family,
                 ty,
@@ -201,6 +204,7 @@ impl LabModel {
                     *sock,
                     SockRow {
                         id: *sock,
+                        no: *no,
                         fd: *fd,
                         family: *family,
                         ty: *ty,

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     /// Connections the lab has had: (local, remote) → the socket that had it.
     tuples: Mutex<VecDeque<(SocketAddr, SocketAddr, SockId)>>,
     next_sock: AtomicU32,
+    /// The last socket id before the newest reset: `#N` names count from
+    /// it, so a fresh lab starts at `#1` while ids stay unique for good.
+    name_base: AtomicU32,
     next_call: AtomicU64,
     pub observe: Notify,
     last_activity_us: AtomicU64,
@@ -74,6 +77,7 @@ impl Shared {
             peers: Mutex::new(BTreeMap::new()),
             tuples: Mutex::new(VecDeque::new()),
             next_sock: AtomicU32::new(1),
+            name_base: AtomicU32::new(0),
             next_call: AtomicU64::new(1),
             observe: Notify::new(),
             last_activity_us: AtomicU64::new(0),
@@ -114,6 +118,12 @@ impl Shared {
 
     pub fn new_sock_id(&self) -> SockId {
         self.next_sock.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The number in a new socket's `#N` name: its place in this lab since
+    /// the last reset (ids themselves are never reused).
+    pub fn sock_no(&self, id: SockId) -> u32 {
+        id.saturating_sub(self.name_base.load(Ordering::Relaxed))
     }
 
     pub fn sock_count(&self) -> usize {
@@ -333,6 +343,10 @@ impl Shared {
         for e in self.all_socks() {
             self.close_now(e.id);
         }
+        self.name_base.store(
+            self.next_sock.load(Ordering::Relaxed).saturating_sub(1),
+            Ordering::Relaxed,
+        );
         self.emit(EventKind::Notice {
             text: "lab reset: every socket closed, every peer stopped".to_string(),
         });

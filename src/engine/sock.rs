@@ -38,6 +38,8 @@ pub(crate) struct SockState {
 
 pub(crate) struct SockEntry {
     pub id: SockId,
+    /// The number in its `#N` name (see `Shared::sock_no`).
+    pub no: u32,
     pub owner: Owner,
     pub family: Family,
     pub ty: SockType,
@@ -58,6 +60,7 @@ pub(crate) struct SockEntry {
 impl SockEntry {
     pub fn new(
         id: SockId,
+        no: u32,
         owner: Owner,
         family: Family,
         ty: SockType,
@@ -67,6 +70,7 @@ impl SockEntry {
         let raw_fd = sock.as_raw_fd();
         Ok(SockEntry {
             id,
+            no,
             owner,
             family,
             ty,
@@ -117,7 +121,7 @@ impl SockEntry {
     pub fn name(&self) -> String {
         match &self.st().label {
             Some(l) => l.clone(),
-            None => format!("#{}", self.id),
+            None => format!("#{}", self.no),
         }
     }
 

@@ -167,8 +167,11 @@ impl Live {
     /// Open, bind to `lo`, see each frame once, attach a drop-all filter and
     /// drain what slipped in before it. Call [`set_filter`] next.
     pub fn open(snap: usize) -> Result<(Live, Socket), OpenError> {
-        let proto = Protocol::from((libc::ETH_P_ALL as u16).to_be() as i32);
-        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(proto)).map_err(|e| {
+        // Protocol 0: the socket receives nothing until `bind` names
+        // ETH_P_ALL and `lo`. Opened with ETH_P_ALL, the socket would be
+        // hooked in at once, and bind would have to unhook it first — a
+        // synchronize_net() in the kernel that cost ~12 ms of start-up.
+        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0))).map_err(|e| {
             match e.raw_os_error() {
                 Some(libc::EPERM) | Some(libc::EACCES) => OpenError::Permission(e),
                 _ => OpenError::Other(e),

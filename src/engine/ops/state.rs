@@ -89,12 +89,13 @@ pub(crate) fn adopt(
     sock: Socket,
 ) -> Result<Arc<SockEntry>, CallError> {
     let id = sh.new_sock_id();
-    let entry = SockEntry::new(id, owner.clone(), family, ty, sock)
+    let entry = SockEntry::new(id, sh.sock_no(id), owner.clone(), family, ty, sock)
         .map_err(|e| CallError::os(errno_of(&e), "could not register the socket"))?;
     let entry = Arc::new(entry);
     sh.insert_sock(entry.clone());
     sh.emit(EventKind::SocketCreated {
         sock: id,
+        no: entry.no,
         fd: entry.raw_fd,
         family,
         ty,

@@ -76,7 +76,7 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
     loop {
         attempt += 1;
         let raw = ctx.raw_socket(SockType::Stream)?;
-        let probe = SockEntry::new(0, ctx.owner.clone(), ctx.family, SockType::Stream, raw)
+        let probe = SockEntry::new(0, 0, ctx.owner.clone(), ctx.family, SockType::Stream, raw)
             .map_err(|e| CallError::os(e.raw_os_error().unwrap_or(libc::EIO), ""))?;
         let err = match probe.sock().connect(&sa) {
             Ok(()) => None,

@@ -56,6 +56,7 @@ impl Socks {
         let id = sh.new_sock_id();
         sh.emit(EventKind::SocketCreated {
             sock: id,
+            no: sh.sock_no(id),
             fd: holder.1,
             family,
             ty,
