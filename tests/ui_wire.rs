@@ -236,4 +236,11 @@ async fn live_states_sit_beside_the_segments() {
         .position(|r| r.left_state.iter().any(|s| s == "TIME_WAIT"))
         .unwrap();
     assert!(tw >= fin, "{:#?}", l.rows);
+    // The same connection seen from the server's socket keeps the client
+    // (the side that sent the SYN) on the left: the ladder never flips when
+    // another row of the Sockets pane becomes the selected one.
+    let from_conn = socklab::app::wire::ladder(&lab.model, &st, Some(conn)).expect("ladder");
+    assert_eq!(from_conn.left.name, "cli");
+    assert_eq!(from_conn.right.name, "conn");
+    assert_eq!(from_conn.rows.len(), l.rows.len());
 }

@@ -180,11 +180,10 @@ pub fn ladder(model: &LabModel, st: &WireState, selected: Option<SockId>) -> Opt
         .enumerate()
         .filter(|(_, s)| c.has(s))
         .collect();
-    // The selected socket on the left; otherwise whoever spoke first.
-    let left_addr = match sel.and_then(|r| r.local) {
-        Some(l) if l == c.a || l == c.b => l,
-        _ => segs.first().map(|(_, s)| s.from).unwrap_or(c.a),
-    };
+    // Whoever spoke first (the client's SYN) on the left, as ladders are
+    // drawn in books. Not the selected socket: the Sockets pane reorders its
+    // rows as steps change, and the ladder must not flip under the student.
+    let left_addr = segs.first().map(|(_, s)| s.from).unwrap_or(c.a);
     let right_addr = if left_addr == c.a { c.b } else { c.a };
     let only: Vec<&Segment> = segs.iter().map(|(_, s)| *s).collect();
     let left = LadderEnd {
@@ -404,8 +403,9 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// The header of one segment, field by field (`h` in the Wire pane).
-pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd) -> Vec<String> {
+/// The header of one segment, field by field (`h` in the Wire pane); its
+/// time counts from `t0_us`, the start of this lab.
+pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd, t0_us: u64) -> Vec<String> {
     let who = |a: SocketAddr| {
         let name = if a == left.addr {
             left.name.clone()
@@ -424,7 +424,7 @@ pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd) -> Vec<Str
     let mut out = vec![format!(
         "#{}  {:.3} s  {proto}  {} → {}  ({} → {})",
         s.n,
-        s.captured_us as f64 / 1e6,
+        s.captured_us.saturating_sub(t0_us) as f64 / 1e6,
         s.from,
         s.to,
         who(s.from),

@@ -134,7 +134,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, ladder: Option<&Ladder>) 
         let rule = format!("── {} ", tr!(lang, "wire.header_of", n = seg.n));
         let rule = format!("{rule}{}", "─".repeat(w.saturating_sub(rule.width())));
         Line::styled(fit(&rule, w), t.dim()).render(Rect::new(area.x, y, area.width, 1), buf);
-        let text: Vec<Line> = header_lines(seg, &ladder.left, &ladder.right)
+        let text: Vec<Line> = header_lines(seg, &ladder.left, &ladder.right, app.t0_us)
             .into_iter()
             .map(Line::raw)
             .collect();
@@ -241,7 +241,8 @@ fn row_lines(row: &Row, g: &Geometry, app: &App) -> Vec<Line<'static>> {
     } else {
         format!("◀{} {label}─", "─".repeat(fill))
     };
-    let time = format!("{:>7.3} ", row.t_us as f64 / 1e6);
+    // Times count from the start of this lab, as in Traffic and Events.
+    let time = format!("{} ", super::fmt_time(row.t_us.saturating_sub(app.t0_us)));
     let lane = || Span::styled("│", t.dim());
     let state = |list: &[String], i: usize, right: bool| -> Span<'static> {
         let s = list.get(i).cloned().unwrap_or_default();
