@@ -723,7 +723,8 @@ async fn a_reset_lab_names_sockets_from_one_again() {
     assert_eq!(lab.model.name_of(b), "#2");
     lab.engine.reset();
     let c = lab.tcp().await;
-    lab.wait_model("the new socket", |m| m.sock(c).is_some()).await;
+    lab.wait_model("the new socket", |m| m.sock(c).is_some())
+        .await;
     assert!(c > b, "ids are never reused");
     assert_eq!(lab.model.name_of(c), "#1", "a fresh lab starts at #1");
     let d = lab.tcp().await;

@@ -77,9 +77,17 @@ fn syntax_errors_point_at_the_spot() {
 
 #[test]
 fn schema_errors_name_the_key_and_line() {
+    // Every shape problem at once, each with a "did you mean".
     let m = messages("schema.toml");
-    assert_eq!(m.len(), 1);
-    assert!(m[0].starts_with("3:1: unknown field `titel`"), "{m:?}");
+    assert_eq!(
+        m,
+        [
+            "1:1: the lesson has no `title`",
+            "1:1: the lesson has no `steps`",
+            "3:1: unknown field `titel` in the lesson (did you mean \"title\"?)",
+        ],
+        "{m:?}"
+    );
 }
 
 #[test]
@@ -150,7 +158,7 @@ fn check_binary_on_a_bad_directory_fails_with_every_problem() {
     );
     assert!(out.contains("syntax.toml:4:43:"), "{out}");
     assert!(out.contains("schema.toml:3:1:"), "{out}");
-    assert!(out.contains("14 problems in 4 files"), "{out}");
+    assert!(out.contains("16 problems in 4 files"), "{out}");
 }
 
 #[test]

@@ -59,8 +59,9 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// Unknown fields here and in the raw types below are reported by
+/// `keys::problems`, all at once, before these are read.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawLesson {
     id: Spanned<String>,
     order: Spanned<i64>,
@@ -72,14 +73,12 @@ struct RawLesson {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawText {
     en: Option<String>,
     ko: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPeer {
     peer: String,
     addr: String,
@@ -89,7 +88,6 @@ struct RawPeer {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawStep {
     text: Spanned<RawText>,
     hint: Spanned<RawText>,
@@ -164,6 +162,21 @@ pub fn parse(path: &Path, src: &str) -> Result<Lesson, Vec<Problem>> {
         src,
         problems: Vec::new(),
     };
+    // Every unknown or missing field at once (serde would stop at the first).
+    // An unknown one is reported and the rest of the file is still checked
+    // (the raw types below ignore unknown fields: this pass owns them).
+    let shape = super::keys::problems(src);
+    let missing = shape.iter().any(|s| s.missing);
+    for s in shape {
+        rep.at(s.span, s.msg);
+    }
+    if missing {
+        for (span, msg) in super::safety::controls(src) {
+            rep.at(span, msg);
+        }
+        rep.problems.sort_by_key(|p| (p.line, p.col));
+        return Err(rep.problems);
+    }
     let raw: RawLesson = match toml::from_str(src) {
         Ok(r) => r,
         Err(e) => {

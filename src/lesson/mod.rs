@@ -14,6 +14,7 @@
 pub mod check;
 pub mod cond;
 pub mod format;
+pub mod keys;
 pub mod load;
 pub mod out;
 mod safety;

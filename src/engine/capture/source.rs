@@ -171,12 +171,13 @@ impl Live {
         // ETH_P_ALL and `lo`. Opened with ETH_P_ALL, the socket would be
         // hooked in at once, and bind would have to unhook it first — a
         // synchronize_net() in the kernel that cost ~12 ms of start-up.
-        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0))).map_err(|e| {
-            match e.raw_os_error() {
+        let sock =
+            Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0))).map_err(|e| match e
+                .raw_os_error()
+            {
                 Some(libc::EPERM) | Some(libc::EACCES) => OpenError::Permission(e),
                 _ => OpenError::Other(e),
-            }
-        })?;
+            })?;
         // SAFETY: `c"lo"` is a static NUL-terminated string; if_nametoindex
         // only reads it, up to the NUL, and keeps no pointer.
         let ifindex = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
