@@ -226,6 +226,9 @@ pub struct App {
     pub code_back: usize,
     /// The language the Code pane shows the program in (`c` switches).
     pub code_lang: crate::export::Lang,
+    /// The program in C for the Code pane, and the `Session::code_gen` it
+    /// was made at (made in `update` only while the pane shows C).
+    pub code_c: (u64, Vec<String>),
     pub lesson_scroll: usize,
     /// The last frame drawn (see [`FrameInfo`]).
     pub frame: FrameInfo,
@@ -276,6 +279,7 @@ impl App {
             events_back: 0,
             code_back: 0,
             code_lang: crate::export::Lang::Python,
+            code_c: (u64::MAX, Vec::new()),
             lesson_scroll: 0,
             frame: FrameInfo::default(),
             t0_us: 0,
@@ -512,6 +516,12 @@ impl App {
 /// Apply one message. The only place app state changes.
 pub fn update(app: &mut App, msg: Msg) -> Effect {
     let effect = update_inner(app, msg);
+    if app.code_lang == crate::export::Lang::C && app.code_c.0 != app.session.code_gen() {
+        app.code_c = (
+            app.session.code_gen(),
+            crate::export::lines(&app.session, crate::export::Lang::C),
+        );
+    }
     // Traffic and Wire share a slot on smaller screens: it keeps showing the
     // one the student looked at last, while they type at the prompt.
     match app.focus {

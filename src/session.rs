@@ -105,6 +105,8 @@ pub struct Session {
     /// The keyword of a block line (`while True:`) that was refused; the
     /// indented lines under it are an IndentationError, not run.
     refused_block: Option<String>,
+    /// See [`Session::code_gen`].
+    code_gen: u64,
 }
 
 /// Keywords that open a block Python would run the indented lines under.
@@ -175,6 +177,7 @@ impl Session {
             labels: HashMap::new(),
             traces: trace::Traces::default(),
             refused_block: None,
+            code_gen: 0,
         }
     }
 
@@ -353,6 +356,7 @@ impl Session {
 
     /// A line finished: label new sockets and add the line to the program.
     fn record(&mut self, d: &Done, text: &str, calls: Vec<(Op, Ret)>) {
+        self.code_gen += 1;
         for (name, v) in &d.bound {
             let Value::Socket(s) = v else { continue };
             // Keep the first name while it still refers to the socket
@@ -480,6 +484,12 @@ impl Session {
 
     /// The name this session labelled a socket with (the student's variable
     /// when it was made), even after the variable moved on.
+    /// Changes whenever the program (its lines or the names of its sockets)
+    /// may have changed: a view derived from them is stale when this moved.
+    pub fn code_gen(&self) -> u64 {
+        self.code_gen
+    }
+
     pub fn label(&self, sock: SockId) -> Option<&str> {
         self.labels.get(&sock).map(String::as_str)
     }
@@ -544,6 +554,7 @@ impl Session {
         self.interp.clear();
         self.pending.clear();
         self.labels.clear();
+        self.code_gen += 1;
         self.refused_block = None;
         self.code = CODE_HEADER.iter().map(|s| s.to_string()).collect();
         self.program.clear();

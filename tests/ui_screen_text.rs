@@ -146,3 +146,35 @@ async fn the_korean_interface_is_korean() {
         assert!(!text.contains(english), "{english}:\n{text}");
     }
 }
+
+/// The Code pane's C view follows the session: each line that works shows
+/// up in the C program as well (made once per change, not once per frame).
+#[tokio::test]
+async fn the_code_pane_in_c_follows_the_session() {
+    let (mut app, mut events) = app();
+    let port = app.session.placeholders()["port"].clone();
+    run(&mut app, &mut events, "srv = socket()").await;
+    app.focus = socklab::keys::Pane::Code;
+    key(&mut app, ratatui::crossterm::event::KeyCode::Char('c'));
+    let c_pane = |app: &App| {
+        let area = Rect::new(0, 0, 100, 60);
+        let mut buf = Buffer::empty(area);
+        socklab::ui::code::render(&mut buf, area, app);
+        text_of(&buf)
+    };
+    let before = c_pane(&app);
+    assert!(before.contains("#include <sys/socket.h>"), "{before}");
+    assert!(!before.contains("bind("), "{before}");
+    app.focus = socklab::keys::Pane::Prompt;
+    run(
+        &mut app,
+        &mut events,
+        &format!("srv.bind((\"127.0.0.1\", {port}))"),
+    )
+    .await;
+    let after = c_pane(&app);
+    assert!(
+        after.contains("bind(srv"),
+        "the new line is in the C program:\n{after}"
+    );
+}

@@ -12,11 +12,12 @@ use crate::app::App;
 use crate::engine::text::sanitize;
 use crate::export::Lang;
 
-/// The program as the pane shows it now.
-fn shown(app: &App) -> std::borrow::Cow<'_, [String]> {
+/// The program as the pane shows it now (the C one is made in `update`,
+/// once per change, not once per frame).
+fn shown(app: &App) -> &[String] {
     match app.code_lang {
-        Lang::Python => std::borrow::Cow::Borrowed(app.session.code()),
-        Lang::C => std::borrow::Cow::Owned(crate::export::lines(&app.session, Lang::C)),
+        Lang::Python => app.session.code(),
+        Lang::C => &app.code_c.1,
     }
 }
 
@@ -40,7 +41,6 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     }
     let t = &app.theme;
     let code = shown(app);
-    let code = &code[..];
     if code.is_empty() {
         Line::styled("your program appears here as you go", t.dim())
             .render(Rect { height: 1, ..area }, buf);
