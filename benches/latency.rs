@@ -53,6 +53,10 @@ fn main() {
         ms(pct(&lab_keys, 99)),
         ratio(pct(&lab_keys, 99), pct(&floor_keys, 99))
     );
+    let idle = idle_cpu(&lab_cmd(socklab), ">>>");
+    println!(
+        "idle CPU     socklab {idle:5.2} % of a core over 5 s, nothing happening (target < 1 %)"
+    );
     let flood_keys = keystrokes(&lab_cmd(socklab), ">>>", Some(()));
     println!(
         "keystroke under flood   socklab p50 {:5.2} p99 {:5.2} ms   p99 ratio {:.2} (target ≤ 4)",
@@ -169,6 +173,30 @@ fn first_frame(cmd: &CommandBuilder, marker: &str) -> Duration {
     let mut term = Term::spawn(cmd);
     assert!(term.until(|s| s.contains(marker)), "no first frame");
     t.elapsed()
+}
+
+/// The share of one core the lab uses while nothing happens: its user and
+/// system time over 5 s, read from /proc after the first frame has settled.
+fn idle_cpu(cmd: &CommandBuilder, marker: &str) -> f64 {
+    let mut term = Term::spawn(cmd);
+    assert!(term.until(|s| s.contains(marker)));
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = term.child.process_id().expect("a pid");
+    let ticks = || -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // Fields after the command name (which may hold spaces) in parentheses.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    // SAFETY: sysconf takes an integer name and reads no memory of ours.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let (t0, c0) = (Instant::now(), ticks());
+    std::thread::sleep(Duration::from_secs(5));
+    // Keep draining the screen so the lab never blocks on a full pty.
+    while term.rx.try_recv().is_ok() {}
+    let (c1, dt) = (ticks(), t0.elapsed().as_secs_f64());
+    (c1 - c0) as f64 / hz / dt * 100.0
 }
 
 /// Type 60 letters one at a time; each is timed until it shows on screen.
