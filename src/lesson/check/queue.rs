@@ -12,7 +12,7 @@ use crate::engine::model::{LabModel, SockRow};
 use crate::engine::types::SockId;
 
 use super::super::select::*;
-use super::super::why::Why;
+use super::super::why::{Why, josa};
 use super::common::{Errs, OwnerSel, Sel, When, first_selected, missing_label, note};
 use super::CheckKind;
 
@@ -210,11 +210,17 @@ impl CheckKind for QueueCheck {
             ),
             When::Ever => Why::new(
                 format!("{s_en} {qen} has not been {w_en} yet (now: {now})"),
-                format!("{s_ko} {qko}가 아직 {w_ko}였던 적이 없어요 (지금: {now})"),
+                format!(
+                    "{s_ko} {qko}가 아직 {}던 적이 없어요 (지금: {now})",
+                    josa(&w_ko, "이었", "였")
+                ),
             ),
             When::Now if self.cmp != Cmp::AtLeast => Why::new(
                 format!("{s_en} {qen} is not {w_en} now (now: {now})"),
-                format!("{s_ko} {qko}가 지금 {w_ko}가 아니에요 (지금: {now})"),
+                format!(
+                    "{s_ko} {qko}가 지금 {} 아니에요 (지금: {now})",
+                    josa(&w_ko, "이", "가")
+                ),
             ),
             When::Now => Why::new(
                 format!("{s_en} {qen} is not at {min} or more now (now: {now})"),
