@@ -25,6 +25,14 @@ pub(super) fn selects(model: &LabModel, sock: SockId, sel: &Sel) -> bool {
     owner_ok(&s.owner, &sel.owner)
         && sel.label.as_ref().is_none_or(|l| s.labels.contains(l))
         && sel.family.is_none_or(|f| s.family == f)
+        && sel.ty.is_none_or(|t| s.ty == t)
+        && sel.port.as_deref().is_none_or(|p| {
+            let p = p.trim().parse::<u16>().ok();
+            [s.local, s.peer]
+                .iter()
+                .flatten()
+                .any(|a| Some(a.port()) == p)
+        })
 }
 
 /// The newest socket the selection names (for "now: …" in messages).

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::engine::text::py_bytes_repr;
-use crate::engine::types::{Family, SockId, TcpState};
+use crate::engine::types::{Family, SockId, SockType, TcpState};
 
 use crate::engine::model::LabModel;
 
@@ -35,6 +35,11 @@ pub struct Sel {
     pub owner: OwnerSel,
     /// `family = "AF_INET6"`: only sockets of this address family.
     pub family: Option<Family>,
+    /// `port = "{port}"`: only sockets whose local or peer port is this
+    /// (as written, placeholders filled in when the lesson starts).
+    pub port: Option<String>,
+    /// `type = "SOCK_STREAM"` (or `"SOCK_DGRAM"`): only sockets of this type.
+    pub ty: Option<SockType>,
 }
 
 impl Sel {
@@ -43,6 +48,8 @@ impl Sel {
             label: None,
             owner: OwnerSel::Student,
             family: None,
+            port: None,
+            ty: None,
         }
     }
 }
@@ -99,6 +106,8 @@ impl Errs<'_> {
             label,
             owner,
             family: None,
+            port: None,
+            ty: None,
         }
     }
 
@@ -142,6 +151,35 @@ impl Errs<'_> {
     }
 
     /// A kernel state name as `ss` prints it.
+    /// `type = "SOCK_STREAM"` or `"SOCK_DGRAM"` (also `TCP` / `UDP`, any case).
+    pub fn sock_type(&mut self, name: &Option<String>) -> Option<SockType> {
+        let n = name.as_deref()?.trim().to_ascii_lowercase();
+        match n.trim_start_matches("sock_") {
+            "stream" | "tcp" => Some(SockType::Stream),
+            "dgram" | "udp" => Some(SockType::Dgram),
+            _ => {
+                self.err(format!(
+                    "unknown type \"{}\"; use \"SOCK_STREAM\" or \"SOCK_DGRAM\"",
+                    name.as_deref().unwrap_or_default()
+                ));
+                None
+            }
+        }
+    }
+
+    /// `port = "{port}"` or a number: a placeholder, or 1–65535.
+    pub fn port(&mut self, port: &Option<StrOrInt>) -> Option<String> {
+        let p = port.as_ref()?.text();
+        let t = p.trim();
+        let placeholder = t.starts_with('{') && t.ends_with('}');
+        if !placeholder && !t.parse::<u16>().is_ok_and(|n| n > 0) {
+            self.err(format!(
+                "port = \"{p}\": use a placeholder (\"{{port}}\") or a number 1–65535"
+            ));
+        }
+        Some(p)
+    }
+
     /// `family = "AF_INET6"` (also `AF_INET`; `inet6`/`ipv6`/`v6` and
     /// `inet`/`ipv4`/`v4` are read as the same).
     pub fn family(&mut self, name: &Option<String>) -> Option<Family> {

@@ -1,5 +1,6 @@
 //! `accept_queue = N`, `recv_q = N`, `send_q = N`: a socket's queue compared
-//! with N, ever or now. `cmp` says how: `"at_least"` (the default: `recv_q = 0`
+//! with N, ever or now; `backlog = N`: a listener's backlog as the kernel
+//! reports it (`listen(1)` gives 1), compared the same way. `cmp` says how: `"at_least"` (the default: `recv_q = 0`
 //! alone is always true), `"exactly"` or `"at_most"`.
 
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use crate::engine::model::{LabModel, SockRow};
 use crate::engine::types::SockId;
 
 use super::super::select::*;
-use super::super::why::Why;
+use super::super::why::{Why, josa};
 use super::common::{Errs, OwnerSel, Sel, When, first_selected, missing_label, note};
 use super::CheckKind;
 
@@ -21,6 +22,7 @@ pub struct RawQueue {
     accept_queue: Option<i64>,
     recv_q: Option<i64>,
     send_q: Option<i64>,
+    backlog: Option<i64>,
     socket: Option<String>,
     owner: Option<String>,
     when: Option<String>,
@@ -59,6 +61,7 @@ pub enum Queue {
     Accept,
     Recv,
     Send,
+    Backlog,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,11 +86,12 @@ fn queue_value(r: &SockRow, q: Queue) -> u32 {
         Queue::Accept => r.accept_q.unwrap_or(0),
         Queue::Recv => r.recv_q,
         Queue::Send => r.send_q,
+        Queue::Backlog => r.backlog.unwrap_or(0),
     }
 }
 
 impl CheckKind for QueueCheck {
-    const KEYS: &'static [&'static str] = &["accept_queue", "recv_q", "send_q"];
+    const KEYS: &'static [&'static str] = &["accept_queue", "recv_q", "send_q", "backlog"];
     type Raw = RawQueue;
     type Facts = QueueFacts;
 
@@ -98,6 +102,7 @@ impl CheckKind for QueueCheck {
         let (queue, v) = match kind {
             "accept_queue" => (Queue::Accept, r.accept_queue?),
             "recv_q" => (Queue::Recv, r.recv_q?),
+            "backlog" => (Queue::Backlog, r.backlog?),
             _ => (Queue::Send, r.send_q?),
         };
         let cmp = match r.cmp.as_deref().map(|c| c.trim().to_ascii_lowercase().replace(['-', ' '], "_")) {
@@ -136,11 +141,16 @@ impl CheckKind for QueueCheck {
             recv_q,
             send_q,
             accept_q,
+            backlog,
             ..
         } = &ev.kind
         {
+            if self.queue == Queue::Backlog && backlog.is_none() {
+                return;
+            }
             let v = match self.queue {
                 Queue::Accept => accept_q.unwrap_or(0),
+                Queue::Backlog => backlog.unwrap_or(0),
                 Queue::Recv => *recv_q,
                 Queue::Send => *send_q,
             };
@@ -173,6 +183,7 @@ impl CheckKind for QueueCheck {
             Queue::Accept => ("accept queue", "accept 큐"),
             Queue::Recv => ("Recv-Q", "Recv-Q"),
             Queue::Send => ("Send-Q", "Send-Q"),
+            Queue::Backlog => ("backlog", "backlog"),
         };
         let (s_en, s_ko) = match &sel.label {
             Some(l) => (format!("{l}'s"), format!("{l}의")),
@@ -199,11 +210,17 @@ impl CheckKind for QueueCheck {
             ),
             When::Ever => Why::new(
                 format!("{s_en} {qen} has not been {w_en} yet (now: {now})"),
-                format!("{s_ko} {qko}가 아직 {w_ko}였던 적이 없어요 (지금: {now})"),
+                format!(
+                    "{s_ko} {qko}가 아직 {}던 적이 없어요 (지금: {now})",
+                    josa(&w_ko, "이었", "였")
+                ),
             ),
             When::Now if self.cmp != Cmp::AtLeast => Why::new(
                 format!("{s_en} {qen} is not {w_en} now (now: {now})"),
-                format!("{s_ko} {qko}가 지금 {w_ko}가 아니에요 (지금: {now})"),
+                format!(
+                    "{s_ko} {qko}가 지금 {} 아니에요 (지금: {now})",
+                    josa(&w_ko, "이", "가")
+                ),
             ),
             When::Now => Why::new(
                 format!("{s_en} {qen} is not at {min} or more now (now: {now})"),

@@ -1,6 +1,8 @@
 //! `lab = "listening"` and `kernel = "TIME_WAIT"`: sockets in a state, ever
 //! or now, at least `count` of them; `family = "AF_INET6"` narrows them to
-//! one address family (an IPv6 step is not met by IPv4 sockets).
+//! one address family (an IPv6 step is not met by IPv4 sockets), `port =
+//! "{port}"` to the sockets with that local or peer port, `type =
+//! "SOCK_STREAM"` to one socket type (a TCP step is not met by UDP sockets).
 
 use std::collections::HashMap;
 
@@ -12,7 +14,7 @@ use crate::engine::types::{LabState, SockId, TcpState};
 
 use super::super::select::*;
 use super::super::why::{Why, josa};
-use super::common::{Errs, OwnerSel, Sel, When, missing_label, note, subject};
+use super::common::{Errs, OwnerSel, Sel, StrOrInt, When, missing_label, note, subject};
 use super::CheckKind;
 
 #[derive(Deserialize)]
@@ -24,6 +26,9 @@ pub struct RawLab {
     when: Option<String>,
     count: Option<i64>,
     family: Option<String>,
+    port: Option<StrOrInt>,
+    #[serde(rename = "type")]
+    ty: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +40,9 @@ pub struct RawKernel {
     when: Option<String>,
     count: Option<i64>,
     family: Option<String>,
+    port: Option<StrOrInt>,
+    #[serde(rename = "type")]
+    ty: Option<String>,
 }
 
 /// The lab's own state of a socket (`created`, `bound`, `listening`, …).
@@ -67,6 +75,8 @@ impl CheckKind for LabCheck {
         let when = e.when(&r.when);
         let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
         sel.family = e.family(&r.family);
+        sel.port = e.port(&r.port);
+        sel.ty = e.sock_type(&r.ty);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         let n = r.lab.trim().to_ascii_lowercase().replace('_', "-");
@@ -85,6 +95,11 @@ impl CheckKind for LabCheck {
             when,
             count,
         })
+    }
+    fn map_strings(&self, f: &dyn Fn(&str) -> String) -> Self {
+        let mut c = self.clone();
+        c.sel.port = self.sel.port.as_deref().map(f);
+        c
     }
     fn sel(&self) -> Option<&Sel> {
         Some(&self.sel)
@@ -150,6 +165,8 @@ impl CheckKind for KernelCheck {
         let when = e.when(&r.when);
         let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
         sel.family = e.family(&r.family);
+        sel.port = e.port(&r.port);
+        sel.ty = e.sock_type(&r.ty);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         Some(KernelCheck {
@@ -158,6 +175,11 @@ impl CheckKind for KernelCheck {
             when,
             count,
         })
+    }
+    fn map_strings(&self, f: &dyn Fn(&str) -> String) -> Self {
+        let mut c = self.clone();
+        c.sel.port = self.sel.port.as_deref().map(f);
+        c
     }
     fn sel(&self) -> Option<&Sel> {
         Some(&self.sel)

@@ -30,6 +30,8 @@ fn converts_each_kind() {
                 label: Some("srv".into()),
                 owner: OwnerSel::Student,
                 family: None,
+                port: None,
+                ty: None,
             },
             state: "listening".into(),
             when: When::Ever,
@@ -117,4 +119,34 @@ fn reads_not_never_cmp_family_and_args() {
         panic!()
     };
     assert_eq!(k.req.args.as_deref(), Some("SO_REUSEADDR"));
+}
+
+#[test]
+fn reads_port_type_and_backlog() {
+    let c = conv(
+        r#"check = { socket = "srv", lab = "listening", port = "{port}", type = "SOCK_STREAM" }"#,
+    )
+    .unwrap();
+    let Cond::Leaf(Leaf::Lab(l)) = c else {
+        panic!()
+    };
+    assert_eq!(l.sel.port.as_deref(), Some("{port}"));
+    assert_eq!(l.sel.ty, Some(crate::engine::types::SockType::Stream));
+    let c =
+        conv(r#"check = { socket = "u", kernel = "CLOSE", port = 9000, type = "udp" }"#).unwrap();
+    let Cond::Leaf(Leaf::Kernel(k)) = c else {
+        panic!()
+    };
+    assert_eq!(k.sel.port.as_deref(), Some("9000"));
+    assert_eq!(k.sel.ty, Some(crate::engine::types::SockType::Dgram));
+    let e = conv(r#"check = { socket = "s", lab = "bound", port = "http" }"#).unwrap_err();
+    assert!(e[0].contains("placeholder"), "{e:?}");
+    let e = conv(r#"check = { socket = "s", lab = "bound", type = "SOCK_RAW" }"#).unwrap_err();
+    assert!(e[0].contains("SOCK_STREAM"), "{e:?}");
+    let c = conv(r#"check = { socket = "srv", backlog = 1, cmp = "exactly" }"#).unwrap();
+    let Cond::Leaf(Leaf::Queue(q)) = c else {
+        panic!()
+    };
+    assert_eq!(q.queue, super::queue::Queue::Backlog);
+    assert_eq!(q.cmp, super::queue::Cmp::Exactly);
 }
