@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::describe::error_line;
 use crate::engine::peers::{KINDS, Role, kind_info};
 use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::{
@@ -16,6 +17,7 @@ use crate::engine::{
 use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
 use crate::lang::{Done, Frozen, Interp, LangError, MAX_LINE, Step, Stmt, Value, World};
+use crate::settings::Lang;
 
 pub mod trace;
 
@@ -105,6 +107,8 @@ pub struct Session {
     /// The keyword of a block line (`while True:`) that was refused; the
     /// indented lines under it are an IndentationError, not run.
     refused_block: Option<String>,
+    /// The language of what the session says (errors' explanations, lab commands' replies).
+    lang: Lang,
 }
 
 /// Keywords that open a block Python would run the indented lines under.
@@ -155,6 +159,15 @@ impl World for ModelWorld<'_> {
 }
 
 impl Session {
+    /// Speak `lang` from now on (English until told).
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
     /// Placeholders {port} {port2}..{port5} are fresh free ports, {host} = 127.0.0.1.
     pub fn new(engine: Engine) -> Session {
         Session::with_placeholders(engine, Session::fresh_placeholders())
@@ -173,6 +186,7 @@ impl Session {
             line_no: 1,
             placeholders: ph,
             labels: HashMap::new(),
+            lang: Lang::En,
             traces: trace::Traces::default(),
             refused_block: None,
         }
@@ -397,7 +411,7 @@ impl Session {
         };
         let ret = match result {
             Ok(ret) => ret,
-            Err(e) => return Some(failed(&p, sanitize(&e.python()))),
+            Err(e) => return Some(failed(&p, sanitize(&error_line(self.lang, e)))),
         };
         p.rets.push(crate::lang::ret_value(ret));
         if self.keep_code {
@@ -629,7 +643,7 @@ impl Session {
                         };
                         Submitted::Echo(format!("peer {pname} ({kind}) {how} {addr}"))
                     }
-                    Err(e) => Submitted::Error(sanitize(&e.python())),
+                    Err(e) => Submitted::Error(sanitize(&error_line(self.lang, &e))),
                 }
             }
             "peers" => {

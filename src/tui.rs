@@ -90,6 +90,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         });
         let mut app = App::new(Session::new(engine.clone()), Theme::from_env());
         app.lang = cli.lang.unwrap_or_else(Lang::from_env);
+        app.session.set_lang(app.lang);
         let store = crate::lesson::progress::ProgressStore::from_env();
         if let Some(mut hook) = lesson_hook(cli, &mode, &mut app.session, store)? {
             // Warnings from opening (a progress file set aside, a broken

@@ -348,6 +348,7 @@ fn submit_prompt(app: &mut App) -> Effect {
         }
     }
     app.say(LineKind::Input, &format!(">>> {line}"));
+    app.session.set_lang(app.lang);
     let result = app.session.submit(&line);
     submitted(app, result)
 }

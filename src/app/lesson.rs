@@ -98,8 +98,10 @@ impl LessonApp {
     fn open(&mut self, session: &mut Session, idx: usize, clean: bool) {
         if clean {
             let engine = session.engine().clone();
+            let lang = session.lang();
             session.reset();
             *session = Session::new(engine);
+            session.set_lang(lang);
             self.fresh = true;
         }
         self.idx = idx;
