@@ -101,15 +101,12 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
             app.set_hook(hook);
         }
         if app.hook.is_none() {
-            app.welcome(match mode {
-                Mode::Sandbox => {
-                    "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)"
-                }
-                Mode::Trace { .. } => {
-                    "trace mode: the program's calls show in the panes; you can make calls too (F1: keys)"
-                }
-                _ => "type a socket call, e.g. s = socket()   (F1: keys, :help, :hint)",
-            });
+            let key = match mode {
+                Mode::Sandbox => "welcome.sandbox",
+                Mode::Trace { .. } => "welcome.trace",
+                _ => "welcome.lesson",
+            };
+            app.welcome(&crate::tr!(app.lang, key));
         }
         if let Mode::Trace { argv, step } = &mode {
             start_trace(&mut app, argv.clone(), *step);
@@ -142,8 +139,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         let gone = |e: &anyhow::Error| {
             e.chain().any(|c| {
                 c.downcast_ref::<io::Error>().is_some_and(|io| {
-                    io.raw_os_error() == Some(libc::EIO)
-                        || io.kind() == io::ErrorKind::BrokenPipe
+                    io.raw_os_error() == Some(libc::EIO) || io.kind() == io::ErrorKind::BrokenPipe
                 })
             })
         };
