@@ -13,12 +13,16 @@ const _CATALOGUES: [&str; 2] = [
     include_str!("locales/ko.yml"),
 ];
 
-/// A message from the catalogue in `lang`, with `%{name}` filled in:
+/// A message from the catalogue in `lang`, with `%{name}` filled in and
+/// the language's particles fitted to them ([`particles`]):
 /// `tr!(lang, "ev.closed")`, `tr!(lang, "ev.kernel", from = a, to = b)`.
 #[macro_export]
 macro_rules! tr {
     ($lang:expr, $key:expr $(, $name:ident = $value:expr)* $(,)?) => {
-        rust_i18n::t!($key, locale = $lang.code() $(, $name = $value)*).into_owned()
+        $crate::i18n::particles(
+            $lang,
+            &rust_i18n::t!($key, locale = $lang.code() $(, $name = $value)*),
+        )
     };
 }
 

@@ -360,6 +360,7 @@ fn sock_cells(r: &SockRow, full: bool, app: &App) -> Vec<Cell> {
                     .unwrap_or_default(),
                 base.patch(t.warn()),
             ),
+            Col::Owner if r.owner.is_student() => cell(crate::tr!(app.lang, "ui.you"), base),
             Col::Owner => cell(r.owner.to_string(), base),
         })
         .collect()
