@@ -11,8 +11,21 @@ use crate::engine::capture::{CaptureOff, CaptureStatus, End, Segment};
 use crate::engine::event::{ProgramNote, Stream};
 use crate::engine::model::LabModel;
 use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
-use crate::engine::{Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};
+use crate::engine::{CallError, Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};
 use crate::settings::Lang;
+
+/// A failed call as the student reads it: Python's own line, exactly as
+/// Python prints it (exception, errno, C message), then what it means in
+/// the lab in the student's language:
+/// `ConnectionRefusedError: [Errno 111] Connection refused — nothing is listening on …`.
+pub fn error_line(lang: Lang, e: &CallError) -> String {
+    let mut s = e.python();
+    if !e.explain.is_empty() {
+        s.push_str(e.joiner());
+        s.push_str(&crate::i18n::note(lang, &e.explain));
+    }
+    s
+}
 
 /// What kind of thing happened, for colouring and filtering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,7 +206,7 @@ pub fn describe(
                     lang,
                     "ev.failed",
                     call = call_line(&c.owner, &c.text),
-                    error = sanitize(&error.python())
+                    error = sanitize(&error_line(lang, error))
                 ),
             )
         }
@@ -428,8 +441,13 @@ fn peer_text(lang: Lang, peer: &str, note: &PeerNote) -> String {
                 format!(" {}", sanitize(unit))
             }
         ),
-        PeerNote::Error { message } => {
-            tr!(lang, "peer.error", peer = peer, message = sanitize(message))
+        PeerNote::Error { message, explain } => {
+            let mut m = message.clone();
+            if !explain.is_empty() {
+                m.push_str(" — ");
+                m.push_str(&crate::i18n::note(lang, explain));
+            }
+            tr!(lang, "peer.error", peer = peer, message = sanitize(&m))
         }
         PeerNote::Paused { reason } => {
             tr!(lang, "peer.paused", peer = peer, reason = sanitize(reason))

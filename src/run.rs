@@ -262,6 +262,7 @@ async fn run_lines(
     });
     let mut session = Session::new(engine.clone());
     session.keep_code(opts.keep_code);
+    session.set_lang(opts.lang);
     let mut r = Runner {
         session,
         events,
@@ -609,7 +610,21 @@ impl Runner<'_> {
 pub fn json_event(ev: &Event) -> anyhow::Result<serde_json::Value> {
     use crate::engine::Ret;
     let EventKind::CallDone { call, sock, ret } = &ev.kind else {
-        return Ok(serde_json::to_value(ev)?);
+        let mut v = serde_json::to_value(ev)?;
+        // What an error means, in words (English: JSON is for programs).
+        match &ev.kind {
+            EventKind::CallFailed { error, .. } => {
+                v["error"]["explain"] = json!(crate::i18n::note(Lang::En, &error.explain));
+            }
+            EventKind::Peer {
+                note: crate::engine::PeerNote::Error { explain, .. },
+                ..
+            } if !explain.is_empty() => {
+                v["note"]["explain"] = json!(crate::i18n::note(Lang::En, explain));
+            }
+            _ => {}
+        }
+        return Ok(v);
     };
     let cut = |b: &bytes::Bytes| b.slice(..b.len().min(DATA_KEEP));
     let (short, len) = match ret {

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::describe::error_line;
 use crate::engine::peers::{KINDS, Role, kind_info};
 use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::{
@@ -16,6 +17,7 @@ use crate::engine::{
 use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
 use crate::lang::{Done, Frozen, Interp, LangError, MAX_LINE, Step, Stmt, Value, World};
+use crate::settings::Lang;
 
 pub mod trace;
 
@@ -107,6 +109,8 @@ pub struct Session {
     refused_block: Option<String>,
     /// See [`Session::code_gen`].
     code_gen: u64,
+    /// The language of what the session says (errors' explanations, lab commands' replies).
+    lang: Lang,
 }
 
 /// Keywords that open a block Python would run the indented lines under.
@@ -157,6 +161,15 @@ impl World for ModelWorld<'_> {
 }
 
 impl Session {
+    /// Speak `lang` from now on (English until told).
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
     /// Placeholders {port} {port2}..{port5} are fresh free ports, {host} = 127.0.0.1.
     pub fn new(engine: Engine) -> Session {
         Session::with_placeholders(engine, Session::fresh_placeholders())
@@ -175,6 +188,7 @@ impl Session {
             line_no: 1,
             placeholders: ph,
             labels: HashMap::new(),
+            lang: Lang::En,
             traces: trace::Traces::default(),
             refused_block: None,
             code_gen: 0,
@@ -297,11 +311,7 @@ impl Session {
         }
         if self.keep_code && self.code_bytes + text.len() > MAX_CODE {
             return Submitted::Error(
-                LangError::lab(format!(
-                    "the Code pane is full ({} lines, over socklab's limit of 16 MiB) — export it, then :reset to go on with a new program",
-                    self.code.len()
-                ))
-                .headline(),
+                LangError::lab(tr!(self.lang, "lab.code_full", lines = self.code.len())).headline(),
             );
         }
         let world = ModelWorld(&self.model);
@@ -401,7 +411,7 @@ impl Session {
         };
         let ret = match result {
             Ok(ret) => ret,
-            Err(e) => return Some(failed(&p, sanitize(&e.python()))),
+            Err(e) => return Some(failed(&p, sanitize(&error_line(self.lang, e)))),
         };
         p.rets.push(crate::lang::ret_value(ret));
         if self.keep_code {
@@ -514,12 +524,7 @@ impl Session {
     /// then run `VAR.sendall(b'...')` like a typed line.
     pub fn send_text(&mut self, sock: SockId, text: &str, newline: bool) -> Submitted {
         let Some(var) = self.var_of(sock) else {
-            return Submitted::Error(
-                LangError::lab(
-                    "this socket has no variable in your program — assign it to a name first",
-                )
-                .headline(),
-            );
+            return Submitted::Error(LangError::lab(tr!(self.lang, "send.no_variable")).headline());
         };
         let mut data = match escape::decode_bytes(text, Mode::Text) {
             Ok(d) => d,
@@ -537,11 +542,7 @@ impl Session {
         let line = format!("{var}.sendall({})", py_bytes_repr(&data));
         if line.len() > MAX_LINE {
             return Submitted::Error(
-                LangError::lab(format!(
-                    "that is too much for the send pane ({} bytes) — use sendall(b'x' * N) at the prompt",
-                    data.len()
-                ))
-                .headline(),
+                LangError::lab(tr!(self.lang, "send.too_much", n = data.len())).headline(),
             );
         }
         self.submit_expanded(&line)
@@ -625,7 +626,7 @@ impl Session {
             return r.map_or_else(err, Submitted::Echo);
         }
         match name {
-            "" => err("a lab command needs a name after ':' — try :help".into()),
+            "" => err(tr!(self.lang, "lab.no_name")),
             "peer" => {
                 let spec = match PeerSpec::parse(args) {
                     Ok(s) => s,
@@ -634,19 +635,23 @@ impl Session {
                 let (kind, addr) = (spec.kind.clone(), spec.addr.clone());
                 match self.engine.start_peer(spec) {
                     Ok(pname) => {
-                        let how = match kind_info(&kind).map(|k| k.role) {
-                            Some(Role::Client) => "connecting to",
-                            _ => "listening on",
+                        let key = match kind_info(&kind).map(|k| k.role) {
+                            Some(Role::Client) => "lab.peer_connecting",
+                            _ => "lab.peer_listening",
                         };
-                        Submitted::Echo(format!("peer {pname} ({kind}) {how} {addr}"))
+                        Submitted::Echo(crate::i18n::text(
+                            self.lang,
+                            key,
+                            &[("peer", pname), ("kind", kind), ("addr", addr)],
+                        ))
                     }
-                    Err(e) => Submitted::Error(sanitize(&e.python())),
+                    Err(e) => Submitted::Error(sanitize(&error_line(self.lang, &e))),
                 }
             }
             "peers" => {
                 let peers = self.engine.peers();
                 if peers.is_empty() {
-                    return Submitted::Echo("no peers running".into());
+                    return Submitted::Echo(tr!(self.lang, "lab.no_peers"));
                 }
                 let lines: Vec<String> = peers
                     .iter()
@@ -654,10 +659,7 @@ impl Session {
                     .collect();
                 Submitted::Echo(lines.join("\n"))
             }
-            "export" if !self.keep_code => err(
-                "this run keeps no program — run the script with socklab run --keep-code to :export it"
-                    .into(),
-            ),
+            "export" if !self.keep_code => err(tr!(self.lang, "lab.export_no_code")),
             "export" => match crate::export::command(self, args) {
                 Ok(msg) => Submitted::Echo(msg),
                 Err(m) => err(m),
@@ -665,21 +667,23 @@ impl Session {
             "stop" => {
                 let pname = args.trim();
                 if pname.is_empty() {
-                    return err("usage: :stop NAME (see :peers)".into());
+                    return err(tr!(self.lang, "lab.stop_usage"));
                 }
                 if self.engine.stop_peer(pname) {
-                    Submitted::Echo(format!("stopped peer {pname}"))
+                    Submitted::Echo(tr!(self.lang, "lab.stopped", peer = pname))
                 } else {
                     let running: Vec<String> =
                         self.engine.peers().into_iter().map(|p| p.0).collect();
-                    err(format!(
-                        "no peer named '{pname}'{}",
-                        if running.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (running: {})", running.join(", "))
-                        }
-                    ))
+                    err(if running.is_empty() {
+                        tr!(self.lang, "lab.no_such_peer", peer = pname)
+                    } else {
+                        tr!(
+                            self.lang,
+                            "lab.no_such_peer_running",
+                            peer = pname,
+                            running = running.join(", ")
+                        )
+                    })
                 }
             }
             _ => Submitted::Lab {

@@ -213,7 +213,7 @@ impl Printer {
             });
         }
         if self.opts.json {
-            writeln!(out, "{}", serde_json::to_value(ev)?)?;
+            writeln!(out, "{}", crate::run::json_event(ev)?)?;
             return Ok(());
         }
         let text = match self.word(ev) {

@@ -110,6 +110,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         });
         let mut app = App::new(Session::new(engine.clone()), Theme::from_env());
         app.lang = cli.lang.unwrap_or_else(Lang::from_env);
+        app.session.set_lang(app.lang);
         let store = crate::lesson::progress::ProgressStore::from_env();
         if let Some(mut hook) = lesson_hook(cli, &mode, &mut app.session, store)? {
             // Warnings from opening (a progress file set aside, a broken
@@ -120,15 +121,12 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
             app.set_hook(hook);
         }
         if app.hook.is_none() {
-            app.welcome(match mode {
-                Mode::Sandbox => {
-                    "sandbox: type a socket call, e.g. s = socket()   (F1: keys, :help)"
-                }
-                Mode::Trace { .. } => {
-                    "trace mode: the program's calls show in the panes; you can make calls too (F1: keys)"
-                }
-                _ => "type a socket call, e.g. s = socket()   (F1: keys, :help, :hint)",
-            });
+            let key = match mode {
+                Mode::Sandbox => "welcome.sandbox",
+                Mode::Trace { .. } => "welcome.trace",
+                _ => "welcome.lesson",
+            };
+            app.welcome(&crate::tr!(app.lang, key));
         }
         if let Mode::Trace { argv, step } = &mode {
             start_trace(&mut app, argv.clone(), *step);
@@ -161,8 +159,7 @@ pub fn main(cli: &Cli, mode: Mode) -> anyhow::Result<ExitCode> {
         let gone = |e: &anyhow::Error| {
             e.chain().any(|c| {
                 c.downcast_ref::<io::Error>().is_some_and(|io| {
-                    io.raw_os_error() == Some(libc::EIO)
-                        || io.kind() == io::ErrorKind::BrokenPipe
+                    io.raw_os_error() == Some(libc::EIO) || io.kind() == io::ErrorKind::BrokenPipe
                 })
             })
         };

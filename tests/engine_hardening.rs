@@ -34,7 +34,7 @@ async fn recv_never_hands_back_more_than_it_read() {
         })
         .await;
     assert_eq!(e.exc, "LabError", "{}", e.python());
-    assert!(e.message.contains("MSG_PEEK"), "{}", e.python());
+    assert!(en(&e).contains("MSG_PEEK"), "{}", e.python());
     // The datagram is still there; a plain recv(1) gives exactly one byte.
     assert_eq!(as_bytes(lab.ok(recv_op(u, 1)).await), b"x");
     // Every data event is as long as what recv returned.
@@ -144,7 +144,7 @@ async fn options_that_reach_past_loopback_are_refused() {
         })
         .await;
     assert_eq!(e.exc, "LabError");
-    assert!(e.message.contains("--allow-remote"), "{}", e.python());
+    assert!(en(&e).contains("--allow-remote"), "{}", e.python());
     let u = lab.socket(2, 2).await;
     let e = lab
         .err(Op::SetSockOpt {
@@ -172,8 +172,8 @@ async fn epipe_after_own_shutdown_says_so() {
     lab.ok(Op::Shutdown { sock: cli, how: 1 }).await;
     let e = lab.err(send_op(cli, b"late")).await;
     assert_eq!(e.errno, Some(libc::EPIPE));
-    assert!(e.explain.contains("shutdown(SHUT_WR)"), "{}", e.python());
-    assert!(!e.explain.contains("other side"), "{}", e.python());
+    assert!(en(&e).contains("shutdown(SHUT_WR)"), "{}", e.python());
+    assert!(!en(&e).contains("other side"), "{}", e.python());
     // shutdown() before connect(): ENOTCONN, but the kernel keeps it.
     let (_srv2, port) = lab.server(5).await;
     let early = lab.tcp().await;
@@ -192,11 +192,7 @@ async fn epipe_after_own_shutdown_says_so() {
     );
     let e = lab.err(send_op(early, b"x")).await;
     assert_eq!(e.errno, Some(libc::EPIPE));
-    assert!(
-        e.explain.contains("before it was connected"),
-        "{}",
-        e.python()
-    );
+    assert!(en(&e).contains("before it was connected"), "{}", e.python());
 }
 
 fn notes(lab: &Lab, peer: &str) -> Vec<PeerNote> {
@@ -272,4 +268,9 @@ async fn a_peer_at_the_socket_limit_waits_and_recovers() {
             .any(|n| matches!(n, PeerNote::Stopped { .. })),
         "the peer must not stop"
     );
+}
+
+/// The error as an English-reading student sees it (Python's line and the lab's explanation).
+fn en(e: &socklab::engine::CallError) -> String {
+    socklab::describe::error_line(socklab::settings::Lang::En, e)
 }

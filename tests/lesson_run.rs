@@ -127,10 +127,7 @@ fn steps_advance_and_step_peers_are_handed_out_once() {
         v.why_not,
         ["srv가 아직 listening 상태가 아니에요 (지금: closed)"]
     );
-    assert_eq!(
-        v.footer,
-        "3단계 중 2단계 · :hint 힌트 · :solution 정답 · :reset 다시 · :next 다음"
-    );
+    assert_eq!(v.footer, "2/3단계 · :hint · :solution · :reset · :next");
 }
 
 #[test]

@@ -182,7 +182,8 @@ async fn one_lesson(lesson: socklab::lesson::Lesson, dir: String) -> Vec<String>
                     }
                 }
                 for c in &cols {
-                    let head = socklab::ui::sockets::header_of(c).expect("a column");
+                    let head = socklab::ui::sockets::header_of(c, socklab::settings::Lang::En)
+                        .expect("a column");
                     if !header.split_whitespace().any(|h| h == head) {
                         failures.push(format!(
                             "{} step {} at {w}×{h}: column {head} is not on screen:\n{text}",

@@ -210,7 +210,7 @@ fn ends_are_named_by_variable_or_peer_even_when_the_name_comes_later() {
         l.why(),
         vec![(
             "no RST from resetter to cli seen on the wire yet (watch the Wire pane)".to_string(),
-            "아직 resetter에서 cli로 가는 RST가 와이어에 보이지 않았어요 (Wire 창을 보세요)"
+            "아직 resetter에서 cli로 가는 RST가 와이어에 보이지 않았어요 (와이어 창을 보세요)"
                 .to_string()
         )]
     );

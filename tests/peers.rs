@@ -346,18 +346,18 @@ async fn peer_limits_and_bad_specs() {
         .engine
         .start_peer(PeerSpec::new("echo", "127.0.0.1:1"))
         .unwrap_err();
-    assert!(e.message.contains("limit"), "{}", e.python());
+    assert!(en(&e).contains("limit"), "{}", e.python());
     lab.engine.reset();
     let e = lab
         .engine
         .start_peer(PeerSpec::new("echo", "10.1.2.3:80"))
         .unwrap_err();
-    assert!(e.message.contains("loopback"), "{}", e.python());
+    assert!(en(&e).contains("loopback"), "{}", e.python());
     let e = lab
         .engine
         .start_peer(PeerSpec::new("echo", "nonsense"))
         .unwrap_err();
-    assert!(e.message.contains("HOST:PORT"), "{}", e.python());
+    assert!(en(&e).contains("HOST:PORT"), "{}", e.python());
     lab.drain();
 }
 
@@ -429,4 +429,9 @@ async fn a_peer_closing_while_it_reads_sends_fin() {
         b"",
         "EOF: the FIN arrived"
     );
+}
+
+/// The error as an English-reading student sees it.
+fn en(e: &socklab::engine::CallError) -> String {
+    socklab::describe::error_line(socklab::settings::Lang::En, e)
 }

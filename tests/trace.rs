@@ -380,7 +380,7 @@ async fn c_program_refused_connect_and_a_datagram() {
     assert_eq!(e.errno, Some(libc::ECONNREFUSED));
     assert_eq!(e.errno_name.as_deref(), Some("ECONNREFUSED"));
     assert_eq!(
-        e.explain,
+        socklab::i18n::note(socklab::settings::Lang::En, &e.explain),
         format!("nothing is listening on 127.0.0.1:{closed} (the SYN was answered with RST)")
     );
     assert_eq!(
@@ -422,12 +422,8 @@ except OSError as e:
         panic!("connect must fail")
     };
     assert_eq!(e.errno, Some(libc::EACCES));
-    assert!(
-        e.explain.contains("not a loopback address"),
-        "{}",
-        e.explain
-    );
-    assert!(e.explain.contains("--allow-remote"));
+    assert!(en(&e).contains("not a loopback address"), "{}", en(&e));
+    assert!(en(&e).contains("--allow-remote"));
     // The program saw the refusal, and the kernel never tried (no SYN_SENT).
     assert_eq!(t.output_with(h.pid(), "\n").await, "PermissionError 13\n");
     assert!(!t.log.iter().any(|e| matches!(
@@ -713,4 +709,9 @@ fn headless_transcript_of_a_traced_program() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no program"));
+}
+
+/// The error as an English-reading student sees it (Python's line and the lab's explanation).
+fn en(e: &socklab::engine::CallError) -> String {
+    socklab::describe::error_line(socklab::settings::Lang::En, e)
 }

@@ -348,16 +348,15 @@ fn submit_prompt(app: &mut App) -> Effect {
         }
     }
     app.say(LineKind::Input, &format!(">>> {line}"));
+    app.session.set_lang(app.lang);
     let result = app.session.submit(&line);
     submitted(app, result)
 }
 
 fn submit_send(app: &mut App) -> Effect {
     let Some(target) = app.current_target() else {
-        app.say(
-            LineKind::Error,
-            "nothing to send to: connect() or accept() a connection first",
-        );
+        let msg = crate::tr!(app.lang, "send.nothing");
+        app.say(LineKind::Error, &msg);
         return Effect::REDRAW;
     };
     let text = app.send_input.value().to_string();
@@ -470,15 +469,11 @@ fn lab_command(app: &mut App, name: &str, args: &str) -> Effect {
             } else if n == "reset" {
                 app.session.reset();
                 app.clear_lab();
-                app.say(
-                    LineKind::Info,
-                    "lab reset: every socket closed, every peer stopped",
-                );
+                let msg = crate::tr!(app.lang, "lab.reset");
+                app.say(LineKind::Info, &msg);
             } else {
-                app.say(
-                    LineKind::Info,
-                    &format!(":{n}: no lesson open (this is the sandbox; `socklab learn` opens the lessons)"),
-                );
+                let msg = crate::tr!(app.lang, "lab.no_lesson", name = n);
+                app.say(LineKind::Info, &msg);
             }
         }
         other => {

@@ -90,16 +90,14 @@ pub fn build(
 }
 
 impl LessonApp {
-    fn ko(&self) -> bool {
-        self.lang == Lang::Ko
-    }
-
     /// Open lesson `idx` on a clean lab (fresh ports, no sockets, no names).
     fn open(&mut self, session: &mut Session, idx: usize, clean: bool) {
         if clean {
             let engine = session.engine().clone();
+            let lang = session.lang();
             session.reset();
             *session = Session::new(engine);
+            session.set_lang(lang);
             self.fresh = true;
         }
         self.idx = idx;
@@ -113,26 +111,18 @@ impl LessonApp {
     fn start_peers(&mut self, session: &mut Session) {
         for spec in self.run.take_peers() {
             if let Err(e) = session.engine().start_peer(spec) {
-                self.notes.push(e.python());
+                self.notes.push(crate::describe::error_line(self.lang, &e));
             }
         }
     }
 
     fn save(&mut self) {
         if let Err(e) = self.store.save(&mut self.progress) {
-            let msg = if self.ko() {
-                format!("진도를 저장하지 못했어요: {e}")
-            } else {
-                format!("could not save your progress: {e}")
-            };
+            let msg = crate::tr!(self.lang, "lesson.save_failed", error = e);
             if !self.notes.contains(&msg) {
                 self.notes.push(msg);
             }
         }
-    }
-
-    fn say(&self, en: &str, ko: &str) -> String {
-        if self.ko() { ko } else { en }.to_string()
     }
 
     fn next(&mut self, session: &mut Session) -> Vec<String> {
@@ -159,10 +149,7 @@ impl LessonApp {
                 self.open(session, i, true);
                 vec![self.opened_line()]
             }
-            None => vec![self.say(
-                "This was the last lesson. :lesson ID opens any lesson again.",
-                "마지막 레슨이었어요. :lesson ID로 아무 레슨이나 다시 열 수 있어요.",
-            )],
+            None => vec![crate::tr!(self.lang, "lesson.was_last")],
         }
     }
 
@@ -172,7 +159,7 @@ impl LessonApp {
             return Vec::new();
         }
         if self.idx == 0 {
-            return vec![self.say("This is the first step.", "첫 단계예요.")];
+            return vec![crate::tr!(self.lang, "lesson.first_step")];
         }
         self.open(session, self.idx - 1, true);
         vec![self.opened_line()]
@@ -181,14 +168,7 @@ impl LessonApp {
     fn opened_line(&self) -> String {
         let l = &self.lessons[self.idx];
         let title = l.title.get(self.lang);
-        if self.ko() {
-            format!(
-                "레슨 {} «{title}»을(를) 열었어요. 새 실습실이에요.",
-                l.order
-            )
-        } else {
-            format!("Lesson {} «{title}» opened, on a fresh lab.", l.order)
-        }
+        crate::tr!(self.lang, "lesson.opened", order = l.order, title = title)
     }
 
     fn lesson_cmd(&mut self, session: &mut Session, args: &str) -> Vec<String> {
@@ -219,10 +199,7 @@ impl LessonApp {
                 self.open(session, i, true);
                 vec![self.opened_line()]
             }
-            None => vec![self.say(
-                &format!("there is no lesson '{key}' (:lesson lists them)"),
-                &format!("'{key}' 레슨은 없어요 (:lesson 으로 목록을 볼 수 있어요)"),
-            )],
+            None => vec![crate::tr!(self.lang, "lesson.no_such", key = key)],
         }
     }
 }
@@ -243,30 +220,24 @@ impl LessonHook for LessonApp {
             // Also under the prompt: on a small screen the pane may not
             // have room for it below the step.
             "hint" => match self.run.hint(self.lang) {
-                Some(h) => vec![format!("{} {h}", self.say("hint:", "힌트:"))],
-                None => vec![self.say("no hint here", "여기에는 힌트가 없어요")],
+                Some(h) => vec![format!("{} {h}", crate::tr!(self.lang, "lesson.hint"))],
+                None => vec![crate::tr!(self.lang, "lesson.no_hint")],
             },
             "solution" => match self.run.solution() {
                 Some(line) => {
                     self.prompt = Some(line);
-                    vec![self.say(
-                        "The reference call is in the prompt: Enter runs it (:solution again for the next line).",
-                        "정답 호출을 프롬프트에 넣었어요. Enter로 실행하세요 (다음 줄은 :solution 한 번 더).",
-                    )]
+                    vec![crate::tr!(self.lang, "lesson.solution_in_prompt")]
                 }
-                None => vec![self.say("this step has no reference call", "이 단계에는 정답 호출이 없어요")],
+                None => vec![crate::tr!(self.lang, "lesson.no_solution")],
             },
             "reset" => {
                 self.open(session, self.idx, true);
-                vec![self.say(
-                    "Lesson restarted on a fresh lab: every socket closed, its peers started again.",
-                    "레슨을 새 실습실에서 다시 시작했어요. 소켓은 모두 닫고 피어는 다시 띄웠어요.",
-                )]
+                vec![crate::tr!(self.lang, "lesson.restarted")]
             }
             "check" => {
                 let why = self.run.why_not(self.lang);
                 if why.is_empty() {
-                    vec![self.say("This step is done. :next goes on.", "이 단계는 끝났어요. :next로 넘어가세요.")]
+                    vec![crate::tr!(self.lang, "lesson.step_done")]
                 } else {
                     why
                 }
@@ -312,14 +283,8 @@ impl LessonHook for LessonApp {
             self.was_finished = true;
             out.push(
                 match next_after(&self.lessons, &self.lessons[self.idx].id) {
-                    Some(_) => self.say(
-                        "Lesson complete! :next opens the next lesson.",
-                        "레슨 완료! :next로 다음 레슨을 열어요.",
-                    ),
-                    None => self.say(
-                        "Lesson complete — that was the last one. Well done!",
-                        "레슨 완료 — 마지막 레슨이었어요. 수고했어요!",
-                    ),
+                    Some(_) => crate::tr!(self.lang, "lesson.complete"),
+                    None => crate::tr!(self.lang, "lesson.complete_last"),
                 },
             );
         }

@@ -74,12 +74,9 @@ pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
             None => (" ".to_string(), 0),
         };
         let here = if progress.current.as_deref() == Some(l.id.as_str()) {
-            match lang {
-                Lang::En => "  ← you are here",
-                Lang::Ko => "  ← 지금 여기",
-            }
+            format!("  ← {}", crate::tr!(lang, "list.here"))
         } else {
-            ""
+            String::new()
         };
         say(&format!(
             "{:>2}  {}  {}  {mark} {done}/{n}{here}",

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
 use super::capture::{CaptureStatus, Segment};
-use super::error::CallError;
+use super::error::{CallError, Note};
 use super::types::*;
 
 /// One thing that happened, with the time since the engine started.
@@ -56,6 +56,9 @@ pub enum PeerNote {
     },
     Error {
         message: String,
+        /// What the error means in the lab (a catalogue key and values).
+        #[serde(skip_serializing_if = "Note::is_empty")]
+        explain: Note,
     },
     /// The peer cannot go on for now (the lab's socket limit); it waits.
     Paused {

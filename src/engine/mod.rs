@@ -30,7 +30,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub use capture::{CaptureOff, CaptureStatus, PcapExport, Segment};
-pub use error::CallError;
+pub use error::{CallError, Note};
 pub use event::{Event, EventKind, FourTuple, PeerNote, ProgramNote, Stream};
 pub use model::LabModel;
 pub use peers::PeerSpec;

@@ -319,17 +319,10 @@ impl LessonRun {
             })
             .flatten();
         let n = l.steps.len();
-        let footer = match (self.finished(), lang) {
-            (true, Lang::En) => "Lesson complete — :next for the next lesson".to_string(),
-            (true, Lang::Ko) => "레슨 완료 — 다음 레슨은 :next".to_string(),
-            (false, Lang::En) => format!(
-                "Step {} of {n} · :hint · :solution · :reset · :next",
-                self.current + 1
-            ),
-            (false, Lang::Ko) => format!(
-                "{n}단계 중 {}단계 · :hint 힌트 · :solution 정답 · :reset 다시 · :next 다음",
-                self.current + 1
-            ),
+        let footer = if self.finished() {
+            crate::tr!(lang, "lesson.footer_done")
+        } else {
+            crate::tr!(lang, "lesson.footer_step", step = self.current + 1, of = n)
         };
         LessonView {
             title: l.title.get(lang).to_string(),

@@ -42,7 +42,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let t = &app.theme;
     let code = shown(app);
     if code.is_empty() {
-        Line::styled("your program appears here as you go", t.dim())
+        Line::styled(crate::tr!(app.lang, "code.empty"), t.dim())
             .render(Rect { height: 1, ..area }, buf);
         return;
     }

@@ -13,7 +13,6 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::App;
 use crate::engine::text::sanitize;
-use crate::settings::Lang;
 
 /// The lesson module's view (`LessonRun::view`) is what this pane draws:
 /// title, text, steps with their status, hint, why-not lines and footer,
@@ -107,7 +106,6 @@ fn blank() -> Item {
 /// lesson's text and the whole checklist follow (scroll to read them).
 fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
     let t = &app.theme;
-    let ko = v.lang == Lang::Ko;
     // The title is on the pane's frame already; every row here is the lesson's.
     let mut out = Vec::new();
     let current = v.steps.iter().position(|(_, s)| *s == StepStatus::Current);
@@ -122,14 +120,14 @@ fn lesson_items(v: &LessonView, app: &App) -> Vec<Item> {
             Style::new().add_modifier(Modifier::BOLD),
         );
         for w in &v.why_not {
-            let label = if ko { "  남은 일: " } else { "  not yet: " };
-            push_para(&mut out, label, t.warn(), w, t.warn());
+            let label = format!("  {} ", crate::tr!(v.lang, "lesson.not_yet"));
+            push_para(&mut out, &label, t.warn(), w, t.warn());
         }
         if let Some(h) = &v.hint {
-            let label = if ko { "  힌트: " } else { "  hint: " };
+            let label = format!("  {} ", crate::tr!(v.lang, "lesson.hint"));
             push_para(
                 &mut out,
-                label,
+                &label,
                 t.info().add_modifier(Modifier::BOLD),
                 h,
                 t.info(),
@@ -197,20 +195,14 @@ fn sandbox_compact(app: &App) -> Vec<Item> {
         style: t.prompt(),
     };
     vec![
-        item(
-            "Sandbox: each line you type at >>> is a real socket call on 127.0.0.1. Try:",
-            t.header(),
-        ),
+        item(&crate::tr!(app.lang, "sandbox.compact_head"), t.header()),
         code(format!(
             "srv = socket(AF_INET, SOCK_STREAM)   srv.bind((\"127.0.0.1\", {port}))"
         )),
         code(format!(
             "srv.listen(5)   :peer greeter 127.0.0.1:{port}   conn, addr = srv.accept()"
         )),
-        item(
-            "Tab: next pane · F1: keys · :peers · :reset · lessons: socklab learn",
-            t.dim(),
-        ),
+        item(&crate::tr!(app.lang, "sandbox.compact_keys"), t.dim()),
     ]
 }
 
@@ -226,18 +218,10 @@ fn sandbox_items(app: &App) -> Vec<Item> {
         style: t.prompt(),
     };
     vec![
-        item("Sandbox — no lesson open", t.header()),
-        item(
-            "Each line you type at >>> is a real socket call on this machine's \
-             loopback (127.0.0.1); the panes show what your program and the \
-             kernel do.",
-            Style::new(),
-        ),
+        item(&crate::tr!(app.lang, "sandbox.title"), t.header()),
+        item(&crate::tr!(app.lang, "sandbox.intro"), Style::new()),
         blank(),
-        item(
-            "A server, and a built-in client that connects to it:",
-            Style::new(),
-        ),
+        item(&crate::tr!(app.lang, "sandbox.server"), Style::new()),
         code("srv = socket(AF_INET, SOCK_STREAM)"),
         code(&format!("srv.bind((\"127.0.0.1\", {port}))")),
         code("srv.listen(5)"),
@@ -245,16 +229,12 @@ fn sandbox_items(app: &App) -> Vec<Item> {
         code("conn, addr = srv.accept()"),
         code("conn.recv(1024)"),
         blank(),
-        item("Or a client of a built-in server:", Style::new()),
+        item(&crate::tr!(app.lang, "sandbox.client"), Style::new()),
         code(&format!(":peer echo 127.0.0.1:{port2}")),
         code("cli = socket()"),
         code(&format!("cli.connect((\"127.0.0.1\", {port2}))")),
         code("cli.sendall(b\"hello\\n\")"),
         blank(),
-        item(
-            ":peers lists peers, :stop NAME stops one, :reset starts over. \
-             Lessons: quit (:quit) and run `socklab learn`. F1 or ? shows every key.",
-            t.dim(),
-        ),
+        item(&crate::tr!(app.lang, "sandbox.more"), t.dim()),
     ]
 }

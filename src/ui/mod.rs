@@ -49,7 +49,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     let lay = layout::compute(area, app);
     let buf = f.buffer_mut();
     if let Some((w, h)) = lay.too_small {
-        too_small(buf, area, w, h);
+        too_small(buf, area, w, h, app.lang);
         return;
     }
     for p in &lay.panes {
@@ -179,10 +179,12 @@ pub fn pane_block(buf: &mut Buffer, p: &PaneRect, app: &App, extra: &str) -> Rec
     inner
 }
 
-fn too_small(buf: &mut Buffer, area: Rect, w: u16, h: u16) {
-    let msg = format!(
-        "terminal too small (need {w}×{h}, have {}×{})",
-        area.width, area.height
+fn too_small(buf: &mut Buffer, area: Rect, w: u16, h: u16, lang: crate::settings::Lang) {
+    let msg = crate::tr!(
+        lang,
+        "ui.too_small",
+        need = format!("{w}×{h}"),
+        have = format!("{}×{}", area.width, area.height)
     );
     let y = area.y + area.height / 2;
     let r = Rect::new(

@@ -14,9 +14,9 @@ const PS: &str = "send> ";
 
 pub fn title_extra(app: &App) -> String {
     let nl = if app.send_newline {
-        "+\\n on"
+        crate::tr!(app.lang, "send.newline_on")
     } else {
-        "+\\n off"
+        crate::tr!(app.lang, "send.newline_off")
     };
     match app.current_target() {
         Some(id) => {
@@ -26,9 +26,15 @@ pub fn title_extra(app: &App) -> String {
                 .and_then(|r| r.peer)
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
-            format!("to {}{peer} · {nl}", m.name_of(id))
+            crate::tr!(
+                app.lang,
+                "send.to",
+                name = m.name_of(id),
+                peer = peer,
+                nl = nl
+            )
         }
-        None => format!("no connected socket · {nl}"),
+        None => crate::tr!(app.lang, "send.nobody", nl = nl),
     }
 }
 
@@ -42,7 +48,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let value = app.send_input.value();
     let body = if value.is_empty() && app.focus != crate::keys::Pane::Send {
         Span::styled(
-            fit("text to sendall() (Tab here, type, Enter)", room),
+            fit(&crate::tr!(app.lang, "send.placeholder"), room),
             t.dim(),
         )
     } else {

@@ -12,6 +12,7 @@ use ratatui::widgets::Widget;
 use super::pad;
 use crate::app::{App, FADE_US};
 use crate::engine::model::{OrphanRow, SockRow};
+use crate::settings::Lang;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Col {
@@ -63,21 +64,9 @@ const ORDER: [Col; 12] = [
 ];
 
 impl Col {
-    fn header(self) -> &'static str {
-        match self {
-            Col::Name => "name",
-            Col::Fd => "fd",
-            Col::Kind => "kind",
-            Col::Local => "local",
-            Col::Peer => "peer",
-            Col::Lab => "lab",
-            Col::Kernel => "kernel",
-            Col::RecvQ => "RecvQ",
-            Col::SendQ => "SendQ",
-            Col::Accept => "accq",
-            Col::Call => "call",
-            Col::Owner => "owner",
-        }
+    /// Its header in `lang` (the catalogue's `col.<lesson name>`).
+    fn header(self, lang: Lang) -> String {
+        crate::i18n::text(lang, &format!("col.{}", self.lesson_name()), &[])
     }
 
     /// The name a lesson uses for it (`LessonView::focus_cols`).
@@ -111,17 +100,23 @@ impl Col {
     }
 }
 
-/// The header of the column a lesson calls `name` (for tests and lessons).
-pub fn header_of(name: &str) -> Option<&'static str> {
+/// The header of the column a lesson calls `name`, in `lang` (for tests and lessons).
+pub fn header_of(name: &str, lang: Lang) -> Option<String> {
     ORDER
         .iter()
         .find(|c| c.lesson_name() == name)
-        .map(|c| c.header())
+        .map(|c| c.header(lang))
 }
 
-/// The widest text each column shows, in display columns.
-#[derive(Clone, Debug, Default)]
-struct Widths([usize; 12]);
+/// The widest text each column shows, in display columns, and the headers.
+#[derive(Clone, Debug)]
+struct Widths([usize; 12], Vec<String>);
+
+impl Widths {
+    fn new(lang: Lang) -> Widths {
+        Widths([0; 12], ORDER.iter().map(|c| c.header(lang)).collect())
+    }
+}
 
 impl Widths {
     fn idx(c: Col) -> usize {
@@ -132,13 +127,16 @@ impl Widths {
         self.0[i] = self.0[i].max(unicode_width::UnicodeWidthStr::width(text));
     }
     fn get(&self, c: Col) -> usize {
-        self.0[Self::idx(c)].max(c.header().len()).min(c.cap())
+        let i = Self::idx(c);
+        self.0[i]
+            .max(unicode_width::UnicodeWidthStr::width(self.1[i].as_str()))
+            .min(c.cap())
     }
 }
 
 /// (column, header, width) that fit `width`, left to right. `focus` are the
 /// columns the lesson's step names: they are kept before the others.
-fn columns(width: u16, widths: &Widths, focus: &[&str]) -> Vec<(Col, &'static str, usize)> {
+fn columns(width: u16, widths: &Widths, focus: &[&str]) -> Vec<(Col, String, usize)> {
     let mut by_priority: Vec<Col> = vec![Col::Name];
     by_priority.extend(
         PRIORITY
@@ -163,7 +161,7 @@ fn columns(width: u16, widths: &Widths, focus: &[&str]) -> Vec<(Col, &'static st
     ORDER
         .iter()
         .filter(|c| keep.contains(c))
-        .map(|c| (*c, c.header(), widths.get(*c)))
+        .map(|c| (*c, widths.1[Widths::idx(*c)].clone(), widths.get(*c)))
         .collect()
 }
 
@@ -216,7 +214,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     for o in &orphans {
         cells.push((orphan_cells(o, full, app), true));
     }
-    let mut widths = Widths::default();
+    let mut widths = Widths::new(app.lang);
     for (row, _) in &cells {
         for (c, cell) in ORDER.iter().zip(row) {
             widths.see(*c, &cell.text);
@@ -240,7 +238,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     Line::from(header).render(Rect { height: 1, ..area }, buf);
     let total = cells.len();
     if total == 0 {
-        let msg = "no sockets yet — try: s = socket()";
+        let msg = tr!(app.lang, "ui.no_sockets");
         Line::styled(msg, t.dim()).render(
             Rect::new(area.x, area.y + 1, area.width, 1).intersection(area),
             buf,
@@ -362,6 +360,7 @@ fn sock_cells(r: &SockRow, full: bool, app: &App) -> Vec<Cell> {
                     .unwrap_or_default(),
                 base.patch(t.warn()),
             ),
+            Col::Owner if r.owner.is_student() => cell(crate::tr!(app.lang, "ui.you"), base),
             Col::Owner => cell(r.owner.to_string(), base),
         })
         .collect()
@@ -386,7 +385,7 @@ fn orphan_cells(o: &OrphanRow, full: bool, app: &App) -> Vec<Cell> {
     let style = app.theme.dim();
     let origin = o
         .origin
-        .map(|id| format!("was {}", app.session.model().name_of(id)))
+        .map(|id| tr!(app.lang, "ui.was", name = app.session.model().name_of(id)))
         .unwrap_or_default();
     let kind = if o.tuple.local.is_ipv6() {
         "TCP/v6"
@@ -397,7 +396,7 @@ fn orphan_cells(o: &OrphanRow, full: bool, app: &App) -> Vec<Cell> {
         .iter()
         .map(|c| {
             let text = match c {
-                Col::Name => "(no fd)".to_string(),
+                Col::Name => tr!(app.lang, "ui.no_fd"),
                 Col::Fd => "-".into(),
                 Col::Kind => kind.into(),
                 Col::Local => addr(Some(o.tuple.local), full),
@@ -420,7 +419,7 @@ mod tests {
     use super::*;
 
     fn widths(pairs: &[(Col, usize)]) -> Widths {
-        let mut w = Widths::default();
+        let mut w = Widths::new(Lang::En);
         for (c, n) in pairs {
             w.see(*c, &"x".repeat(*n));
         }

@@ -16,21 +16,32 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     // A traced program stopped before a call: what it is about to do, and
     // the keys that let it go on, instead of everything else.
     let held = crate::app::trace::held_line(app).filter(|_| !app.help);
+    let mut spans = vec![Span::styled(
+        format!(" {} ", app.focus.title_in(app.lang)),
+        t.title(true),
+    )];
+    let mut used = spans[0].width();
+    let hints: Vec<(String, String)> = keys::hints(app.focus, app.help)
+        .into_iter()
+        .map(|(key, help)| (key.to_string(), keys::word(help, app.lang)))
+        .collect();
     let right = match (&app.lesson, pending) {
         _ if held.is_some() => String::new(),
         (_, n) if n > 0 => format!(
             " {} ",
             crate::tr!(app.lang, "ui.calls_waiting", n = n.to_string())
         ),
-        (Some(v), _) => format!(" {} ", crate::engine::text::sanitize(&v.footer)),
+        (Some(v), _) => {
+            let footer = crate::engine::text::sanitize(&v.footer);
+            footer_that_fits(
+                &footer,
+                area.width as usize - used.min(area.width as usize),
+                &hints,
+            )
+        }
         (None, _) => format!(" {} ", crate::tr!(app.lang, "ui.sandbox")),
     };
     let right_w = right.width();
-    let mut spans = vec![Span::styled(
-        format!(" {} ", app.focus.title_in(app.lang)),
-        t.title(true),
-    )];
-    let mut used = spans[0].width();
     let room = (area.width as usize).saturating_sub(right_w + 1);
     if let Some(line) = &held {
         // The keys always fit; the call is cut (…) only if it is very long
@@ -53,8 +64,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         Line::from(spans).render(area, buf);
         return;
     }
-    for (key, help) in keys::hints(app.focus, app.help) {
-        let help = keys::word(help, app.lang);
+    for (key, help) in hints {
         let item = format!(" {key} {help} ");
         let w = item.width() + 1;
         if used + w > room {
@@ -73,6 +83,79 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
             area.y,
             right,
             if pending > 0 { t.warn() } else { t.dim() },
+        );
+    }
+}
+
+/// How many key hints to keep beside the lesson's footer: the first ones
+/// (run, complete, history) matter more than the footer's list of commands.
+const MIN_HINTS: usize = 3;
+
+/// How many of `hints` fit in `room` columns, in order (as `render` lays them).
+fn hints_fitting(hints: &[(String, String)], room: usize) -> usize {
+    let mut used = 0;
+    let mut n = 0;
+    for (key, help) in hints {
+        let w = format!(" {key} {help} ").width() + 2;
+        if used + w > room {
+            break;
+        }
+        used += w;
+        n += 1;
+    }
+    n
+}
+
+/// The lesson's footer (`lesson 6 (7 of 21) · Step 1 of 5 · :hint · …`),
+/// padded, with its last `·` parts dropped while they would push the first
+/// key hints off a narrow line. Whole parts go, never part of a word; the
+/// lesson and the step always stay.
+fn footer_that_fits(footer: &str, room: usize, hints: &[(String, String)]) -> String {
+    let parts: Vec<&str> = footer.split(" · ").collect();
+    let want = MIN_HINTS.min(hints.len());
+    let mut keep = parts.len();
+    loop {
+        let right = format!(" {} ", parts[..keep].join(" · "));
+        let left = room.saturating_sub(right.width() + 1);
+        if keep <= 2 || hints_fitting(hints, left) >= want {
+            return right;
+        }
+        keep -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hints(words: &[(&str, &str)]) -> Vec<(String, String)> {
+        words
+            .iter()
+            .map(|(k, h)| (k.to_string(), h.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_footer_gives_way_to_the_first_key_hints() {
+        let ko = hints(&[
+            ("Enter", "실행"),
+            ("Tab", "완성"),
+            ("↑", "기록"),
+            ("C-c", "취소/종료"),
+        ]);
+        let footer = "레슨 1 (2/21) · 2/4단계 · :hint · :solution · :reset · :next";
+        let room = 80 - " 프롬프트 ".width();
+        let right = footer_that_fits(footer, room, &ko);
+        assert!(right.starts_with(" 레슨 1 (2/21) · 2/4단계"), "{right}");
+        assert!(!right.contains(":next"), "{right}");
+        let left = room - right.width() - 1;
+        assert!(hints_fitting(&ko, left) >= MIN_HINTS, "{right}");
+        // Wide enough: the whole footer stays.
+        assert_eq!(footer_that_fits(footer, 200, &ko), format!(" {footer} "));
+        // Never less than the lesson and its step, even with no room at all.
+        assert_eq!(
+            footer_that_fits(footer, 10, &ko),
+            " 레슨 1 (2/21) · 2/4단계 "
         );
     }
 }

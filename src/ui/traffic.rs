@@ -21,13 +21,13 @@ pub fn title_extra(app: &App) -> String {
     let t = &app.traffic;
     let mut parts = Vec::new();
     if t.hex {
-        parts.push("hex".to_string());
+        parts.push(crate::tr!(app.lang, "traffic.hex"));
     }
     if t.back > 0 {
-        parts.push(format!("{} newer below · End follows", t.back));
+        parts.push(crate::tr!(app.lang, "traffic.newer_below", n = t.back));
     }
     if t.dropped > 0 {
-        parts.push(format!("{} older records dropped", t.dropped));
+        parts.push(crate::tr!(app.lang, "traffic.dropped", n = t.dropped));
     }
     parts.join(" · ")
 }
@@ -39,7 +39,8 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     let t = &app.theme;
     let recs = &app.traffic.recs;
     if recs.is_empty() {
-        Line::styled("no bytes have moved yet", t.dim()).render(Rect { height: 1, ..area }, buf);
+        Line::styled(crate::tr!(app.lang, "traffic.empty"), t.dim())
+            .render(Rect { height: 1, ..area }, buf);
         return;
     }
     let end = recs.len() - app.traffic.back.min(recs.len() - 1);

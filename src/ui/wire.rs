@@ -22,6 +22,9 @@ use crate::engine::text::sanitize;
 /// The state columns beside the lanes, where the pane is wide enough.
 const STATE_W: usize = 11;
 
+/// The command that lets socklab capture (as the student types it).
+const SETCAP: &str = "sudo setcap cap_net_raw+ep \"$(command -v socklab)\"";
+
 /// `ladder` is `app.ladder()`, built once per frame by the caller for both
 /// the title and the body.
 pub fn title_extra(app: &App, ladder: Option<&Ladder>) -> String {
@@ -78,9 +81,12 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, ladder: Option<&Ladder>) 
                 t.warn(),
             )];
             if *why == CaptureOff::NoCapNetRaw {
-                for key in ["wire.how_setcap", "wire.how_netns", "wire.how_rest"] {
-                    lines.push(Line::raw(tr!(lang, key)));
-                }
+                // The commands stand on lines of their own, as typed.
+                lines.push(Line::raw(tr!(lang, "wire.how_setcap")));
+                lines.push(Line::styled(format!("  {SETCAP}"), t.prompt()));
+                lines.push(Line::raw(tr!(lang, "wire.how_netns")));
+                lines.push(Line::styled("  socklab --netns", t.prompt()));
+                lines.push(Line::raw(tr!(lang, "wire.how_rest")));
             }
             wrapped(buf, area, lines);
             return;

@@ -92,7 +92,8 @@ pub fn mask(screen: &str) -> String {
         out.chars().take(w.max(fill.len())).collect()
     };
     let times = Regex::new(r" *\d+\.\d{3}\b").expect("re");
-    let ports = Regex::new(r"\b\d{5}\b").expect("re");
+    // ASCII word edges: a port followed by Korean (`9000에서`) is masked too.
+    let ports = Regex::new(r"(?-u:\b)\d{5}(?-u:\b)").expect("re");
     let fds = Regex::new(r"fd(=| )\d+").expect("re");
     let mut lines: Vec<String> = screen
         .lines()
@@ -103,30 +104,43 @@ pub fn mask(screen: &str) -> String {
                 .to_string()
         })
         .collect();
-    // The Sockets pane's fd column: blank it under its header until the next pane.
+    // The Sockets pane's fd column: blank it under its header until the next
+    // pane. Counted in display columns (Korean text beside it is double width).
+    let width = unicode_width::UnicodeWidthStr::width;
     let mut col: Option<usize> = None;
     for l in lines.iter_mut() {
-        if let Some(i) = l.find("name ")
+        let head = l.find("name ").or_else(|| l.find("이름 "));
+        if let Some(i) = head
             && let Some(j) = l[i..].find(" fd ")
-            && l[i + 4..i + j].trim().is_empty()
+            && l[i..i + j].split_whitespace().count() == 1
         {
-            col = Some(l[..i + j + 1].chars().count());
+            col = Some(width(&l[..i + j + 1]));
             continue;
         }
         if l.contains(" ───") {
             col = None;
         }
         if let Some(c) = col {
-            let chars: Vec<char> = l.chars().collect();
-            if chars.len() >= c + 3
-                && chars[c..c + 3].iter().any(|ch| ch.is_ascii_digit())
-                && chars[c..c + 3]
-                    .iter()
-                    .all(|ch| ch.is_ascii_digit() || *ch == ' ')
+            // The byte offset where display column `c` starts, if one does.
+            let mut at = None;
+            let mut w = 0;
+            for (b, ch) in l.char_indices() {
+                if w == c {
+                    at = Some(b);
+                    break;
+                }
+                w += unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+            }
+            if let Some(b) = at
+                && l.len() >= b + 3
+                && l.is_char_boundary(b + 3)
             {
-                let mut v = chars;
-                v[c..c + 3].copy_from_slice(&['#', ' ', ' ']);
-                *l = v.into_iter().collect();
+                let cell = &l[b..b + 3];
+                if cell.chars().any(|ch| ch.is_ascii_digit())
+                    && cell.chars().all(|ch| ch.is_ascii_digit() || ch == ' ')
+                {
+                    l.replace_range(b..b + 3, "#  ");
+                }
             }
         }
     }

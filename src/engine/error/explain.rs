@@ -1,13 +1,17 @@
 //! What an errno means for the call that got it: one table for the whole
 //! lab, so every explanation is written once and can be read in one place.
 //!
-//! A row is (call, errno, when, text). `when` narrows a row to a situation
+//! A row is (call, errno, when, key). `when` narrows a row to a situation
 //! the lab knows about (the socket is already bound, the student shut it
 //! down for writing); the first row that fits wins, so the narrow rows come
-//! before the general one. `{addr}` is the address the call was about,
-//! `{ip}` its IP, `{local}` the socket's own address.
+//! before the general one. The key names the row's words in the catalogues
+//! (`src/locales/*.yml`: every row has them in every language); its values
+//! are `addr` (the address the call was about), `ip` (its IP) and `local`
+//! (the socket's own address).
 
 use std::net::SocketAddr;
+
+use super::Note;
 
 /// Which call failed (a group of calls that fail alike).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,199 +63,149 @@ const TABLE: &[(Call, i32, When, &str)] = &[
         Call::Bind,
         EADDRINUSE,
         When::Always,
-        "another socket already holds {addr} (a listener, or a connection in TIME_WAIT; see SO_REUSEADDR)",
+        "explain.bind_eaddrinuse",
     ),
-    (
-        Call::Bind,
-        EINVAL,
-        When::Bound,
-        "this socket is already bound to {local}; a socket is bound once",
-    ),
+    (Call::Bind, EINVAL, When::Bound, "explain.bind_einval_bound"),
     (
         Call::Bind,
         EINVAL,
         When::Unbound,
-        "{ip} cannot be bound by this socket (an IPv4-mapped address on an IPV6_V6ONLY socket?)",
+        "explain.bind_einval_unbound",
     ),
-    (
-        Call::Bind,
-        EACCES,
-        When::Always,
-        "ports below 1024 need privilege (root or CAP_NET_BIND_SERVICE)",
-    ),
+    (Call::Bind, EACCES, When::Always, "explain.bind_eacces"),
     (
         Call::Bind,
         EADDRNOTAVAIL,
         When::Always,
-        "no interface on this machine has the address {ip}",
+        "explain.bind_eaddrnotavail",
     ),
     (
         Call::Listen,
         EOPNOTSUPP,
         When::Always,
-        "UDP has no connections: no listen() or accept(); just recvfrom()",
+        "explain.listen_eopnotsupp",
     ),
     (
         Call::Listen,
         EADDRINUSE,
         When::Always,
-        "another socket already listens on {local}",
+        "explain.listen_eaddrinuse",
     ),
-    (
-        Call::Accept,
-        EINVAL,
-        When::Always,
-        "accept() needs a listening socket: call listen() first",
-    ),
+    (Call::Accept, EINVAL, When::Always, "explain.accept_einval"),
     (
         Call::Accept,
         EOPNOTSUPP,
         When::Always,
-        "UDP has no connections to accept; use recvfrom()",
+        "explain.accept_eopnotsupp",
     ),
-    (
-        Call::Accept,
-        EMFILE,
-        When::Always,
-        "this process has no free file descriptors; close some sockets",
-    ),
+    (Call::Accept, EMFILE, When::Always, "explain.accept_emfile"),
     (
         Call::ConnectUdp,
         ECONNREFUSED,
         When::Always,
-        "an earlier datagram to {addr} was answered with ICMP port unreachable: nothing listens there",
+        "explain.connect_udp_econnrefused",
     ),
     (
         Call::Connect,
         ECONNREFUSED,
         When::Always,
-        "nothing is listening on {addr} (the SYN was answered with RST)",
+        "explain.connect_econnrefused",
     ),
     (
         Call::Connect,
         ETIMEDOUT,
         When::Always,
-        "{addr} never answered the SYN",
+        "explain.connect_etimedout",
     ),
     (
         Call::Connect,
         EISCONN,
         When::Always,
-        "this socket is already connected",
+        "explain.connect_eisconn",
     ),
     (
         Call::Connect,
         EALREADY,
         When::Always,
-        "a connect() on this socket is still in progress",
+        "explain.connect_ealready",
     ),
     (
         Call::Connect,
         EINVAL,
         When::Always,
-        "a listening socket cannot connect",
+        "explain.connect_einval",
     ),
     (
         Call::Connect,
         EADDRNOTAVAIL,
         When::Always,
-        "no free local port or address for this connection",
+        "explain.connect_eaddrnotavail",
     ),
     (
         Call::Send,
         EPIPE,
         When::ShutWrEarly,
-        "this socket was shut down for writing before it was connected (the kernel kept the shutdown although it said ENOTCONN); it can never send: make a new socket",
+        "explain.send_epipe_shut_early",
     ),
     (
         Call::Send,
         EPIPE,
         When::ShutWr,
-        "this socket was shut down for writing (shutdown(SHUT_WR)); it can still receive, but never send again",
+        "explain.send_epipe_shut_wr",
     ),
-    (
-        Call::Send,
-        EPIPE,
-        When::Always,
-        "the connection is gone (the other side closed or reset it); nothing more can be sent",
-    ),
+    (Call::Send, EPIPE, When::Always, "explain.send_epipe"),
     (
         Call::Send,
         ECONNRESET,
         When::Always,
-        "the other side reset the connection (RST)",
+        "explain.send_econnreset",
     ),
-    (
-        Call::Send,
-        ENOTCONN,
-        When::Always,
-        "connect() first (or use sendto() with an address for UDP)",
-    ),
+    (Call::Send, ENOTCONN, When::Always, "explain.send_enotconn"),
     (
         Call::Send,
         EDESTADDRREQ,
         When::Always,
-        "this UDP socket has no default peer: use sendto(data, address) or connect() first",
+        "explain.send_edestaddrreq",
     ),
-    (
-        Call::Send,
-        EMSGSIZE,
-        When::Always,
-        "a UDP datagram on loopback holds at most 65507 bytes",
-    ),
+    (Call::Send, EMSGSIZE, When::Always, "explain.send_emsgsize"),
     (
         Call::Send,
         ECONNREFUSED,
         When::Always,
-        "an earlier datagram was answered with ICMP port unreachable: nothing listens there",
+        "explain.send_econnrefused",
     ),
-    (
-        Call::Send,
-        EISCONN,
-        When::Always,
-        "this socket is connected; use send()",
-    ),
+    (Call::Send, EISCONN, When::Always, "explain.send_eisconn"),
     (
         Call::Recv,
         ECONNRESET,
         When::Always,
-        "the other side reset the connection (RST): it closed with unread data, or aborted",
+        "explain.recv_econnreset",
     ),
-    (
-        Call::Recv,
-        ENOTCONN,
-        When::Always,
-        "recv() needs a connected socket (accept() or connect() first)",
-    ),
+    (Call::Recv, ENOTCONN, When::Always, "explain.recv_enotconn"),
     (
         Call::Recv,
         ECONNREFUSED,
         When::Always,
-        "an earlier datagram was answered with ICMP port unreachable: nothing listens there",
+        "explain.recv_econnrefused",
     ),
-    (
-        Call::Recv,
-        EINVAL,
-        When::Always,
-        "this socket cannot receive (is it a listening socket?)",
-    ),
+    (Call::Recv, EINVAL, When::Always, "explain.recv_einval"),
     (
         Call::Shutdown,
         ENOTCONN,
         When::Always,
-        "shutdown() needs a connected socket",
+        "explain.shutdown_enotconn",
     ),
     (
         Call::Shutdown,
         EINVAL,
         When::Always,
-        "how must be SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2)",
+        "explain.shutdown_einval",
     ),
     (
         Call::SockOpt,
         ENOPROTOOPT,
         When::Always,
-        "the kernel knows no such option at this level",
+        "explain.sock_opt_enoprotoopt",
     ),
 ];
 
@@ -265,22 +219,28 @@ fn fits(when: When, f: &Facts) -> bool {
     }
 }
 
-/// The one line that says what `errno` means for `call`, or "" when the
-/// table has nothing to add to the C library's message.
-pub fn explain(call: Call, errno: i32, facts: &Facts) -> String {
-    let Some((_, _, _, text)) = TABLE
+/// What `errno` means for `call`, as a catalogue key and its values, or
+/// an empty note when the table has nothing to add to the C library's message.
+pub fn explain(call: Call, errno: i32, facts: &Facts) -> Note {
+    let Some((_, _, _, key)) = TABLE
         .iter()
         .find(|(c, e, w, _)| *c == call && *e == errno && fits(*w, facts))
     else {
-        return String::new();
+        return Note::default();
     };
     let show = |a: Option<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
-    text.replace("{addr}", &show(facts.addr))
-        .replace(
-            "{ip}",
-            &facts.addr.map(|a| a.ip().to_string()).unwrap_or_default(),
+    Note::new(key)
+        .with("addr", show(facts.addr))
+        .with(
+            "ip",
+            facts.addr.map(|a| a.ip().to_string()).unwrap_or_default(),
         )
-        .replace("{local}", &show(facts.local))
+        .with("local", show(facts.local))
+}
+
+/// Every key the table can give, for the catalogues' tests.
+pub fn explain_keys() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(_, _, _, k)| *k)
 }
 
 #[cfg(test)]
@@ -290,7 +250,7 @@ mod tests {
     #[test]
     fn narrow_rows_win_over_general_ones() {
         let plain = explain(Call::Send, EPIPE, &Facts::default());
-        assert!(plain.contains("other side"), "{plain}");
+        assert_eq!(plain.key, "explain.send_epipe");
         let own = explain(
             Call::Send,
             EPIPE,
@@ -299,7 +259,7 @@ mod tests {
                 ..Facts::default()
             },
         );
-        assert!(own.contains("shutdown(SHUT_WR)"), "{own}");
+        assert_eq!(own.key, "explain.send_epipe_shut_wr");
         let early = explain(
             Call::Send,
             EPIPE,
@@ -309,11 +269,11 @@ mod tests {
                 ..Facts::default()
             },
         );
-        assert!(early.contains("before it was connected"), "{early}");
+        assert_eq!(early.key, "explain.send_epipe_shut_early");
     }
 
     #[test]
-    fn placeholders_are_filled() {
+    fn values_are_given() {
         let a: SocketAddr = "127.0.0.1:9000".parse().unwrap();
         let s = explain(
             Call::Connect,
@@ -323,10 +283,9 @@ mod tests {
                 ..Facts::default()
             },
         );
-        assert_eq!(
-            s,
-            "nothing is listening on 127.0.0.1:9000 (the SYN was answered with RST)"
-        );
+        assert_eq!(s.key, "explain.connect_econnrefused");
+        assert_eq!(s.arg("addr"), Some("127.0.0.1:9000"));
+        assert_eq!(s.arg("local"), Some(""));
         assert!(explain(Call::Recv, EBADF, &Facts::default()).is_empty());
     }
 

@@ -1,9 +1,15 @@
 //! Errors of socket calls, shaped like Python's `OSError` family, and
 //! (in `explain`) the one table of what each errno means for each call.
+//!
+//! The engine speaks no language: what an error means in the lab is a
+//! [`Note`], a catalogue key with named values, which the layers above
+//! (`crate::describe`) put into words in the student's language.
 
 mod explain;
+mod note;
 
-pub use explain::{Call, Facts, explain};
+pub use explain::{Call, Facts, explain, explain_keys};
+pub use note::Note;
 
 use std::fmt;
 
@@ -20,13 +26,14 @@ pub struct CallError {
     pub errno_name: Option<String>,
     /// Python's message: `Connection refused`, `timed out`.
     pub message: String,
-    /// One line saying what it means here: `nothing is listening on 127.0.0.1:9000`.
-    pub explain: String,
+    /// What it means here (`nothing is listening on 127.0.0.1:9000`), as a
+    /// catalogue key and its values; empty when there is nothing to add.
+    pub explain: Note,
 }
 
 impl CallError {
     /// An error from the kernel's errno; `explain` says what it means for this call.
-    pub fn os(errno: i32, explain: impl Into<String>) -> CallError {
+    pub fn os(errno: i32, explain: impl Into<Note>) -> CallError {
         CallError {
             exc: exception_for(errno).to_string(),
             errno: Some(errno),
@@ -37,7 +44,7 @@ impl CallError {
     }
 
     /// An error that is not an errno (`TimeoutError: timed out`, `ValueError: ...`).
-    pub fn other(exc: &str, message: impl Into<String>, explain: impl Into<String>) -> CallError {
+    pub fn other(exc: &str, message: impl Into<String>, explain: impl Into<Note>) -> CallError {
         CallError {
             exc: exc.to_string(),
             errno: None,
@@ -52,20 +59,26 @@ impl CallError {
         CallError::other(
             "KeyboardInterrupt",
             "",
-            format!("{what} was cancelled; the socket is still open"),
+            Note::new("explain.cancelled").with("call", what),
         )
     }
 
     /// The lab refused the call (limits, loopback-only).
     pub fn lab(message: impl Into<String>) -> CallError {
-        CallError::other("LabError", message, "")
+        CallError::other("LabError", message, Note::default())
+    }
+
+    /// The lab refused the call, in words the layers above translate.
+    pub fn lab_note(note: Note) -> CallError {
+        CallError::other("LabError", "", note)
     }
 
     pub fn is_errno(&self, errno: i32) -> bool {
         self.errno == Some(errno)
     }
 
-    /// `ConnectionRefusedError: [Errno 111] Connection refused — nothing is listening on …`
+    /// The line as Python prints it, without the lab's explanation:
+    /// `ConnectionRefusedError: [Errno 111] Connection refused`.
     pub fn python(&self) -> String {
         let mut s = self.exc.clone();
         match (self.errno, self.message.is_empty()) {
@@ -73,17 +86,29 @@ impl CallError {
             (None, false) => s.push_str(&format!(": {}", self.message)),
             (None, true) => {}
         }
-        if !self.explain.is_empty() {
-            s.push_str(" — ");
-            s.push_str(&self.explain);
-        }
         s
+    }
+
+    /// What goes between [`CallError::python`] and the explanation in words:
+    /// `: ` when the explanation is the whole message (a lab refusal), else ` — `.
+    pub fn joiner(&self) -> &'static str {
+        if self.errno.is_none() && self.message.is_empty() && self.exc == "LabError" {
+            ": "
+        } else {
+            " — "
+        }
     }
 }
 
+/// Python's line and the explanation's key (`… — [explain.connect_refused]`);
+/// the words are `crate::describe`'s.
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.python())
+        f.write_str(&self.python())?;
+        if !self.explain.is_empty() {
+            write!(f, "{}[{}]", self.joiner(), self.explain.key)?;
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use socket2::{SockAddr, Socket};
 use tokio::io::Interest;
 
-use super::super::error::{Call, CallError, explain};
+use super::super::error::{Call, CallError, Note, explain};
 use super::super::types::*;
 use super::setup::facts;
 use super::state::{data_event, refresh_endpoints, unspecified};
@@ -106,15 +106,16 @@ pub(super) async fn send(
                 Blocked {
                     nonblocking: || {
                         if so_far > 0 {
-                            format!(
-                                "the send buffer filled after {so_far} bytes; the rest was not sent"
-                            )
+                            Note::new("explain.eagain_send_partial").with("sent", so_far)
                         } else {
-                            "the send buffer is full (see Send-Q); the receiver is not reading"
-                                .into()
+                            Note::new("explain.eagain_send")
                         }
                     },
-                    what: || format!("the buffer did not drain ({so_far} of {total} bytes sent)"),
+                    what: || {
+                        Note::new("explain.timeout_send")
+                            .with("sent", so_far)
+                            .with("total", total)
+                    },
                 },
             )
             .await;
@@ -236,12 +237,14 @@ pub(super) async fn recv(
                 Blocked {
                     nonblocking: || {
                         if have > 0 {
-                            format!("only {have} of {bufsize} bytes had arrived (MSG_WAITALL)")
+                            Note::new("explain.eagain_recv_partial")
+                                .with("have", have)
+                                .with("size", bufsize)
                         } else {
-                            "nothing has arrived yet (Recv-Q is 0)".into()
+                            Note::new("explain.eagain_recv")
                         }
                     },
-                    what: || "nothing arrived".into(),
+                    what: || Note::new("explain.timeout_recv"),
                 },
             )
             .await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::super::error::{Call, CallError, Facts, explain};
+use super::super::error::{Call, CallError, Facts, Note, explain};
 use super::super::types::*;
 use super::policy::check_option;
 use super::{Ctx, errno_of, get};
@@ -30,9 +30,7 @@ fn c_int(v: i64) -> Result<libc::c_int, CallError> {
 fn opt_error(opt: i32) -> CallError {
     let n = errno_of(&io::Error::last_os_error());
     let explain = match n {
-        libc::EINVAL if opt == libc::SO_LINGER => {
-            "SO_LINGER takes 8 bytes (struct linger: on, seconds), e.g. b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00'".to_string()
-        }
+        libc::EINVAL if opt == libc::SO_LINGER => Note::new("explain.so_linger_size"),
         _ => explain(Call::SockOpt, n, &Facts::default()),
     };
     CallError::os(n, explain)

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::super::error::CallError;
+use super::super::error::{CallError, Note};
 use super::super::shared::Shared;
 use super::super::types::*;
 
@@ -22,11 +22,11 @@ pub(crate) fn check_limit(sh: &Shared, owner: &Owner) -> Result<(), CallError> {
         _ => max.saturating_sub(student_reserve(max)),
     };
     if sh.sock_count() >= limit {
-        return Err(CallError::lab(match owner {
-            Owner::Student => format!("the lab holds {max} sockets, its limit; close some first"),
-            _ => format!(
-                "the lab's sockets are all in use ({limit} for peers, of {max}); waiting for some to close"
-            ),
+        return Err(CallError::lab_note(match owner {
+            Owner::Student => Note::new("lab.socket_limit").with("max", max),
+            _ => Note::new("lab.peer_socket_limit")
+                .with("limit", limit)
+                .with("max", max),
         }));
     }
     Ok(())
@@ -67,9 +67,7 @@ pub(crate) fn resolve(
                     errno: Some(-2),
                     errno_name: Some("EAI_NONAME".into()),
                     message: "Name or service not known".into(),
-                    explain: format!(
-                        "'{h}' is not an IP address; socklab resolves only IP addresses and localhost"
-                    ),
+                    explain: Note::new("explain.not_an_ip").with("host", h),
                 });
             }
         },
@@ -79,16 +77,16 @@ pub(crate) fn resolve(
         (IpAddr::V4(_), Family::V4) | (IpAddr::V6(_), Family::V6)
     );
     if !fits {
-        let (want, example) = match family {
-            Family::V4 => ("AF_INET", "127.0.0.1"),
-            Family::V6 => ("AF_INET6", "::1 (or ::ffff:127.0.0.1 for an IPv4 peer)"),
+        let key = match family {
+            Family::V4 => "explain.wrong_family_v4",
+            Family::V6 => "explain.wrong_family_v6",
         };
         return Err(CallError {
             exc: "socket.gaierror".into(),
             errno: Some(-9),
             errno_name: Some("EAI_ADDRFAMILY".into()),
             message: "Address family for hostname not supported".into(),
-            explain: format!("{host} does not fit an {want} socket; use {example}"),
+            explain: Note::new(key).with("host", host),
         });
     }
     if !sh.cfg.allow_remote {
@@ -99,20 +97,23 @@ pub(crate) fn resolve(
             }
         };
         if ip.is_unspecified() && purpose == Purpose::Bind {
-            return Err(CallError::lab(format!(
-                "binding {} would accept connections from other machines; socklab stays on loopback — bind {} instead, or start socklab with --allow-remote",
-                if host.is_empty() { "''" } else { host },
-                if family == Family::V4 {
-                    "127.0.0.1"
-                } else {
-                    "::1"
-                }
-            )));
+            return Err(CallError::lab_note(
+                Note::new("lab.bind_any")
+                    .with("host", if host.is_empty() { "''" } else { host })
+                    .with(
+                        "instead",
+                        if family == Family::V4 {
+                            "127.0.0.1"
+                        } else {
+                            "::1"
+                        },
+                    ),
+            ));
         }
         if !loopback && !ip.is_unspecified() {
-            return Err(CallError::lab(format!(
-                "{ip} is not a loopback address; socklab stays on this machine (127.0.0.1, ::1) unless started with --allow-remote"
-            )));
+            return Err(CallError::lab_note(
+                Note::new("lab.not_loopback").with("ip", ip),
+            ));
         }
     }
     if purpose == Purpose::Connect {

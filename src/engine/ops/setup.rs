@@ -9,7 +9,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 
-use super::super::error::{Call, CallError, Facts, explain};
+use super::super::error::{Call, CallError, Facts, Note, explain};
 use super::super::sock::SockEntry;
 use super::super::types::*;
 use super::policy::{Purpose, check_limit, resolve};
@@ -58,7 +58,7 @@ pub(super) fn socket(
         Protocol::UDP
     };
     let s = Socket::new(domain, stype, Some(protocol))
-        .map_err(|e| CallError::os(errno_of(&e), "the kernel refused a new socket"))?;
+        .map_err(|e| CallError::os(errno_of(&e), Note::new("explain.socket_refused")))?;
     let entry = adopt(sh, ctx.owner, fam, kind, s)?;
     Ok(Ret::Socket(entry.id))
 }
@@ -92,9 +92,7 @@ fn refused_socket(family: i64, ty: i64, proto: i64) -> CallError {
     }
     // SAFETY: fd was just returned by socket(2) and is owned here.
     unsafe { libc::close(fd) };
-    CallError::lab(
-        "socklab's sockets are AF_INET or AF_INET6, SOCK_STREAM (TCP) or SOCK_DGRAM (UDP), proto 0 — the kernel would make this one, but the lab does not",
-    )
+    CallError::lab_note(Note::new("lab.socket_kinds"))
 }
 
 pub(super) fn bind(ctx: &mut Ctx<'_>, sock: SockId, addr: &AddrArg) -> Result<Ret, CallError> {
@@ -124,9 +122,7 @@ pub(super) fn listen(
     }
     let unbound = e.local_addr().is_none_or(|a| a.port() == 0);
     if unbound && !sh.cfg.allow_remote {
-        return Err(CallError::lab(
-            "listen() on an unbound socket binds it to every interface (0.0.0.0); bind it to (\"127.0.0.1\", port) first",
-        ));
+        return Err(CallError::lab_note(Note::new("lab.listen_unbound")));
     }
     let backlog = backlog.unwrap_or(128).clamp(0, i32::MAX as i64) as i32;
     e.sock()
@@ -157,8 +153,8 @@ pub(super) async fn accept(ctx: &mut Ctx<'_>, sock: SockId) -> Result<Ret, CallE
             Interest::READABLE,
             || e.sock().accept(),
             Blocked {
-                nonblocking: || "no connection is waiting in the accept queue yet".into(),
-                what: || "no client connected".into(),
+                nonblocking: || Note::new("explain.eagain_accept"),
+                what: || Note::new("explain.timeout_accept"),
             },
         )
         .await?;
@@ -232,7 +228,7 @@ pub(super) async fn connect(
     if !ok {
         set_lab(sh, &e, before);
         return Err(timed_out(
-            "the handshake did not finish",
+            Note::new("explain.timeout_connect"),
             timeout.unwrap_or_default(),
         ));
     }

@@ -9,7 +9,7 @@ use socket2::Socket;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::super::error::CallError;
+use super::super::error::{CallError, Note};
 use super::super::sock::SockEntry;
 use super::super::types::*;
 use super::{Ctx, errno_of};
@@ -84,12 +84,10 @@ pub(crate) async fn wait_ready(
     }
 }
 
-pub(super) fn timed_out(what: &str, t: Duration) -> CallError {
-    CallError::other(
-        "TimeoutError",
-        "timed out",
-        format!("{what} within {} s (settimeout)", fmt_secs(t)),
-    )
+/// `TimeoutError`; `what` is the note saying what did not happen, to
+/// which the timeout's seconds are added as `secs`.
+pub(super) fn timed_out(what: Note, t: Duration) -> CallError {
+    CallError::other("TimeoutError", "timed out", what.with("secs", fmt_secs(t)))
 }
 
 fn fmt_secs(t: Duration) -> String {
@@ -139,8 +137,8 @@ impl Deadline {
         ctx: &Ctx<'_>,
         e: &SockEntry,
         interest: Interest,
-        nonblocking: impl FnOnce() -> String,
-        what: impl FnOnce() -> String,
+        nonblocking: impl FnOnce() -> Note,
+        what: impl FnOnce() -> Note,
     ) -> Result<(), CallError> {
         if self.timeout == Some(Duration::ZERO) {
             return Err(CallError::os(libc::EAGAIN, nonblocking()));
@@ -154,7 +152,7 @@ impl Deadline {
             .await
             .map_err(|err| CallError::os(errno_of(&err), ""))?;
         if !ready || left == Some(Duration::ZERO) {
-            return Err(timed_out(&what(), self.timeout.unwrap_or_default()));
+            return Err(timed_out(what(), self.timeout.unwrap_or_default()));
         }
         Ok(())
     }
@@ -174,8 +172,8 @@ impl Deadline {
         say: Blocked<N, W>,
     ) -> Result<io::Result<T>, CallError>
     where
-        N: Fn() -> String,
-        W: Fn() -> String,
+        N: Fn() -> Note,
+        W: Fn() -> Note,
     {
         loop {
             match sys() {

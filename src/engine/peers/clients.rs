@@ -36,11 +36,11 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
             let sock = match connect(&c, &label).await {
                 Ok(s) => s,
                 Err(e) if count == 1 => {
-                    c.fail(e.python());
+                    c.fail(&e);
                     return;
                 }
                 Err(e) => {
-                    c.error(e.python());
+                    c.error(&e);
                     return;
                 }
             };
@@ -53,7 +53,7 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
                 _ => Ok(()),
             };
             if let Err(e) = r {
-                c.error(e.python());
+                c.error(&e);
             }
         });
     }

@@ -40,9 +40,12 @@ impl PeerCtx {
         });
     }
 
-    pub fn error(&self, message: impl Into<String>) {
+    /// A call of the peer failed: Python's line, and what it means (a note
+    /// the layers above put into words).
+    pub fn error(&self, e: &CallError) {
         self.note(PeerNote::Error {
-            message: message.into(),
+            message: e.python(),
+            explain: e.explain.clone(),
         });
     }
 
@@ -56,10 +59,9 @@ impl PeerCtx {
 
     /// The peer cannot go on: say why, close its sockets and take it off
     /// the list of running peers, so nothing waits on a peer that is gone.
-    pub fn fail(&self, reason: impl Into<String>) {
-        let reason = reason.into();
-        self.error(reason.clone());
-        self.sh.stop_peer_because(&self.name, &reason);
+    pub fn fail(&self, e: &CallError) {
+        self.error(e);
+        self.sh.stop_peer_because(&self.name, &e.python());
     }
 
     /// Run another task that belongs to this peer (stopped with it).

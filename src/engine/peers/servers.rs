@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::io::Interest;
 
 use super::PeerCtx;
-use crate::engine::error::CallError;
+use crate::engine::error::{CallError, Note};
 use crate::engine::event::PeerNote;
 use crate::engine::ops::{self, set_lab};
 use crate::engine::types::*;
@@ -36,14 +36,14 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
     let sa = socket2::SockAddr::from(ctx.addr);
     entry.sock().bind(&sa).map_err(|e| {
         let n = e.raw_os_error().unwrap_or(libc::EIO);
-        let explain = if n == libc::EADDRINUSE {
-            format!(
-                "{} cannot listen on {}: something already holds it",
-                ctx.name, ctx.addr
-            )
+        let key = if n == libc::EADDRINUSE {
+            "explain.peer_addr_in_use"
         } else {
-            format!("{} cannot bind {}", ctx.name, ctx.addr)
+            "explain.peer_cannot_bind"
         };
+        let explain = Note::new(key)
+            .with("peer", &ctx.name)
+            .with("addr", ctx.addr);
         CallError::os(n, explain)
     })?;
     set_lab(&ctx.sh, &entry, LabState::Bound);
@@ -107,7 +107,7 @@ async fn accept_loop(ctx: PeerCtx, listener: SockId, kind: String) {
                 ctx.spawn(async move {
                     let r = serve(&c, conn, &kind).await;
                     if let Err(e) = r {
-                        c.error(e.python());
+                        c.error(&e);
                     }
                     // Gone already if the peer closed it on purpose.
                     if c.sh.get_sock(conn).is_some() {
@@ -131,7 +131,7 @@ async fn accept_loop(ctx: PeerCtx, listener: SockId, kind: String) {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => {
-                ctx.fail(e.python());
+                ctx.fail(&e);
                 return;
             }
         }
@@ -248,14 +248,14 @@ async fn udp_echo(ctx: PeerCtx, sock: SockId) {
                     port: from.port() as i64,
                 };
                 if let Err(e) = ctx.quiet(Op::SendTo { sock, data, addr }).await {
-                    ctx.error(e.python());
+                    ctx.error(&e);
                 }
             }
             Ok(_) => {}
             // An ICMP error from an earlier reply; the socket goes on working.
             Err(e) if e.is_errno(libc::ECONNREFUSED) => {}
             Err(e) => {
-                ctx.fail(e.python());
+                ctx.fail(&e);
                 return;
             }
         }

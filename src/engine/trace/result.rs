@@ -33,7 +33,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             set_lab(t, c.sock, LabState::Connecting);
         }
         let explain = match c.deny {
-            Some(msg) => msg.to_string(),
+            Some(msg) => msg.into(),
             None => t.explain(c.row.kind, c.sock, errno, c.addr.and_then(|a| a.inet())),
         };
         if let Some(msg) = c.deny {

@@ -19,7 +19,7 @@ use super::decode::{self, SockAddr};
 use super::socks::SharedSocks;
 use super::table::{Arg, Kind, Row, lookup};
 use super::{Ctl, Mode, Release, lock};
-use crate::engine::error::{Call, CallError, Facts, explain};
+use crate::engine::error::{Call, CallError, Facts, Note, explain};
 use crate::engine::event::{EventKind, ProgramNote};
 use crate::engine::shared::Shared;
 use crate::engine::types::*;
@@ -425,7 +425,7 @@ impl Tracer {
                 self.sh.emit(EventKind::CallFailed {
                     call: c.id,
                     sock: c.sock,
-                    error: CallError::other("ProcessExit", "", "the process ended during the call"),
+                    error: CallError::other("ProcessExit", "", Note::new("explain.process_exit")),
                 });
             }
         }
@@ -791,7 +791,7 @@ impl Tracer {
         sock: Option<SockId>,
         errno: i32,
         addr: Option<SocketAddr>,
-    ) -> String {
+    ) -> Note {
         let mut socks = lock(&self.socks);
         let s = sock.and_then(|id| socks.get(id));
         let udp = s.as_ref().is_some_and(|s| s.ty == SockType::Dgram);
@@ -811,7 +811,7 @@ impl Tracer {
             Kind::Recv => Call::Recv,
             Kind::Shutdown => Call::Shutdown,
             Kind::SockOpt => Call::SockOpt,
-            _ => return String::new(),
+            _ => return Note::default(),
         };
         explain(call, errno, &facts)
     }

@@ -397,7 +397,7 @@ impl CheckKind for SegmentCheck {
                     self.count
                 ),
                 format!(
-                    "와이어에서 본 {what_ko}: 아직 {}개 중 {have}개예요 (Wire 창을 보세요)",
+                    "와이어에서 본 {what_ko}: 아직 {}개 중 {have}개예요 (와이어 창을 보세요)",
                     self.count
                 ),
             )
@@ -405,7 +405,7 @@ impl CheckKind for SegmentCheck {
             Why::new(
                 format!("no {what_en} seen on the wire yet (watch the Wire pane)"),
                 format!(
-                    "아직 {} 와이어에 보이지 않았어요 (Wire 창을 보세요)",
+                    "아직 {} 와이어에 보이지 않았어요 (와이어 창을 보세요)",
                     josa(&what_ko, "이", "가")
                 ),
             )
