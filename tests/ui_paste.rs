@@ -92,7 +92,10 @@ async fn a_pasted_block_waits_for_its_blocking_accept_then_runs_on_in_order() {
     );
     assert!(app.queue.running.is_some());
     assert!(!said(&app, "NameError"), "{:?}", app.output);
-    assert_eq!(ran(&app).last().map(String::as_str), Some("c, a = srv.accept()"));
+    assert_eq!(
+        ran(&app).last().map(String::as_str),
+        Some("c, a = srv.accept()")
+    );
     assert!(!program(&app).iter().any(|l| l.contains("sendall")));
     // Every pasted line is in the history at once, in order.
     assert_eq!(app.history, SERVER.lines().collect::<Vec<_>>());
@@ -111,7 +114,11 @@ async fn a_pasted_block_waits_for_its_blocking_accept_then_runs_on_in_order() {
     .await;
     assert_eq!(client.join().expect("client"), b"hi");
     assert_eq!(ran(&app), SERVER.lines().collect::<Vec<_>>());
-    assert!(!app.output.iter().any(|l| l.kind == LineKind::Error), "{:?}", app.output);
+    assert!(
+        !app.output.iter().any(|l| l.kind == LineKind::Error),
+        "{:?}",
+        app.output
+    );
     // The Code pane has the lines as they ran, in order.
     assert_eq!(program(&app), SERVER.lines().collect::<Vec<_>>());
     app.session.engine().shutdown();
@@ -134,7 +141,10 @@ async fn a_line_typed_while_the_queue_waits_runs_at_once_and_can_unblock_it() {
     .await;
     // As every line does while another waits: a lab command or a client
     // typed by hand runs now, not after the queue.
-    enter_line(&mut app, &format!(":peer greeter 127.0.0.1:{port} message=hey"));
+    enter_line(
+        &mut app,
+        &format!(":peer greeter 127.0.0.1:{port} message=hey"),
+    );
     pump(&mut app, &mut events, "recv returned", |a| {
         !a.queue.busy() && a.session.pending().is_empty()
     })
@@ -218,18 +228,19 @@ async fn blank_lines_comments_crlf_and_the_last_line_of_a_paste() {
     paste(&mut app, "a = 1");
     assert_eq!(app.input.value(), "a = 1");
     assert!(ran(&app).is_empty());
-    // What is typed goes with the first pasted line; Windows line endings,
-    // blank lines and comments; the text after the last break stays.
+    // What is typed goes with the first pasted line; Windows line endings;
+    // blank lines skipped, a comment shown in its place (it runs nothing and
+    // stays out of the history); the text after the last break stays.
     app.input = Default::default();
     type_str(&mut app, "b = ");
     paste(&mut app, "2\r\n\r\n   \r\n# a comment\r\nc = 3\r\nd = ");
-    assert_eq!(ran(&app), ["b = 2", "c = 3"]);
+    assert_eq!(ran(&app), ["b = 2", "# a comment", "c = 3"]);
     assert_eq!(app.input.value(), "d = ");
     assert_eq!(app.history, ["b = 2", "c = 3"]);
     // A lone \r (what terminals send for a pasted newline) and a trailing newline.
     app.input = Default::default();
     paste(&mut app, "e = 4\rf = 5\r");
-    assert_eq!(ran(&app), ["b = 2", "c = 3", "e = 4", "f = 5"]);
+    assert_eq!(ran(&app)[3..], ["e = 4", "f = 5"]);
     assert!(app.input.is_empty());
     for v in ["b", "c", "e", "f"] {
         assert!(app.session.vars().contains_key(v), "{v}");
@@ -290,7 +301,11 @@ async fn keys_typed_ahead_in_one_read_wait_for_the_line_above() {
     })
     .await;
     assert_eq!(&client.join().expect("client"), b"x");
-    assert!(!app.output.iter().any(|l| l.kind == LineKind::Error), "{:?}", app.output);
+    assert!(
+        !app.output.iter().any(|l| l.kind == LineKind::Error),
+        "{:?}",
+        app.output
+    );
     // The same keys one read at a time (typed by hand) run at once, as before.
     app::update(&mut app, Msg::Keys(keys_of("ose()\r")));
     assert_eq!(ran(&app).last().map(String::as_str), Some("c.close()"));
@@ -356,4 +371,26 @@ async fn the_prompt_pane_shows_the_waiting_line_and_the_queue() {
         insta::assert_snapshot!(format!("paste_queue_{tag}_120x36"), big);
         app.session.engine().shutdown();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_typed_while_the_queue_waits_drops_the_queue() {
+    let (mut app, mut events) = app();
+    paste(&mut app, SERVER);
+    pump(&mut app, &mut events, "accept waiting", |a| {
+        a.queue.running.is_some() && a.queue.lines.len() == 2
+    })
+    .await;
+    enter_line(&mut app, ":reset");
+    pump(&mut app, &mut events, "the queue dropped", |a| {
+        !a.queue.busy()
+    })
+    .await;
+    assert!(said(&app, "queued lines dropped: 2"), "{:?}", app.output);
+    // Not run on the new lab (a NameError for `c` each).
+    assert!(!said(&app, "NameError"), "{:?}", app.output);
+    // A block that starts with :reset runs on after it.
+    paste(&mut app, ":reset\nx = 1\n");
+    assert!(app.session.vars().contains_key("x"));
+    app.session.engine().shutdown();
 }

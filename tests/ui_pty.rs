@@ -270,7 +270,10 @@ fn a_bracketed_paste_runs_line_by_line_and_waits_in_accept_for_a_client() {
     pty.send(&bytes);
     // accept() waits, and so do the lines after it, shown queued.
     let screen = pty.wait_for("queued (2)");
-    assert!(screen.contains("▶ c, a = srv.accept() is waiting"), "{screen}");
+    assert!(
+        screen.contains("▶ c, a = srv.accept() is waiting"),
+        "{screen}"
+    );
     assert!(!screen.contains("Error"), "{screen}");
     assert_eq!(read_all_from(port), b"pasted");
     let screen = pty.wait_for(">>> c.close()");

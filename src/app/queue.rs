@@ -3,9 +3,10 @@
 //! before it has finished, as Python's REPL runs a paste.
 //!
 //! - A bracketed paste with line breaks ([`paste_lines`]): its complete
-//!   lines join the queue (blank and comment lines skipped, `\r\n` and `\r`
-//!   taken as line breaks), the text after the last break stays in the
-//!   editor. Lines are added to the history when pasted, so nothing is lost.
+//!   lines join the queue (`\r\n` and `\r` taken as line breaks; blank
+//!   lines skipped; comment lines shown in their place, running nothing),
+//!   the text after the last break stays in the editor. Lines are added to
+//!   the history when pasted, so nothing is lost.
 //! - Keys that arrived in one read of the terminal and hold a line break
 //!   ([`typed_ahead`]) are the same thing from a terminal without bracketed
 //!   paste, and go the same way.
@@ -72,7 +73,7 @@ fn clean(line: &str) -> String {
     out
 }
 
-/// Blank lines and `# comments` run nothing: a paste skips them.
+/// Blank lines and `# comments` run nothing (nor go to the history).
 fn runs_something(line: &str) -> bool {
     let t = line.trim();
     !t.is_empty() && !t.starts_with('#')
@@ -141,7 +142,8 @@ pub fn paste_lines(app: &mut App, text: &str) -> Effect {
         };
         lines.push(clean(&line));
     }
-    lines.retain(|l| runs_something(l));
+    // Blank lines go; a comment waits its turn to be shown, running nothing.
+    lines.retain(|l| !l.trim().is_empty());
     if app.queue.lines.len() + lines.len() > QUEUE_KEEP {
         app.say(
             LineKind::Error,
@@ -160,7 +162,7 @@ pub fn paste_lines(app: &mut App, text: &str) -> Effect {
     app.input = super::LineEdit::new(rest).with_cursor(cursor);
     app.hist_pos = None;
     app.completions.clear();
-    for l in &lines {
+    for l in lines.iter().filter(|l| runs_something(l)) {
         remember(app, l);
     }
     app.queue.lines.extend(lines);
@@ -194,8 +196,17 @@ pub(super) fn pump(app: &mut App) -> Effect {
             if app.session.pending().iter().any(|(c, _)| *c == call) {
                 return effect;
             }
-            // Gone without an answer (`:reset` closed everything): go on.
+            // Gone without an answer: a `:reset` (or another lesson) closed
+            // the lab the queued lines were for; they are not run on a new one.
             app.queue.running = None;
+            let n = app.queue.lines.len();
+            app.queue.lines.clear();
+            app.queue.failed = false;
+            if n > 0 {
+                let msg = crate::tr!(app.lang, "queue.dropped", n = n);
+                app.say(LineKind::Info, &msg);
+            }
+            return effect;
         }
         if std::mem::take(&mut app.queue.failed) {
             let n = app.queue.lines.len();
