@@ -20,6 +20,7 @@ use theme::Theme;
 mod input;
 pub mod lesson;
 pub mod line;
+pub mod queue;
 pub mod theme;
 pub mod trace;
 pub mod wire;
@@ -49,6 +50,10 @@ pub const LESSON_COMMANDS: &[&str] = &[
 
 pub enum Msg {
     Key(KeyEvent),
+    /// Keys that arrived in one read of the terminal, in order. A block of
+    /// lines typed ahead (or pasted without bracketed paste) among them is
+    /// queued like a paste (see `app/queue.rs`); other keys apply one by one.
+    Keys(Vec<KeyEvent>),
     Mouse(MouseEvent),
     Resize(u16, u16),
     Paste(String),
@@ -248,6 +253,8 @@ pub struct App {
     fade_look: Vec<(SockId, u8)>,
     /// Traced programs' output lines being put together (`app/trace.rs`).
     pub trace: trace::TraceView,
+    /// Pasted lines waiting their turn (`app/queue.rs`).
+    pub queue: queue::Queue,
 }
 
 impl App {
@@ -291,6 +298,7 @@ impl App {
             frozen_clock: None,
             fade_look: Vec::new(),
             trace: trace::TraceView::default(),
+            queue: queue::Queue::default(),
         }
     }
 
@@ -535,6 +543,21 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
 fn update_inner(app: &mut App, msg: Msg) -> Effect {
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::Keys(keys) => {
+            if let Some(text) = queue::typed_ahead(app, &keys) {
+                return queue::paste_lines(app, &text);
+            }
+            let mut effect = Effect::NONE;
+            for key in keys {
+                let e = on_key(app, key);
+                if e.quit {
+                    return e;
+                }
+                effect.redraw |= e.redraw;
+                effect.suspend |= e.suspend;
+            }
+            effect
+        }
         Msg::Mouse(m) => on_mouse(app, m),
         Msg::Resize(w, h) => {
             app.size = (w, h);
@@ -553,10 +576,7 @@ fn update_inner(app: &mut App, msg: Msg) -> Effect {
                 ..Effect::NONE
             }
         }
-        Msg::Engine(ev) => {
-            on_engine(app, ev);
-            Effect::REDRAW
-        }
+        Msg::Engine(ev) => on_engine(app, ev),
         Msg::Tick => {
             app.tick_clock();
             let look = app.fade_look();
@@ -570,7 +590,9 @@ fn update_inner(app: &mut App, msg: Msg) -> Effect {
     }
 }
 
-fn on_engine(app: &mut App, ev: Event) {
+/// An engine event; a line that finished may let the queue run on (and a
+/// queued `:quit` quit).
+fn on_engine(app: &mut App, ev: Event) -> Effect {
     if app.frozen_clock.is_none() {
         app.now_us = app.now_us.max(ev.t_us);
     }
@@ -671,8 +693,12 @@ fn on_engine(app: &mut App, ev: Event) {
     {
         app.send_target = None;
     }
+    let finished = outcome.as_ref().map(|o| (o.call, o.ok));
     if let Some(out) = outcome {
         show_outcome(app, out);
+    }
+    if let Some((call, ok)) = finished {
+        queue::finished(app, call, ok);
     }
     trace::on_event(app, &ev);
     if let Some(mut hook) = app.hook.take() {
@@ -685,6 +711,11 @@ fn on_engine(app: &mut App, ev: Event) {
         }
     }
     app.fade_look = app.fade_look();
+    if app.queue.busy() {
+        queue::pump(app)
+    } else {
+        Effect::REDRAW
+    }
 }
 
 fn show_outcome(app: &mut App, out: Outcome) {

@@ -39,9 +39,16 @@ const BATCH_TIME: Duration = Duration::from_micros(500);
 /// Terminal events already waiting that are applied before one draw: typing
 /// (or an unbracketed paste) costs one frame a batch, not one a key.
 const INPUT_BATCH: usize = 1024;
-/// Terminal events read ahead of the loop; past that the reader waits, and
-/// the terminal holds the rest (memory stays bounded while the loop is busy).
+/// Terminal events read ahead of the loop (in batches of at most
+/// [`INPUT_BATCH`]); past that the reader waits, and the terminal holds the
+/// rest (memory stays bounded while the loop is busy).
 const INPUT_QUEUE: usize = 4096;
+
+/// How long the reader looks for more input that came with the last key.
+/// Not zero: crossterm's `poll(0)` does not see the keys it has already
+/// read from the terminal and not handed out (a paste's rest); this short
+/// a wait costs a key no visible time.
+const SAME_READ: Duration = Duration::from_micros(200);
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,7 +255,10 @@ fn busy_drill(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> io::Res
     Ok(())
 }
 
-/// The terminal's events, read on a thread of their own.
+/// The terminal's events, read on a thread of their own, one batch per
+/// read: everything the terminal had sent when the thread looked. Keys that
+/// arrive together were not typed one by one (a paste without bracketed
+/// paste, or typing ahead), and the app keeps their lines in order.
 ///
 /// Not crossterm's `EventStream`: it hands over one event per wake-up of its
 /// helper thread, so 32 KB typed took minutes and one frame a key. The
@@ -256,17 +266,24 @@ fn busy_drill(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> io::Res
 /// `use-dev-tty`): the default source is edge-triggered and strands input
 /// that arrived in one burst (a big unbracketed paste stopped half-way until
 /// the next key).
-fn read_terminal() -> io::Result<futures::channel::mpsc::Receiver<io::Result<TermEvent>>> {
+fn read_terminal() -> io::Result<futures::channel::mpsc::Receiver<Vec<io::Result<TermEvent>>>> {
     use futures::SinkExt;
-    let (mut tx, rx) = futures::channel::mpsc::channel(INPUT_QUEUE);
+    let (mut tx, rx) = futures::channel::mpsc::channel(INPUT_QUEUE / INPUT_BATCH);
     std::thread::Builder::new()
         .name("socklab-input".into())
         .spawn(move || {
             loop {
-                let ev = crossterm::event::read();
-                let failed = ev.is_err();
+                let mut batch = vec![crossterm::event::read()];
+                // What else is already there belongs to the same read.
+                while batch.len() < INPUT_BATCH
+                    && batch.last().is_some_and(|e| e.is_ok())
+                    && matches!(crossterm::event::poll(SAME_READ), Ok(true))
+                {
+                    batch.push(crossterm::event::read());
+                }
+                let failed = batch.iter().any(|e| e.is_err());
                 // The loop went away, or the terminal did.
-                if futures::executor::block_on(tx.send(ev)).is_err() || failed {
+                if futures::executor::block_on(tx.send(batch)).is_err() || failed {
                     break;
                 }
             }
@@ -285,6 +302,29 @@ pub fn to_msg(ev: TermEvent) -> Option<Msg> {
     }
 }
 
+/// One read's events as messages: its keys together (`Msg::Keys`), so a
+/// block typed ahead keeps its lines in order.
+fn read_msgs(evs: Vec<io::Result<TermEvent>>) -> anyhow::Result<Vec<Msg>> {
+    let mut out = Vec::new();
+    let mut keys = Vec::new();
+    for ev in evs {
+        match to_msg(ev.context("reading the terminal")?) {
+            Some(Msg::Key(k)) => keys.push(k),
+            Some(msg) => {
+                if !keys.is_empty() {
+                    out.push(Msg::Keys(std::mem::take(&mut keys)));
+                }
+                out.push(msg);
+            }
+            None => {}
+        }
+    }
+    if !keys.is_empty() {
+        out.push(Msg::Keys(keys));
+    }
+    Ok(out)
+}
+
 /// The loop: apply every message through `app::update`, draw only when
 /// something changed, and wake on a timer only while something fades.
 /// Ctrl-Z does nothing here (no terminal to give back); see [`run_with`].
@@ -301,10 +341,11 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     F: Future<Output = ()>,
 {
+    // What is ready at once counts as one read of the terminal.
     run_with(
         terminal,
         app,
-        input,
+        input.ready_chunks(INPUT_BATCH),
         events,
         stop,
         futures::stream::pending(),
@@ -313,10 +354,10 @@ where
     .await
 }
 
-/// [`run`] with what a real terminal adds: `control` from the signal thread
-/// (redraw everything after a continue, stop), and `suspend` for Ctrl-Z
-/// (give the terminal back and stop until continued; the screen is drawn
-/// anew after it returns).
+/// [`run`] with what a real terminal adds: `input` in batches, one per read
+/// of the terminal; `control` from the signal thread (redraw everything
+/// after a continue, stop), and `suspend` for Ctrl-Z (give the terminal
+/// back and stop until continued; the screen is drawn anew after it returns).
 pub async fn run_with<B, S, F, C, Z>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -329,14 +370,14 @@ pub async fn run_with<B, S, F, C, Z>(
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
-    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    S: Stream<Item = Vec<io::Result<TermEvent>>> + Unpin,
     F: Future<Output = ()>,
     C: Stream<Item = Control> + Unpin,
     Z: FnMut(),
 {
     tokio::pin!(stop);
     // Every terminal event already waiting comes at once, applied before one draw.
-    let mut input = input.ready_chunks(INPUT_BATCH);
+    let mut input = input;
     let mut control = control;
     let mut control_open = true;
     let mut dirty = true;
@@ -365,10 +406,7 @@ where
             },
             evs = input.next() => {
                 let Some(evs) = evs else { return Ok(Exit::Stopped) };
-                for ev in evs {
-                    let Some(msg) = to_msg(ev.context("reading the terminal")?) else {
-                        continue;
-                    };
+                for msg in read_msgs(evs)? {
                     let eff = app::update(app, msg);
                     if eff.quit {
                         return Ok(Exit::Quit);
@@ -386,16 +424,20 @@ where
             ev = events.recv(), if engine_open => {
                 match ev {
                     Some(ev) => {
-                        app::update(app, Msg::Engine(ev));
+                        // A queued `:quit` runs when the line before it finishes.
+                        let mut quit = app::update(app, Msg::Engine(ev)).quit;
                         let began = Instant::now();
                         for i in 0..BATCH {
                             if i % 32 == 31 && began.elapsed() >= BATCH_TIME {
                                 break;
                             }
                             match events.try_recv() {
-                                Ok(ev) => { app::update(app, Msg::Engine(ev)); }
+                                Ok(ev) => quit |= app::update(app, Msg::Engine(ev)).quit,
                                 Err(_) => break,
                             }
+                        }
+                        if quit {
+                            return Ok(Exit::Quit);
                         }
                         dirty = true;
                     }

@@ -41,17 +41,26 @@ async fn a_paste_past_the_line_limit_is_refused_whole_with_a_message() {
     assert_eq!(errors(&app, "paste refused"), 1, "{:?}", app.output);
     let said = &app.output.back().expect("message").text;
     assert!(said.contains(&LINE_LIMIT.to_string()), "{said}");
-    // Up to the limit a paste goes in whole, newlines made spaces.
+    // Up to the limit a paste goes in whole.
     app.input = Default::default();
-    let fits = format!("{}\n{}", "a".repeat(100), "b".repeat(LINE_LIMIT - 101));
+    let fits = "a".repeat(LINE_LIMIT);
     app::update(&mut app, Msg::Paste(fits));
     assert_eq!(app.input.len(), LINE_LIMIT);
-    assert!(!app.input.value().contains('\n'));
+    // A block of lines holds to the same limit, all of it: refused whole,
+    // nothing run and nothing left in the editor.
+    app.input = Default::default();
+    let block = "s = socket()\n".repeat(LINE_LIMIT / 13 + 1);
+    app::update(&mut app, Msg::Paste(block));
+    assert!(app.input.is_empty());
+    assert!(app.queue.lines.is_empty());
+    assert!(app.session.pending().is_empty());
+    assert_eq!(errors(&app, "paste refused"), 2, "{:?}", app.output.back());
+    assert!(!app.output.iter().any(|l| l.text.starts_with(">>> ")));
     // The Send pane holds to the same limit.
     app.focus = Pane::Send;
     app::update(&mut app, Msg::Paste("z".repeat(5 << 20)));
     assert!(app.send_input.is_empty());
-    assert_eq!(errors(&app, "paste refused"), 2);
+    assert_eq!(errors(&app, "paste refused"), 3);
 }
 
 #[tokio::test]
@@ -357,13 +366,28 @@ fn apply(app: &mut App, events: &mut Events, seq: &mut u64, step: Step) {
                 app.send_input.value().to_string(),
             );
             let refused_before = errors(app, "paste refused");
+            let block = app.focus == Pane::Prompt && s.contains(['\n', '\r']);
+            let rest = s.rsplit(['\n', '\r']).next().unwrap_or("").to_string();
             app::update(app, Msg::Paste(s));
             let after = (
                 app.input.value().to_string(),
                 app.send_input.value().to_string(),
             );
-            // Either it went in, or nothing changed and the student was told.
-            if after == before && len > 0 && app.focus.takes_text() && !unit.starts_with('\u{1b}') {
+            assert!(app.queue.lines.len() <= socklab::app::queue::QUEUE_KEEP);
+            if block {
+                // Lines at the prompt run (or wait their turn); what follows
+                // the last break stays in the editor — or it was all refused.
+                assert!(
+                    errors(app, "paste refused") > refused_before || after.0 == rest,
+                    "a pasted block leaves its last line in the editor: {:?}",
+                    after.0
+                );
+            } else if after == before
+                && len > 0
+                && app.focus.takes_text()
+                && !unit.starts_with('\u{1b}')
+            {
+                // Either it went in, or nothing changed and the student was told.
                 assert!(
                     errors(app, "paste refused") > refused_before
                         || app

@@ -1,5 +1,6 @@
 //! The real `socklab sandbox` binary in a pseudo-terminal: type calls, read
-//! the parsed screen, then SIGTERM it and check the terminal came back.
+//! the parsed screen, then SIGTERM it and check the terminal came back;
+//! paste blocks of lines (bracketed, and typed ahead in one write).
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -78,7 +79,7 @@ impl Pty {
     }
 
     fn wait_for(&self, what: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let s = self.screen();
             if s.contains(what) {
@@ -92,6 +93,12 @@ impl Pty {
     fn type_line(&mut self, line: &str) {
         self.writer.write_all(line.as_bytes()).expect("write");
         self.writer.write_all(b"\r").expect("write");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Bytes as the terminal would send them, in one write.
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
         self.writer.flush().expect("flush");
     }
 
@@ -228,4 +235,73 @@ fn no_color_is_honoured() {
         pty.type_line(":quit");
         assert!(pty.wait_exit().success());
     }
+}
+
+/// A port nothing listens on now (the lab's server binds it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
+}
+
+/// An outside client: connect to the lab's server and read until it closes.
+fn read_all_from(port: u16) -> Vec<u8> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).expect("read");
+    got
+}
+
+#[test]
+fn a_bracketed_paste_runs_line_by_line_and_waits_in_accept_for_a_client() {
+    let mut pty = Pty::spawn(80, 24);
+    pty.wait_for(">>>");
+    let port = free_port();
+    let block = format!(
+        "srv = socket()\nsrv.bind((\"127.0.0.1\", {port}))\nsrv.listen(1)\n\
+         c, a = srv.accept()\nc.sendall(b\"pasted\")\nc.close()\n"
+    );
+    let mut bytes = b"\x1b[200~".to_vec();
+    bytes.extend_from_slice(block.as_bytes());
+    bytes.extend_from_slice(b"\x1b[201~");
+    pty.send(&bytes);
+    // accept() waits, and so do the lines after it, shown queued.
+    let screen = pty.wait_for("queued (2)");
+    assert!(
+        screen.contains("▶ c, a = srv.accept() is waiting"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Error"), "{screen}");
+    assert_eq!(read_all_from(port), b"pasted");
+    let screen = pty.wait_for(">>> c.close()");
+    assert!(!screen.contains("queued"), "{screen}");
+    assert!(!screen.contains("Error"), "{screen}");
+    pty.send(b":quit\r");
+    assert!(pty.wait_exit().success());
+}
+
+#[test]
+fn lines_typed_ahead_in_one_write_wait_for_the_line_above() {
+    let mut pty = Pty::spawn(80, 24);
+    pty.wait_for(">>>");
+    let port = free_port();
+    pty.type_line("srv = socket()");
+    pty.wait_for("created");
+    pty.type_line(&format!("srv.bind((\"127.0.0.1\", {port}))"));
+    pty.wait_for("bound");
+    pty.type_line("srv.listen(1)");
+    pty.wait_for("LISTEN");
+    // No bracketed paste: the keys come in one read, as from a terminal
+    // without it (or typed faster than the screen reads them).
+    pty.send(b"c, a = srv.accept()\rc.sendall(b\"typed\")\rc.close()\r");
+    let screen = pty.wait_for("queued (2)");
+    assert!(!screen.contains("NameError"), "{screen}");
+    assert_eq!(read_all_from(port), b"typed");
+    let screen = pty.wait_for(">>> c.close()");
+    assert!(!screen.contains("Error"), "{screen}");
+    pty.send(b":quit\r");
+    assert!(pty.wait_exit().success());
 }

@@ -47,7 +47,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         Action::Quit => return Effect::QUIT,
         Action::Suspend => return Effect::SUSPEND,
         Action::Interrupt => {
-            if !app.session.pending().is_empty() {
+            if super::queue::cancel(app) {
+                // The queue is dropped and the line it waited for cancelled.
+            } else if !app.session.pending().is_empty() {
                 app.session.cancel_latest();
             } else if app.focus.takes_text() && !focused_input(app).value().is_empty() {
                 // Like Python: Ctrl-C on a half-typed line abandons the line.
@@ -164,16 +166,21 @@ fn full_message(focus: Pane) -> String {
 }
 
 /// A paste goes into the focused line whole, or — past the line limit — not
-/// at all, with a message; it never waits on the size of the paste.
+/// at all, with a message; it never waits on the size of the paste. At the
+/// prompt, a paste of several lines runs them one by one (`app/queue.rs`).
 pub(super) fn on_paste(app: &mut App, text: &str) -> Effect {
     if !app.focus.takes_text() {
         return Effect::NONE;
     }
     app.completions.clear();
     let focus = app.focus;
+    if focus == Pane::Prompt && text.contains(['\n', '\r']) {
+        // Several lines: each runs after the one before (`app/queue.rs`).
+        return super::queue::paste_lines(app, text);
+    }
     let input = focused_input(app);
     let have = input.len();
-    // A pasted newline would submit half a line; keep it one line.
+    // The Send pane's text is one line: a pasted newline becomes a space.
     let edit = if have + text.len() > input.limit() && text.len() > 4 * input.limit() {
         // Far too big whatever it holds: refuse without looking at it.
         Edit::Full
@@ -341,12 +348,7 @@ fn submit_prompt(app: &mut App) -> Effect {
     let line = app.input.value().to_string();
     app.input.reset();
     app.hist_pos = None;
-    if !line.trim().is_empty() && app.history.last() != Some(&line) {
-        app.history.push(line.clone());
-        if app.history.len() > HISTORY_KEEP {
-            app.history.remove(0);
-        }
-    }
+    super::queue::remember(app, &line);
     app.say(LineKind::Input, &format!(">>> {line}"));
     app.session.set_lang(app.lang);
     let result = app.session.submit(&line);
@@ -368,7 +370,7 @@ fn submit_send(app: &mut App) -> Effect {
     submitted(app, result)
 }
 
-fn submitted(app: &mut App, result: Submitted) -> Effect {
+pub(super) fn submitted(app: &mut App, result: Submitted) -> Effect {
     match result {
         Submitted::Nothing => {}
         Submitted::Echo(text) => app.say(LineKind::Echo, &text),

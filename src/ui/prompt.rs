@@ -1,5 +1,6 @@
 //! The Prompt pane: what was typed and answered (like Python's REPL), the
-//! calls still waiting, Tab candidates, and the `>>> ` input line.
+//! calls still waiting, the lines queued after them (a paste), Tab
+//! candidates, and the `>>> ` input line.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -57,18 +58,31 @@ pub fn wrap_out(text: &str, width: usize, max_rows: usize) -> Vec<String> {
     out
 }
 
-fn extra_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+/// Most rows the queue takes under the prompt's output.
+const QUEUE_ROWS: usize = 4;
+
+/// The calls still waiting (the queue's own line last, marked), then the
+/// queued lines — dimmed, at most `queue_rows` rows, with their count — and
+/// the Tab candidates.
+fn extra_lines(app: &App, width: usize, queue_rows: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = Vec::new();
-    for (_, text) in app.session.pending() {
-        for row in wrap_out(
-            &crate::tr!(app.lang, "prompt.waiting", call = sanitize(&text)),
-            width,
-            3,
-        ) {
+    let queued = &app.queue.lines;
+    let running = app.queue.running.filter(|_| !queued.is_empty());
+    let mut pending = app.session.pending();
+    // The line the queue waits for comes last, right above the queue.
+    pending.sort_by_key(|(c, _)| Some(*c) == running);
+    for (call, text) in pending {
+        let key = if Some(call) == running {
+            "prompt.queue_running"
+        } else {
+            "prompt.waiting"
+        };
+        for row in wrap_out(&crate::tr!(app.lang, key, call = sanitize(&text)), width, 3) {
             out.push(Line::styled(row, t.warn()));
         }
     }
+    out.extend(queue_lines(app, width, queue_rows));
     if !app.completions.is_empty() {
         out.push(Line::styled(
             fit(&sanitize(&app.completions.join("  ")), width),
@@ -78,14 +92,42 @@ fn extra_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// `⋯ queued (3): cli = socket()` and the lines after it, one a row; the
+/// last row says how many more there are when they do not all fit.
+fn queue_lines(app: &App, width: usize, rows: usize) -> Vec<Line<'static>> {
+    let queued = &app.queue.lines;
+    if queued.is_empty() || rows == 0 {
+        return Vec::new();
+    }
+    let head = crate::tr!(app.lang, "prompt.queued", n = queued.len());
+    let pad = " ".repeat(head.width());
+    let shown = rows.min(queued.len());
+    (0..shown)
+        .map(|i| {
+            let lead = if i == 0 { head.as_str() } else { pad.as_str() };
+            let more = if i + 1 == shown && shown < queued.len() {
+                crate::tr!(app.lang, "prompt.queued_more", n = queued.len() - shown)
+            } else {
+                String::new()
+            };
+            let room = width.saturating_sub(lead.width() + more.width());
+            let text = format!("{lead}{}{more}", fit(&sanitize(&queued[i]), room));
+            Line::styled(fit(&text, width), app.theme.dim())
+        })
+        .collect()
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
     if area.height == 0 {
         return;
     }
     let t = &app.theme;
     let w = area.width as usize;
-    let mut extra = extra_lines(app, w);
     let h = area.height as usize;
+    // The queue shows in at most half the rows above the input line (one
+    // at least), so the output of the line that runs stays in view.
+    let queue_rows = QUEUE_ROWS.min((h.saturating_sub(1) / 2).max(1));
+    let mut extra = extra_lines(app, w, queue_rows);
     // The newest of the waiting lines stay when there are too many.
     let keep_extra = h.saturating_sub(1);
     if extra.len() > keep_extra {
