@@ -146,7 +146,9 @@ fn step_mode_stops_before_accept_and_goes_on_after_the_key() {
     }
     assert!(screen.contains("is about to call accept"), "{screen}");
     let pid = number_after(&screen, r"python3\[(\d+)\] is about to call accept");
-    let port = number_after(&screen, r"stdout: port (\d+)");
+    // The program's stdout is read on its own thread: its line may reach the
+    // screen a moment after the stop does.
+    let port = number_after(&pty.wait_for("stdout: port"), r"stdout: port (\d+)");
     // The status line says so, with the keys.
     let last = screen.lines().last().unwrap_or_default().to_string();
     assert!(last.contains("is about to call accept"), "{last}");
