@@ -130,6 +130,11 @@ pub trait LessonHook {
     fn take_prompt(&mut self) -> Option<String> {
         None
     }
+    /// Lines for the prompt's queue: run one after another, as a paste is
+    /// (a lesson reopened part way does its done steps again this way).
+    fn take_queue(&mut self) -> Vec<String> {
+        Vec::new()
+    }
     /// Called after every event: start what the lesson needs (a step's
     /// peers) and return lines to show ("lesson complete").
     fn poll(&mut self, _session: &mut Session) -> Vec<String> {
@@ -311,7 +316,17 @@ impl App {
     pub fn set_hook(&mut self, mut hook: Box<dyn LessonHook>) {
         hook.take_fresh_lab();
         self.lesson = Some(hook.view(&self.session));
+        let lines = hook.take_queue();
         self.hook = Some(hook);
+        self.queue_lines(lines);
+    }
+
+    /// Lines from the lesson for the queue: shown queued, run in turn.
+    fn queue_lines(&mut self, lines: Vec<String>) {
+        if !lines.is_empty() {
+            self.queue.lines.extend(lines);
+            queue::pump(self);
+        }
     }
 
     /// The socket highlighted in the Sockets pane, if any.
@@ -705,10 +720,12 @@ fn on_engine(app: &mut App, ev: Event) -> Effect {
         hook.on_event(&app.session, &ev);
         let lines = hook.poll(&mut app.session);
         app.refresh_lesson(hook.as_mut());
+        let queued = hook.take_queue();
         app.hook = Some(hook);
         for l in lines {
             app.say(LineKind::Info, &l);
         }
+        app.queue.lines.extend(queued);
     }
     app.fade_look = app.fade_look();
     if app.queue.busy() {

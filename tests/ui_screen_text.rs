@@ -178,3 +178,42 @@ async fn the_code_pane_in_c_follows_the_session() {
         "the new line is in the C program:\n{after}"
     );
 }
+
+/// Reopened part way through a lesson, the student lands on the first step
+/// not done, on a lab that really is in that state: the done steps' reference
+/// lines run again, through the prompt's queue, on the fresh lab.
+#[tokio::test]
+async fn reopening_part_way_redoes_the_done_steps_and_lands_on_the_next() {
+    let state = tempfile::tempdir().unwrap();
+    let store = socklab::lesson::progress::ProgressStore::in_dir(state.path());
+    let mut p = socklab::lesson::Progress::new();
+    p.mark_step("listen-backlog", 0, 4);
+    p.mark_step("listen-backlog", 1, 4);
+    store.save(&mut p).unwrap();
+    let (mut app, mut events) = app();
+    learn(&mut app, "listen-backlog", "en", state.path());
+    pump(&mut app, &mut events, "step 3 current, queue empty", |a| {
+        a.lesson.as_ref().is_some_and(|v| v.current == 2) && !a.queue.busy()
+    })
+    .await;
+    let said: Vec<String> = app.output.iter().map(|l| l.text.clone()).collect();
+    assert!(
+        said.iter()
+            .any(|l| l.contains("you did steps 1–2 of this lesson last time")),
+        "{said:#?}"
+    );
+    // The lab is the one steps 1 and 2 build: a listener with two clients
+    // waiting in its accept queue (backlog 1, plus one).
+    let m = app.session.model();
+    let srv = m
+        .socks
+        .values()
+        .find(|r| r.label.as_deref() == Some("srv"))
+        .expect("srv")
+        .id;
+    pump(&mut app, &mut events, "two in the accept queue", |a| {
+        a.session.model().sock(srv).and_then(|r| r.accept_q) == Some(2)
+    })
+    .await;
+    assert!(said.iter().any(|l| l.contains("c2.connect")), "{said:#?}");
+}

@@ -13,6 +13,15 @@ use crate::lesson::{
     Lesson, LessonRun, LessonView, Progress, ProgressStore, find, next_after, pick,
 };
 
+/// Which steps a reopened lesson still has to do again (see `resume`).
+#[derive(Clone, Copy, Debug)]
+struct Resume {
+    /// The steps `0..upto` were done last time.
+    upto: usize,
+    /// The next of them whose lines go to the queue.
+    next: usize,
+}
+
 pub struct LessonApp {
     lessons: Vec<Lesson>,
     idx: usize,
@@ -27,6 +36,12 @@ pub struct LessonApp {
     notes: Vec<String>,
     /// The lesson was complete when last looked at (to say so once).
     was_finished: bool,
+    /// Reopened part way through a lesson: the steps done last time are
+    /// done again, on this fresh lab, by their reference lines — each step's
+    /// lines handed to the prompt's queue when that step is current.
+    resume: Option<Resume>,
+    /// Lines for the prompt's queue, taken by the app.
+    queued: Vec<String>,
     /// A fresh lab was opened since the app last asked.
     fresh: bool,
 }
@@ -83,15 +98,52 @@ pub fn build(
         notes: warning.into_iter().collect(),
         was_finished: false,
         fresh: false,
+        resume: None,
+        queued: Vec::new(),
     };
     app.notes.extend(problems);
     app.open(session, idx, false);
+    app.resume_where_left();
     Ok(Some(app))
 }
 
 impl LessonApp {
+    /// Reopened in a lesson whose first steps were done last time: do them
+    /// again from their reference lines (the lab is new: the sockets those
+    /// steps made are not there), and say so. The student lands on the
+    /// first step not done, on a lab that really is in that state.
+    fn resume_where_left(&mut self) {
+        let l = &self.lessons[self.idx];
+        let done = self.progress.lesson(&l.id).map(|p| &p.done);
+        let upto = (0..l.steps.len())
+            .take_while(|s| done.is_some_and(|d| d.contains(s)))
+            .count();
+        if upto == 0 || upto >= l.steps.len() {
+            return;
+        }
+        self.resume = Some(Resume { upto, next: 0 });
+        self.notes.push(crate::tr!(
+            self.lang,
+            "lesson.resume",
+            done = upto,
+            next = upto + 1
+        ));
+    }
+
+    /// Hand the queue the lines of the step being done again, when it is current.
+    fn feed_resume(&mut self) {
+        let Some(mut r) = self.resume else { return };
+        if self.run.current_step() == r.next && r.next < r.upto {
+            self.queued.extend(self.run.solution_of(r.next));
+            r.next += 1;
+        }
+        self.resume = (r.next < r.upto).then_some(r);
+    }
+
     /// Open lesson `idx` on a clean lab (fresh ports, no sockets, no names).
     fn open(&mut self, session: &mut Session, idx: usize, clean: bool) {
+        self.resume = None;
+        self.queued.clear();
         if clean {
             let engine = session.engine().clone();
             let lang = session.lang();
@@ -268,6 +320,10 @@ impl LessonHook for LessonApp {
         v
     }
 
+    fn take_queue(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.queued)
+    }
+
     fn take_prompt(&mut self) -> Option<String> {
         self.prompt.take()
     }
@@ -278,6 +334,7 @@ impl LessonHook for LessonApp {
 
     fn poll(&mut self, session: &mut Session) -> Vec<String> {
         self.start_peers(session);
+        self.feed_resume();
         let mut out = std::mem::take(&mut self.notes);
         if self.run.finished() && !self.was_finished {
             self.was_finished = true;

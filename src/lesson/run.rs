@@ -194,6 +194,26 @@ impl LessonRun {
         self.done.iter().all(|d| *d)
     }
 
+    /// The current step's index (0-based).
+    pub fn current_step(&self) -> usize {
+        self.current
+    }
+
+    /// A step's reference lines, as expanded for this lab (blank ones left out).
+    pub fn solution_of(&self, step: usize) -> Vec<String> {
+        self.lesson
+            .steps
+            .get(step)
+            .map(|s| {
+                s.solution
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether a step's check holds now or has held (for `verify`).
     pub fn step_met(&self, step: usize) -> bool {
         self.is_done(step)
