@@ -212,7 +212,7 @@ impl CheckKind for CallCheck {
             return;
         }
         if let Some(a) = &req.args
-            && !call_args(&info.text).contains(a.as_str())
+            && !no_spaces(call_args(&info.text)).contains(&no_spaces(a))
         {
             return;
         }
@@ -314,6 +314,11 @@ fn call_args(text: &str) -> &str {
     }
 }
 
+/// Text without its spaces: `args = ", 0)"` matches `("127.0.0.1",0)` too.
+fn no_spaces(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 fn exc_matches(want: &str, exc: &str, errno: Option<i32>) -> bool {
     want == exc
         || (want == "OSError" && errno.is_some())
@@ -385,8 +390,8 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
         None => {}
     }
     if let Some(a) = &req.args {
-        en.push(format!("was given {a}"));
-        ko.push(format!("{a}를 넘긴"));
+        en.push(format!("had `{a}` in its arguments"));
+        ko.push(format!("인자에 `{a}` 부분이 있는"));
     }
     if en.is_empty() {
         return Why::new(
