@@ -732,3 +732,26 @@ async fn a_reset_lab_names_sockets_from_one_again() {
 fn en(e: &socklab::engine::CallError) -> String {
     socklab::describe::error_line(socklab::settings::Lang::En, e)
 }
+
+/// A call on a socket that is already closed reads with the socket's own
+/// name (not a raw engine id): `conn.close()` twice says `conn` both times.
+#[tokio::test]
+async fn a_closed_socket_keeps_its_name_in_later_calls() {
+    let mut lab = Lab::new();
+    let _filler = lab.tcp().await;
+    lab.engine.reset();
+    let s = lab.tcp().await;
+    lab.engine.set_label(s, "conn");
+    lab.ok(Op::Close { sock: s }).await;
+    let again = lab.start(Op::Close { sock: s });
+    let e = lab
+        .wait_for(
+            "the second close",
+            |e| matches!(&e.kind, EventKind::CallStarted { call, .. } if *call == again),
+        )
+        .await;
+    let EventKind::CallStarted { text, .. } = &e.kind else {
+        unreachable!()
+    };
+    assert!(text.starts_with("conn.close("), "{text}");
+}

@@ -83,6 +83,8 @@ pub struct OpenCall {
 
 /// How many closed sockets stay visible before the oldest are forgotten.
 pub const KEEP_CLOSED: usize = 64;
+/// Names of sockets gone from the model that are still remembered.
+pub const KEEP_GONE_NAMES: usize = 4096;
 
 /// How many captured segments the model keeps (the newest).
 pub const KEEP_SEGMENTS: usize = 4096;
@@ -146,6 +148,10 @@ impl WireModel {
 #[derive(Clone, Debug, Default)]
 pub struct LabModel {
     pub socks: BTreeMap<SockId, SockRow>,
+    /// The names of sockets closed long enough ago to have left `socks`, so
+    /// a late event about one (a second close) still names it as the student
+    /// called it. The oldest go first past [`KEEP_GONE_NAMES`].
+    gone_names: BTreeMap<SockId, String>,
     pub orphans: BTreeMap<(SocketAddr, SocketAddr), OrphanRow>,
     pub open_calls: HashMap<CallId, OpenCall>,
     /// The call that finished with the newest event applied, so that whoever
@@ -408,7 +414,12 @@ impl LabModel {
         if closed.len() > KEEP_CLOSED {
             closed.sort();
             for (_, id) in &closed[..closed.len() - KEEP_CLOSED] {
-                self.socks.remove(id);
+                if let Some(r) = self.socks.remove(id) {
+                    self.gone_names.insert(*id, r.name());
+                }
+            }
+            while self.gone_names.len() > KEEP_GONE_NAMES {
+                self.gone_names.pop_first();
             }
         }
     }
@@ -488,10 +499,14 @@ impl LabModel {
             .or(self.finished.as_ref().filter(|c| c.id == id))
     }
 
+    /// The socket's name as the student sees it (its label, else `#N`),
+    /// also for one that has left the model; `#?` for one never seen (an
+    /// event from an earlier lab: its `#N` would not be this lab's).
     pub fn name_of(&self, id: SockId) -> String {
         self.socks
             .get(&id)
             .map(|r| r.name())
-            .unwrap_or_else(|| format!("#{id}"))
+            .or_else(|| self.gone_names.get(&id).cloned())
+            .unwrap_or_else(|| "#?".to_string())
     }
 }

@@ -43,6 +43,9 @@ pub(crate) struct Shared {
     peers: Mutex<BTreeMap<String, PeerHandle>>,
     /// Connections the lab has had: (local, remote) → the socket that had it.
     tuples: Mutex<VecDeque<(SocketAddr, SocketAddr, SockId)>>,
+    /// Names of closed sockets (bounded), so a call on one — `conn.close()`
+    /// twice — still reads with the student's name.
+    gone_names: Mutex<BTreeMap<SockId, String>>,
     next_sock: AtomicU32,
     /// The last socket id before the newest reset: `#N` names count from
     /// it, so a fresh lab starts at `#1` while ids stay unique for good.
@@ -76,6 +79,7 @@ impl Shared {
             calls: Mutex::new(HashMap::new()),
             peers: Mutex::new(BTreeMap::new()),
             tuples: Mutex::new(VecDeque::new()),
+            gone_names: Mutex::new(BTreeMap::new()),
             next_sock: AtomicU32::new(1),
             name_base: AtomicU32::new(0),
             next_call: AtomicU64::new(1),
@@ -139,7 +143,24 @@ impl Shared {
     }
 
     pub fn remove_sock(&self, id: SockId) -> Option<Arc<SockEntry>> {
-        lock(&self.socks).remove(&id)
+        let e = lock(&self.socks).remove(&id)?;
+        let mut gone = lock(&self.gone_names);
+        gone.insert(id, e.name());
+        while gone.len() > super::model::KEEP_GONE_NAMES {
+            gone.pop_first();
+        }
+        Some(e)
+    }
+
+    /// A socket's name, open or closed; `#?` for one this engine never had.
+    pub fn name_of(&self, id: SockId) -> String {
+        match self.get_sock(id) {
+            Some(e) => e.name(),
+            None => lock(&self.gone_names)
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| "#?".to_string()),
+        }
     }
 
     pub fn all_socks(&self) -> Vec<Arc<SockEntry>> {

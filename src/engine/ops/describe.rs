@@ -8,11 +8,7 @@ use super::super::text::py_bytes_repr;
 use super::super::types::*;
 
 pub(crate) fn describe(sh: &Shared, op: &Op) -> String {
-    let name = |id: &SockId| {
-        sh.get_sock(*id)
-            .map(|e| e.name())
-            .unwrap_or_else(|| format!("#{id}"))
-    };
+    let name = |id: &SockId| sh.name_of(*id);
     let addr = |a: &AddrArg| format!("('{}', {})", a.host, a.port);
     let data = |d: &Bytes| {
         if d.len() > 40 {

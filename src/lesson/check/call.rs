@@ -334,6 +334,8 @@ fn exc_matches(want: &str, exc: &str, errno: Option<i32>) -> bool {
 
 fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
     let target = match &sel.label {
+        // A call that makes the socket is written as the student types it.
+        Some(l) if matches!(method, "socket" | "socketpair") => format!("{l} = {method}()"),
         Some(l) => format!("{l}.{method}()"),
         None => format!("{method}()"),
     };
