@@ -104,6 +104,10 @@ pub async fn trace(
 ) -> anyhow::Result<u8> {
     let (engine, events) = Engine::start(EngineConfig {
         allow_remote: opts.allow_remote,
+        // The text transcript leaves segments out (as `socklab run` does
+        // without its wire view): capturing them would only cost the
+        // program time. `--json` prints every event, segments too.
+        capture: opts.json,
         ..Default::default()
     });
     let mut spec = TraceSpec::new(argv.iter().cloned());
@@ -125,10 +129,12 @@ pub async fn trace(
         shown: [handle.pid()].into_iter().collect(),
         partial: HashMap::new(),
     };
-    let r = p.pump(events, &handle, out, input).await;
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
+    let r = p.pump(events, &handle, &mut out, input).await;
     drop(handle);
     engine.shutdown();
     r?;
+    out.flush()?;
     Ok(p.code.unwrap_or(1))
 }
 
@@ -157,10 +163,20 @@ impl Printer {
     ) -> anyhow::Result<()> {
         let mut quiet_after_end = 0;
         loop {
-            match tokio::time::timeout(Duration::from_millis(20), events.recv()).await {
+            // Once the trace has sent its last event, only the lab's kernel
+            // observer may still say something (a closed connection's
+            // TIME_WAIT): a short quiet moment ends the transcript.
+            let slice = if handle.finished() { 5 } else { 20 };
+            match tokio::time::timeout(Duration::from_millis(slice), events.recv()).await {
                 Ok(Some(ev)) => {
+                    // The trace's events come in bursts: print the whole
+                    // burst, then write it out at once.
                     self.session.on_event(&ev);
                     self.print(&ev, out)?;
+                    while let Ok(ev) = events.try_recv() {
+                        self.session.on_event(&ev);
+                        self.print(&ev, out)?;
+                    }
                     out.flush()?;
                     continue;
                 }
@@ -187,11 +203,11 @@ impl Printer {
                         )?,
                     }
                 }
+                out.flush()?;
             }
             if handle.finished() {
-                // Let the last kernel observations and output arrive.
                 quiet_after_end += 1;
-                if quiet_after_end > 3 {
+                if quiet_after_end >= 2 {
                     break;
                 }
             }

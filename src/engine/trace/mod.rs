@@ -44,6 +44,8 @@ mod regs;
 #[cfg(target_os = "linux")]
 mod result;
 #[cfg(target_os = "linux")]
+mod sink;
+#[cfg(target_os = "linux")]
 mod socks;
 pub mod table;
 #[cfg(target_os = "linux")]
@@ -116,24 +118,36 @@ pub(crate) struct Ctl {
     /// Calls in the kernel: when they started, their socket, reported pending yet.
     pub pending: Mutex<HashMap<CallId, InKernel>>,
     pub wake: Condvar,
+    /// A call changed a socket's state: read the kernel's table soon.
     pub observe: AtomicBool,
+    /// A call moved bytes: the queues changed (read on a slower cadence).
+    pub moved: AtomicBool,
     /// The watcher is on its fast cadence: it will look soon anyway, so
     /// a new call need not wake it (one futex wake-up less per call).
     pub fast: AtomicBool,
     pub done: AtomicBool,
-    /// Output streams still open.
+    /// Helpers still sending events: the stdout and stderr readers, and the
+    /// watcher (its last look at the kernel's table comes after the end).
     pub streams: AtomicUsize,
+    /// Where the trace's events queue on their way to the log.
+    #[cfg(target_os = "linux")]
+    pub out: sink::Sink,
 }
 
 impl Ctl {
-    pub fn observe_soon(&self) {
-        self.observe.store(true, Ordering::Relaxed);
+    /// A call changed a socket's state (true) or only moved bytes (false).
+    pub fn observe_soon(&self, changed: bool) {
+        let flag = if changed { &self.observe } else { &self.moved };
+        flag.store(true, Ordering::Relaxed);
         self.wake_watcher();
     }
 
-    /// Wake the watcher unless it is due to look within [`PENDING_AFTER`] anyway.
+    /// Wake the watcher unless it is due to look within [`PENDING_AFTER`]
+    /// anyway. Taken under the lock the watcher waits with, so that a wake
+    /// between its last look and its wait is not lost.
     pub fn wake_watcher(&self) {
         if !self.fast.load(Ordering::Relaxed) {
+            let _g = lock(&self.pending);
             self.wake.notify_one();
         }
     }
@@ -212,7 +226,8 @@ impl TraceHandle {
         }
     }
 
-    /// Every traced process is gone and its output has been read.
+    /// Every traced process is gone, its output has been read and its
+    /// sockets' last state reported: no more events will come from it.
     pub fn finished(&self) -> bool {
         self.ctl.done.load(Ordering::Relaxed) && self.ctl.streams.load(Ordering::Relaxed) == 0
     }
@@ -241,9 +256,11 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
         pending: Mutex::new(HashMap::new()),
         wake: Condvar::new(),
         observe: AtomicBool::new(false),
+        moved: AtomicBool::new(false),
         fast: AtomicBool::new(false),
         done: AtomicBool::new(false),
-        streams: AtomicUsize::new(2),
+        streams: AtomicUsize::new(3),
+        out: sink::Sink::new(sh.clone()),
     });
     let socks: socks::SharedSocks = Default::default();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -256,6 +273,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
         std::thread::Builder::new()
             .name("socklab-tracer".into())
             .spawn(move || {
+                let cpus = child::share_cpu();
                 let mut child = match child::spawn(&spec.argv, spec.cwd.as_deref(), &spec.env) {
                     Ok(c) => c,
                     Err(e) => {
@@ -268,7 +286,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                 let pid = child.id();
                 let out = (child.stdout.take(), child.stderr.take());
                 let _ = tx.send(Ok(pid));
-                sh.emit(EventKind::Program {
+                ctl.out.emit_now(EventKind::Program {
                     pid,
                     note: ProgramNote::Started {
                         name: name.clone(),
@@ -281,12 +299,16 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                         exec: false,
                     },
                 });
-                watch::spawn_output(&sh, &ctl, pid, out.0, out.1);
-                watch::spawn_watcher(sh.clone(), ctl.clone(), socks.clone());
+                watch::spawn_output(&ctl, pid, out.0, out.1, cpus);
+                watch::spawn_watcher(ctl.clone(), socks.clone(), cpus);
                 lock(&ctl.state).pids.insert(pid);
                 tracer::Tracer::new(sh, ctl.clone(), socks, pid, &name).run();
+                ctl.out.flush();
                 ctl.done.store(true, Ordering::Relaxed);
-                ctl.wake.notify_one();
+                {
+                    let _g = lock(&ctl.pending);
+                    ctl.wake.notify_one();
+                }
                 // The child was reaped by the tracer's wait; nothing to wait for.
                 drop(child);
             })

@@ -41,6 +41,8 @@ struct InCall {
     deny: Option<String>,
     /// Silent bookkeeping (dup): no events.
     silent: bool,
+    /// The bytes a send-like call passes, read once before it runs (capped).
+    pre: Option<Vec<u8>>,
 }
 
 struct Task {
@@ -224,8 +226,19 @@ impl Tracer {
         }
     }
 
+    /// A note about a process goes to the log at once (with what is queued).
     fn note(&self, pid: u32, note: ProgramNote) {
-        self.sh.emit(EventKind::Program { pid, note });
+        self.ctl.out.emit_now(EventKind::Program { pid, note });
+    }
+
+    /// After each stop: send the queued events if they have waited long
+    /// enough, else make sure the watcher comes for them.
+    fn after_stop(&self) {
+        match self.ctl.out.due() {
+            Some(d) if Instant::now() >= d => self.ctl.out.flush(),
+            Some(_) => self.ctl.wake_watcher(),
+            None => {}
+        }
     }
 
     /// Wait for stops until every tracee is gone.
@@ -280,11 +293,13 @@ impl Tracer {
                 (r as u32, st)
             };
             self.on_status(tid, status);
+            self.after_stop();
         }
         self.socks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .close_all(&self.sh);
+            .close_all(&self.ctl.out);
+        self.ctl.out.flush();
     }
 
     fn on_status(&mut self, tid: u32, status: i32) {
@@ -342,7 +357,7 @@ impl Tracer {
         if self.procs.len() >= MAX_PROCS || lock(&self.ctl.state).killing {
             // SAFETY: killing a process we trace.
             unsafe { libc::kill(tgid as i32, libc::SIGKILL) };
-            self.sh.emit(EventKind::Notice {
+            self.ctl.out.emit_now(EventKind::Notice {
                 text: format!(
                     "{name} started more than {MAX_PROCS} processes; socklab stopped the new one"
                 ),
@@ -396,7 +411,7 @@ impl Tracer {
                     .map(|(_, h)| h)
                     .collect();
                 for h in held {
-                    socks.drop_holder(&self.sh, h);
+                    socks.drop_holder(&self.ctl.out, h);
                 }
                 drop(socks);
                 self.note(
@@ -422,7 +437,7 @@ impl Tracer {
         for c in [task.call, task.held, task.restart].into_iter().flatten() {
             self.finish_pending(c.id);
             if !c.silent && !c.text.is_empty() {
-                self.sh.emit(EventKind::CallFailed {
+                self.ctl.out.emit(EventKind::CallFailed {
                     call: c.id,
                     sock: c.sock,
                     error: CallError::other("ProcessExit", "", "the process ended during the call"),
@@ -435,7 +450,7 @@ impl Tracer {
         let pid = task.tgid;
         self.procs.remove(&pid);
         lock(&self.ctl.state).pids.remove(&pid);
-        lock(&self.socks).drop_process(&self.sh, pid);
+        lock(&self.socks).drop_process(&self.ctl.out, pid);
         let (code, signal, text) = if libc::WIFEXITED(status) {
             let c = libc::WEXITSTATUS(status);
             (Some(c), None, format!("exited with status {c}"))
@@ -467,7 +482,7 @@ impl Tracer {
             match probe(tgid, fd) {
                 Some((f, t)) => {
                     socks.create(
-                        &self.sh,
+                        &self.ctl.out,
                         *inode,
                         (tgid, fd),
                         Owner::Program {
@@ -571,13 +586,27 @@ impl Tracer {
             p.fds.remove(&fd);
         }
         let silent = row.kind == Kind::Dup;
+        // A send's bytes are read once, here: shown in the call, kept for Traffic.
+        let pre = row.args.iter().find_map(|a| match a {
+            Arg::DataIn(p, l) if row.kind == Kind::Send => Some(decode::read_mem(
+                pid,
+                args[*p],
+                (args[*l] as usize).min(decode::KEEP),
+            )),
+            _ => None,
+        });
         let text = if silent {
             String::new()
         } else {
             let shown: Vec<String> = row
                 .args
                 .iter()
-                .filter_map(|a| decode::show_arg(pid, *a, &args))
+                .filter_map(|a| match (a, &pre) {
+                    (Arg::DataIn(_, l), Some(d)) => {
+                        Some(decode::show_data(&d[..d.len().min(decode::SHOW)], args[*l]))
+                    }
+                    _ => decode::show_arg(pid, *a, &args),
+                })
                 .collect();
             format!("{}({})", row.name, shown.join(", "))
         };
@@ -597,6 +626,7 @@ impl Tracer {
             addr,
             deny,
             silent,
+            pre,
         };
         if !silent && self.should_hold(row.kind) {
             // Counted before it is announced: whoever reads the note sees it held.
@@ -701,7 +731,7 @@ impl Tracer {
     fn start(&mut self, tid: u32, call: InCall) {
         let tgid = self.tasks.get(&tid).map(|t| t.tgid).unwrap_or(tid);
         if !call.silent {
-            self.sh.emit(EventKind::CallStarted {
+            self.ctl.out.emit(EventKind::CallStarted {
                 call: call.id,
                 sock: call.sock,
                 owner: self.owner(tgid),
@@ -724,8 +754,7 @@ impl Tracer {
         if call.silent {
             return;
         }
-        let mut p = lock(&self.ctl.pending);
-        p.insert(call.id, (Instant::now(), call.sock, false));
+        lock(&self.ctl.pending).insert(call.id, (Instant::now(), call.sock, false));
         self.ctl.wake_watcher();
     }
 
@@ -760,7 +789,23 @@ impl Tracer {
         self.finish_pending(call.id);
         super::result::report(self, tgid, &call_view(&call), rval);
         cont(tid, 0);
-        self.ctl.observe_soon();
+        // Only a call that can change a socket's state (or failed, or read
+        // an end of stream) asks for the kernel's table soon; bytes moving
+        // change only the queues, read on a slower cadence.
+        let changed = rval < 0
+            || (call.row.kind == Kind::Recv && rval == 0)
+            || matches!(
+                call.row.kind,
+                Kind::Socket
+                    | Kind::SocketPair
+                    | Kind::Bind
+                    | Kind::Listen
+                    | Kind::Accept
+                    | Kind::Connect
+                    | Kind::Shutdown
+                    | Kind::Close
+            );
+        self.ctl.observe_soon(changed);
     }
 
     // ---- for `result` ----
@@ -827,6 +872,7 @@ pub(super) struct CallView<'a> {
     pub deny: Option<&'a str>,
     pub silent: bool,
     pub text: &'a str,
+    pub pre: Option<&'a [u8]>,
 }
 
 impl CallView<'_> {
@@ -845,5 +891,6 @@ fn call_view(c: &InCall) -> CallView<'_> {
         deny: c.deny.as_deref(),
         silent: c.silent,
         text: &c.text,
+        pre: c.pre.as_deref(),
     }
 }
