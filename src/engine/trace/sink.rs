@@ -6,10 +6,11 @@
 //! wake-ups cost the program more than the ptrace stops. So the tracer, its
 //! watcher and the output readers queue their events here, in the order they
 //! happened, and the queue goes to the log as one burst: when its oldest event
-//! is [`FLUSH_AFTER`] old (the tracer looks at every stop, the watcher on its
-//! tick), and at once for what someone waits for (a program stopped before a
-//! call, its output, its end, a call still in the kernel). Nothing is dropped
-//! or reordered; an event reaches the log at most a few milliseconds late.
+//! is [`FLUSH_AFTER`] old (the watcher sends it, on the other CPU than the
+//! one the tracer shares with the program), and at once for what someone
+//! waits for (a program stopped before a call, its output, its end, a call
+//! still in the kernel). Nothing is dropped or reordered; an event reaches
+//! the log at most a few milliseconds late.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,11 @@ struct Queue {
 pub(crate) struct Sink {
     pub sh: Arc<Shared>,
     q: Mutex<Queue>,
+    /// Held by whoever sends a burst (with an empty vector to swap in), so
+    /// that bursts never interleave while the queue itself is locked only
+    /// for a swap: the tracer queueing its next event does not wait for a
+    /// burst going out.
+    sending: Mutex<Vec<Item>>,
 }
 
 impl Sink {
@@ -49,6 +55,7 @@ impl Sink {
         Sink {
             sh,
             q: Mutex::new(Queue::default()),
+            sending: Mutex::new(Vec::new()),
         }
     }
 
@@ -94,18 +101,22 @@ impl Sink {
         }
     }
 
-    /// Send everything queued to the log, in order. The queue stays locked
-    /// meanwhile, so two flushes never interleave.
+    /// Send everything queued to the log, in order.
     pub fn flush(&self) {
-        let mut q = lock(&self.q);
-        q.since = None;
-        for it in q.items.drain(..) {
+        let mut burst = lock(&self.sending);
+        let poke = {
+            let mut q = lock(&self.q);
+            q.since = None;
+            std::mem::swap(&mut q.items, &mut *burst);
+            std::mem::take(&mut q.poke)
+        };
+        for it in burst.drain(..) {
             match it {
                 Item::Event(k) => self.sh.emit(k),
                 Item::Tuple(l, p, s) => self.sh.remember_tuple(l, p, s),
             }
         }
-        if std::mem::take(&mut q.poke) {
+        if poke {
             self.sh.poke_observer();
         }
     }

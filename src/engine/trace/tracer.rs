@@ -231,11 +231,12 @@ impl Tracer {
         self.ctl.out.emit_now(EventKind::Program { pid, note });
     }
 
-    /// After each stop: send the queued events if they have waited long
-    /// enough, else make sure the watcher comes for them.
+    /// After each stop: the watcher sends what is queued (off the CPU the
+    /// tracer shares with the program); make sure it comes. The tracer
+    /// sends only when the queue is long overdue (the watcher is starved).
     fn after_stop(&self) {
         match self.ctl.out.due() {
-            Some(d) if Instant::now() >= d => self.ctl.out.flush(),
+            Some(d) if Instant::now() >= d + 4 * super::sink::FLUSH_AFTER => self.ctl.out.flush(),
             Some(_) => self.ctl.wake_watcher(),
             None => {}
         }
