@@ -40,6 +40,8 @@ mod child;
 #[cfg(target_os = "linux")]
 mod decode;
 #[cfg(target_os = "linux")]
+mod procs;
+#[cfg(target_os = "linux")]
 mod regs;
 #[cfg(target_os = "linux")]
 mod result;
@@ -102,8 +104,9 @@ pub(crate) struct CtlState {
     pub release: VecDeque<Release>,
     /// Tasks held before a call.
     pub held: usize,
-    /// Live traced processes.
-    pub pids: HashSet<u32>,
+    /// Live traced processes, by pidfd.
+    #[cfg(target_os = "linux")]
+    pub pids: procs::Procs,
     pub killing: bool,
 }
 
@@ -220,10 +223,8 @@ impl TraceHandle {
     pub fn kill(&self) {
         let mut st = lock(&self.ctl.state);
         st.killing = true;
-        for p in &st.pids {
-            // SAFETY: signalling a process this trace started (or its children).
-            unsafe { libc::kill(*p as libc::pid_t, libc::SIGKILL) };
-        }
+        #[cfg(target_os = "linux")]
+        st.pids.kill_all();
     }
 
     /// Every traced process is gone, its output has been read and its
@@ -249,7 +250,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
             mode: if spec.step { Mode::Step } else { Mode::Free },
             release: VecDeque::new(),
             held: 0,
-            pids: HashSet::new(),
+            pids: procs::Procs::default(),
             killing: false,
         }),
         fresh: Mutex::new(HashSet::new()),
@@ -284,6 +285,8 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                     }
                 };
                 let pid = child.id();
+                // Before anyone can ask for a kill, and before it can be reaped.
+                lock(&ctl.state).pids.insert(pid);
                 let out = (child.stdout.take(), child.stderr.take());
                 let _ = tx.send(Ok(pid));
                 ctl.out.emit_now(EventKind::Program {
@@ -301,7 +304,6 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                 });
                 watch::spawn_output(&ctl, pid, out.0, out.1, cpus);
                 watch::spawn_watcher(ctl.clone(), socks.clone(), cpus);
-                lock(&ctl.state).pids.insert(pid);
                 tracer::Tracer::new(sh, ctl.clone(), socks, pid, &name).run();
                 ctl.out.flush();
                 ctl.done.store(true, Ordering::Relaxed);

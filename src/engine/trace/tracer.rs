@@ -355,9 +355,13 @@ impl Tracer {
             Some(pp) => (pp.name.clone(), pp.fds.clone()),
             None => (comm_of(tgid), HashMap::new()),
         };
-        if self.procs.len() >= MAX_PROCS || lock(&self.ctl.state).killing {
-            // SAFETY: killing a process we trace.
-            unsafe { libc::kill(tgid as i32, libc::SIGKILL) };
+        let too_many = self.procs.len() >= MAX_PROCS;
+        let st = lock(&self.ctl.state);
+        if too_many || st.killing {
+            st.pids.kill(tgid);
+        }
+        drop(st);
+        if too_many {
             self.ctl.out.emit_now(EventKind::Notice {
                 text: format!(
                     "{name} started more than {MAX_PROCS} processes; socklab stopped the new one"
@@ -450,7 +454,7 @@ impl Tracer {
         }
         let pid = task.tgid;
         self.procs.remove(&pid);
-        lock(&self.ctl.state).pids.remove(&pid);
+        lock(&self.ctl.state).pids.remove(pid);
         lock(&self.socks).drop_process(&self.ctl.out, pid);
         let (code, signal, text) = if libc::WIFEXITED(status) {
             let c = libc::WEXITSTATUS(status);
