@@ -128,12 +128,14 @@ pub async fn trace(
         names: HashMap::new(),
         shown: [handle.pid()].into_iter().collect(),
         partial: HashMap::new(),
+        exec_line: None,
     };
     let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
     let r = p.pump(events, &handle, &mut out, input).await;
     drop(handle);
     engine.shutdown();
     r?;
+    p.finish(&mut out)?;
     out.flush()?;
     Ok(p.code.unwrap_or(1))
 }
@@ -151,6 +153,8 @@ struct Printer {
     shown: std::collections::HashSet<u32>,
     /// Output not yet ended by a newline, per process and stream.
     partial: HashMap<(u32, bool), String>,
+    /// The program's latest exec, printed once something else is.
+    exec_line: Option<(u64, String)>,
 }
 
 impl Printer {
@@ -243,13 +247,28 @@ impl Printer {
                 }
             }
         };
-        let t = ev.t_us as f64 / 1e6;
-        for (i, l) in text.lines().enumerate() {
-            if i == 0 {
-                writeln!(out, "  [{t:7.3}] {l}")?;
-            } else {
-                writeln!(out, "            {l}")?;
-            }
+        // The program's own execs: one followed by another before anything
+        // else is printed (a shell, a pyenv shim exec'ing on to python) is
+        // left out; the last is printed, at its own time, before what follows.
+        if let EventKind::Program {
+            pid,
+            note: ProgramNote::Started { exec: true, .. },
+        } = &ev.kind
+            && *pid == self.root
+        {
+            self.exec_line = Some((ev.t_us, text));
+            return Ok(());
+        }
+        if let Some((t_us, line)) = self.exec_line.take() {
+            write_line(out, t_us, &line)?;
+        }
+        write_line(out, ev.t_us, &text)
+    }
+
+    /// Print what is held back (at the end).
+    fn finish(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let Some((t_us, line)) = self.exec_line.take() {
+            write_line(out, t_us, &line)?;
         }
         Ok(())
     }
@@ -350,4 +369,17 @@ impl Printer {
             }
         })
     }
+}
+
+/// One transcript entry: its time, then its lines (the first one numbered).
+fn write_line(out: &mut dyn Write, t_us: u64, text: &str) -> anyhow::Result<()> {
+    let t = t_us as f64 / 1e6;
+    for (i, l) in text.lines().enumerate() {
+        if i == 0 {
+            writeln!(out, "  [{t:7.3}] {l}")?;
+        } else {
+            writeln!(out, "            {l}")?;
+        }
+    }
+    Ok(())
 }

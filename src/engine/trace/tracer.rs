@@ -94,14 +94,18 @@ fn to_exit(tid: u32) {
 }
 
 pub(super) fn tgid_of(tid: u32) -> u32 {
+    status_field(tid, "Tgid:").unwrap_or(tid)
+}
+
+/// A number from `/proc/TID/status` (`Tgid:`, `PPid:`).
+fn status_field(tid: u32, field: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("Tgid:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().parse().ok())
         })
-        .unwrap_or(tid)
 }
 
 fn comm_of(pid: u32) -> String {
@@ -312,9 +316,11 @@ impl Tracer {
             return;
         }
         if !self.tasks.contains_key(&tid) {
-            // A new child can report before its parent's fork event.
+            // A new child can report before its parent's fork event: its
+            // parent is then found in /proc (a fork of ours is ours).
             let tgid = tgid_of(tid);
-            self.new_task(tid, tgid, None);
+            let parent = status_field(tid, "PPid:").filter(|p| self.procs.contains_key(p));
+            self.new_task(tid, tgid, parent);
         }
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xff;
