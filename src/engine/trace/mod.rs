@@ -8,15 +8,21 @@
 //!   filter before `exec` (`child`) so that only the calls of the table
 //!   (`table`) stop it, and each stop is decoded (`decode`) and turned into
 //!   events (`result`);
+//! - the tracer and the program share one CPU (`child::share_cpu`): each
+//!   traced call stops the program twice, and on one CPU a stop is a direct
+//!   switch, not a wake-up waiting for the other CPU;
+//! - the events queue in order and go to the log in bursts (`sink`), sent
+//!   by the watcher thread, which also marks calls that have not returned
+//!   after [`PENDING_AFTER`] as pending (`watch`);
 //! - the program's sockets are matched by inode against sock_diag for their
-//!   kernel state and queues (`socks`), on a watcher thread that also marks
-//!   calls that have not returned after [`PENDING_AFTER`] as pending;
+//!   kernel state and queues (`socks`), read by the watcher soon after a call
+//!   that changes a state, on a slower cadence while only bytes move;
 //! - its stdout and stderr come back as [`ProgramNote::Output`] events,
 //!   its end as [`ProgramNote::Exited`];
 //! - without `allow_remote`, a bind/connect/sendto to a non-loopback
 //!   address is refused with EACCES before it runs (`regs`);
 //! - the program never outlives the trace: PTRACE_O_EXITKILL, and a kill
-//!   when the [`TraceHandle`] is dropped.
+//!   (through pidfds, `procs`) when the [`TraceHandle`] is dropped.
 //!
 //! The handle drives step mode: [`TraceHandle::step`] (stop before the next
 //! call / run the held one), [`TraceHandle::go`], [`TraceHandle::until`].

@@ -4,7 +4,7 @@
 //! does not concern a lab socket (a `read` of a file); otherwise the tracer
 //! waits for its syscall-exit stop to report the result.
 //!
-//! Longer than most files (~850 lines): the stop loop, the per-process
+//! Longer than most files (~900 lines): the stop loop, the per-process
 //! descriptor cache and the step-mode hold are one state machine over the
 //! same task table; results are worded in `result`, arguments in `decode`.
 
