@@ -165,12 +165,13 @@ impl Printer {
         out: &mut dyn Write,
         input: Option<std::sync::mpsc::Receiver<String>>,
     ) -> anyhow::Result<()> {
-        let mut quiet_after_end = 0;
+        // Once the trace has sent its last event, only the lab's kernel
+        // observer may still say something (a closed connection now in
+        // TIME_WAIT): the transcript ends once a look it began after that
+        // has ended (at most a second later, if it cannot look).
+        let mut end: Option<(u64, std::time::Instant)> = None;
         loop {
-            // Once the trace has sent its last event, only the lab's kernel
-            // observer may still say something (a closed connection's
-            // TIME_WAIT): a short quiet moment ends the transcript.
-            let slice = if handle.finished() { 5 } else { 20 };
+            let slice = if end.is_some() { 2 } else { 20 };
             match tokio::time::timeout(Duration::from_millis(slice), events.recv()).await {
                 Ok(Some(ev)) => {
                     // The trace's events come in bursts: print the whole
@@ -210,9 +211,23 @@ impl Printer {
                 out.flush()?;
             }
             if handle.finished() {
-                quiet_after_end += 1;
-                if quiet_after_end >= 2 {
-                    break;
+                let engine = self.session.engine();
+                match end {
+                    None => {
+                        end = Some((engine.observer_mark(), std::time::Instant::now()));
+                        engine.observe_now();
+                    }
+                    Some((mark, since))
+                        if engine.observed_since(mark)
+                            || since.elapsed() > Duration::from_secs(1) =>
+                    {
+                        while let Ok(ev) = events.try_recv() {
+                            self.session.on_event(&ev);
+                            self.print(&ev, out)?;
+                        }
+                        break;
+                    }
+                    Some(_) => {}
                 }
             }
         }

@@ -2,6 +2,8 @@
 //! python — is shown as the program: the helpers that make no socket call
 //! (a forked `true`, the shell execs before the real program) leave no
 //! lines of their own, and the program's exit status is still reported.
+//! And the end of a transcript: what a fast program's closed connection
+//! leaves in the kernel (TIME_WAIT) is reported before it ends.
 #![cfg(target_os = "linux")]
 
 const PROGRAM: &str = "import socket\ns = socket.socket()\ns.close()\nraise SystemExit(3)";
@@ -46,4 +48,24 @@ fn helpers_without_socket_calls_leave_no_lines() {
         lines.last().unwrap().contains("exited with status 3"),
         "{text}"
     );
+}
+
+#[test]
+fn a_fast_programs_time_wait_is_in_the_transcript() {
+    // Connects and closes within a millisecond: no kernel read in between.
+    let prog = "import socket\nl = socket.socket()\nl.bind(('127.0.0.1', 0))\nl.listen()\nc = socket.create_connection(l.getsockname())\ns, _ = l.accept()\nc.close()\ns.close()\nl.close()";
+    for _ in 0..3 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_socklab"))
+            .args(["trace", "--headless", "--", "python3", "-c", prog])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        // The side that closed first (the client, fd 4) waits in TIME_WAIT.
+        assert!(
+            text.lines()
+                .any(|l| l.contains("(no fd) - → TIME_WAIT") && l.contains("[fd 4]")),
+            "{text}"
+        );
+    }
 }

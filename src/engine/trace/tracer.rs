@@ -164,6 +164,30 @@ fn probe(pid: u32, fd: i32) -> Option<(Family, SockType)> {
     }
 }
 
+/// The local and peer addresses of another process's socket, through a
+/// borrowed descriptor (`pidfd_getfd`), given back at once.
+fn names(pid: u32, fd: i32) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: raw syscalls; the descriptors we get are owned (closed on drop).
+    let dup = unsafe {
+        let pidfd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as i32;
+        if pidfd < 0 {
+            return None;
+        }
+        let pidfd = OwnedFd::from_raw_fd(pidfd);
+        use std::os::fd::AsRawFd;
+        let dup = libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) as i32;
+        if dup < 0 {
+            return None;
+        }
+        OwnedFd::from_raw_fd(dup)
+    };
+    let s = socket2::SockRef::from(&dup);
+    let local = s.local_addr().ok().and_then(|a| a.as_socket());
+    let peer = s.peer_addr().ok().and_then(|a| a.as_socket());
+    Some((local, peer))
+}
+
 pub(super) fn kinds(family: i64, ty: i64) -> Option<(Family, SockType)> {
     let f = match family as i32 {
         libc::AF_INET => Family::V4,
@@ -519,6 +543,32 @@ impl Tracer {
         v
     }
 
+    /// Before a connection's descriptor closes: its addresses, if the
+    /// kernel's table has not been read since it connected (a fast program),
+    /// so that what it leaves behind (TIME_WAIT) is still known as its own.
+    fn learn_names(&self, tgid: u32, fd: i32, inode: u64) {
+        let mut socks = lock(&self.socks);
+        let Some(s) = socks.by_inode.get_mut(&inode) else {
+            return;
+        };
+        if s.ty != SockType::Stream || (s.local.is_some() && s.peer.is_some()) {
+            return;
+        }
+        let Some((local, peer)) = names(tgid, fd) else {
+            return;
+        };
+        if peer.is_none() || (local, peer) == (s.local, s.peer) {
+            return;
+        }
+        s.local = local;
+        s.peer = peer;
+        self.ctl.out.emit(EventKind::Endpoints {
+            sock: s.id,
+            local,
+            peer,
+        });
+    }
+
     fn sock_id(&self, inode: u64) -> Option<SockId> {
         lock(&self.socks).by_inode.get(&inode).map(|s| s.id)
     }
@@ -567,6 +617,9 @@ impl Tracer {
                 let lab = self.lab_inode(tgid, fd);
                 if let Some(p) = self.procs.get_mut(&tgid) {
                     p.fds.remove(&fd);
+                }
+                if let Some(i) = lab {
+                    self.learn_names(tgid, fd, i);
                 }
                 sock = lab.and_then(|i| self.sock_id(i));
                 lab.is_some()
