@@ -77,4 +77,23 @@ fn main() {
     } else {
         println!("strace -f                (strace is not installed)");
     }
+    // A pyenv shim (a shell script exec'ing on to python) is traced too:
+    // strace -f follows every helper it forks, socklab stops only at the
+    // helpers' socket-related calls. Said, so the figures read right.
+    if let Some(p) = script_on_path("python3") {
+        println!(
+            "(python3 is a script here, {}: both tracers run it too; strace -f stops at every call of its helpers)",
+            p.display()
+        );
+    }
+}
+
+/// The first `name` on PATH, if it is a `#!` script.
+fn script_on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let p = std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())?;
+    let head = std::fs::read(&p).ok()?;
+    head.starts_with(b"#!").then_some(p)
 }

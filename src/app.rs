@@ -688,15 +688,18 @@ fn on_engine(app: &mut App, ev: Event) -> Effect {
             EvClass::Endpoints | EvClass::Started | EvClass::Data | EvClass::Wire
         )
     }) {
-        app.events.push_back(EvLine {
+        let line = EvLine {
             t_us: ev.t_us,
             sock: d.sock,
             class: d.class,
             peer_owned: d.by_peer,
             text: d.text,
-        });
-        if app.events_back > 0 {
-            app.events_back += 1;
+        };
+        for line in trace::listed(app, &ev, line) {
+            app.events.push_back(line);
+            if app.events_back > 0 {
+                app.events_back += 1;
+            }
         }
         while app.events.len() > EVENTS_KEEP {
             app.events.pop_front();

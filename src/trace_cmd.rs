@@ -104,6 +104,10 @@ pub async fn trace(
 ) -> anyhow::Result<u8> {
     let (engine, events) = Engine::start(EngineConfig {
         allow_remote: opts.allow_remote,
+        // The text transcript leaves segments out (as `socklab run` does
+        // without its wire view): capturing them would only cost the
+        // program time. `--json` prints every event, segments too.
+        capture: opts.json,
         ..Default::default()
     });
     let mut spec = TraceSpec::new(argv.iter().cloned());
@@ -124,11 +128,15 @@ pub async fn trace(
         names: HashMap::new(),
         shown: [handle.pid()].into_iter().collect(),
         partial: HashMap::new(),
+        exec_line: None,
     };
-    let r = p.pump(events, &handle, out, input).await;
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
+    let r = p.pump(events, &handle, &mut out, input).await;
     drop(handle);
     engine.shutdown();
     r?;
+    p.finish(&mut out)?;
+    out.flush()?;
     Ok(p.code.unwrap_or(1))
 }
 
@@ -145,6 +153,8 @@ struct Printer {
     shown: std::collections::HashSet<u32>,
     /// Output not yet ended by a newline, per process and stream.
     partial: HashMap<(u32, bool), String>,
+    /// The program's latest exec, printed once something else is.
+    exec_line: Option<(u64, String)>,
 }
 
 impl Printer {
@@ -155,12 +165,23 @@ impl Printer {
         out: &mut dyn Write,
         input: Option<std::sync::mpsc::Receiver<String>>,
     ) -> anyhow::Result<()> {
-        let mut quiet_after_end = 0;
+        // Once the trace has sent its last event, only the lab's kernel
+        // observer may still say something (a closed connection now in
+        // TIME_WAIT): the transcript ends once a look it began after that
+        // has ended (at most a second later, if it cannot look).
+        let mut end: Option<(u64, std::time::Instant)> = None;
         loop {
-            match tokio::time::timeout(Duration::from_millis(20), events.recv()).await {
+            let slice = if end.is_some() { 2 } else { 20 };
+            match tokio::time::timeout(Duration::from_millis(slice), events.recv()).await {
                 Ok(Some(ev)) => {
+                    // The trace's events come in bursts: print the whole
+                    // burst, then write it out at once.
                     self.session.on_event(&ev);
                     self.print(&ev, out)?;
+                    while let Ok(ev) = events.try_recv() {
+                        self.session.on_event(&ev);
+                        self.print(&ev, out)?;
+                    }
                     out.flush()?;
                     continue;
                 }
@@ -187,12 +208,26 @@ impl Printer {
                         )?,
                     }
                 }
+                out.flush()?;
             }
             if handle.finished() {
-                // Let the last kernel observations and output arrive.
-                quiet_after_end += 1;
-                if quiet_after_end > 3 {
-                    break;
+                let engine = self.session.engine();
+                match end {
+                    None => {
+                        end = Some((engine.observer_mark(), std::time::Instant::now()));
+                        engine.observe_now();
+                    }
+                    Some((mark, since))
+                        if engine.observed_since(mark)
+                            || since.elapsed() > Duration::from_secs(1) =>
+                    {
+                        while let Ok(ev) = events.try_recv() {
+                            self.session.on_event(&ev);
+                            self.print(&ev, out)?;
+                        }
+                        break;
+                    }
+                    Some(_) => {}
                 }
             }
         }
@@ -227,13 +262,28 @@ impl Printer {
                 }
             }
         };
-        let t = ev.t_us as f64 / 1e6;
-        for (i, l) in text.lines().enumerate() {
-            if i == 0 {
-                writeln!(out, "  [{t:7.3}] {l}")?;
-            } else {
-                writeln!(out, "            {l}")?;
-            }
+        // The program's own execs: one followed by another before anything
+        // else is printed (a shell, a pyenv shim exec'ing on to python) is
+        // left out; the last is printed, at its own time, before what follows.
+        if let EventKind::Program {
+            pid,
+            note: ProgramNote::Started { exec: true, .. },
+        } = &ev.kind
+            && *pid == self.root
+        {
+            self.exec_line = Some((ev.t_us, text));
+            return Ok(());
+        }
+        if let Some((t_us, line)) = self.exec_line.take() {
+            write_line(out, t_us, &line)?;
+        }
+        write_line(out, ev.t_us, &text)
+    }
+
+    /// Print what is held back (at the end).
+    fn finish(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let Some((t_us, line)) = self.exec_line.take() {
+            write_line(out, t_us, &line)?;
         }
         Ok(())
     }
@@ -334,4 +384,17 @@ impl Printer {
             }
         })
     }
+}
+
+/// One transcript entry: its time, then its lines (the first one numbered).
+fn write_line(out: &mut dyn Write, t_us: u64, text: &str) -> anyhow::Result<()> {
+    let t = t_us as f64 / 1e6;
+    for (i, l) in text.lines().enumerate() {
+        if i == 0 {
+            writeln!(out, "  [{t:7.3}] {l}")?;
+        } else {
+            writeln!(out, "            {l}")?;
+        }
+    }
+    Ok(())
 }

@@ -518,3 +518,38 @@ async fn snapshot_mid_step_200x60() {
     insta::assert_snapshot!("trace_mid_step_200x60", mask(&s));
     app.session.engine().shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpers_exec_chain_is_one_line_in_the_events_pane() {
+    let (mut app, mut events) = app();
+    // sh forks /bin/true (no socket call), then execs sh, which execs python3
+    // (itself maybe a pyenv shim: more execs).
+    enter_line(
+        &mut app,
+        r#":trace sh -c "/bin/true; exec sh -c 'exec python3 -c \"import socket; socket.socket().close()\"'""#,
+    );
+    assert!(said(&app, "tracing sh["), "{:?}", app.output);
+    pump(&mut app, &mut events, "the program's exit", |a| {
+        said(a, "exited with status 0")
+    })
+    .await;
+    let lines = events_text(&app);
+    let runs: Vec<&String> = lines.iter().filter(|l| l.contains(" runs ")).collect();
+    assert_eq!(runs.len(), 1, "{lines:#?}");
+    assert!(
+        runs[0].contains("python3[") && runs[0].contains("import socket"),
+        "{lines:#?}"
+    );
+    let at = |t: &str| lines.iter().position(|l| l.contains(t));
+    assert!(at(" runs ") < at("socket(AF_INET"), "{lines:#?}");
+    // The forked `true` leaves no line: every program line names the one pid.
+    let root = app.session.traces().roots()[0];
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("started") || l.contains("exited"))
+            .all(|l| l.contains(&format!("[{root}]"))),
+        "{lines:#?}"
+    );
+    app.session.engine().shutdown();
+}

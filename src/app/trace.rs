@@ -17,6 +17,8 @@ use crate::keys::Action;
 #[derive(Default)]
 pub struct TraceView {
     partial: HashMap<(u32, bool), String>,
+    /// A traced program's latest exec, listed once something else is.
+    exec_line: Option<EvLine>,
     /// The step keys were spelled out under the prompt once already.
     told_keys: bool,
 }
@@ -171,6 +173,28 @@ pub(super) fn key(app: &mut App, action: Action) {
     if let Submitted::Error(e) = app.session.submit(&format!(":{name} {args}")) {
         app.say(LineKind::Error, &e);
     }
+}
+
+/// The Events pane's lines for one event: a traced program's exec that
+/// another exec follows before anything else is listed (a shell, a pyenv
+/// shim exec'ing on to python) is left out; the last one is listed, at its
+/// own time, before whatever comes next.
+pub(super) fn listed(app: &mut App, ev: &Event, line: EvLine) -> Vec<EvLine> {
+    if let EventKind::Program {
+        pid,
+        note: ProgramNote::Started { exec: true, .. },
+    } = &ev.kind
+        && app.session.traces().roots().contains(pid)
+    {
+        app.trace.exec_line = Some(line);
+        return Vec::new();
+    }
+    app.trace
+        .exec_line
+        .take()
+        .into_iter()
+        .chain([line])
+        .collect()
 }
 
 /// Program notes the Events pane leaves out: a helper's start and end (a

@@ -32,7 +32,7 @@ use netlink_packet_sock_diag::{AF_INET, AF_INET6, IPPROTO_TCP, SOCK_DIAG_BY_FAMI
 use netlink_sys::{Socket, protocols::NETLINK_SOCK_DIAG};
 
 use super::kernel::TableRow;
-use super::types::TcpState;
+use super::types::{Family, TcpState};
 
 /// `TCPDIAG_GETSOCK` (`linux/inet_diag.h`): the pre-`sock_diag` request type.
 const TCPDIAG_GETSOCK: u16 = 18;
@@ -261,8 +261,8 @@ pub struct InodeRow {
     pub send_q: u32,
 }
 
-/// Every TCP (listeners too) or UDP socket, IPv4 and IPv6, with its inode.
-pub fn table_by_inode(udp: bool) -> Result<Vec<InodeRow>, DiagError> {
+/// Every TCP (listeners too) or UDP socket of these families, with its inode.
+pub fn table_by_inode(udp: bool, families: &[Family]) -> Result<Vec<InodeRow>, DiagError> {
     let sock = Socket::new(NETLINK_SOCK_DIAG)?;
     let protocol = if udp {
         libc::IPPROTO_UDP as u8
@@ -271,6 +271,14 @@ pub fn table_by_inode(udp: bool) -> Result<Vec<InodeRow>, DiagError> {
     };
     let mut rows = Vec::new();
     for (seq, family) in [(1, AF_INET), (2, AF_INET6)] {
+        let f = if family == AF_INET {
+            Family::V4
+        } else {
+            Family::V6
+        };
+        if !families.contains(&f) {
+            continue;
+        }
         let req = InetRequest {
             family,
             protocol,

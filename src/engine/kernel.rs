@@ -15,6 +15,7 @@ use std::mem::{offset_of, size_of};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::event::{EventKind, FourTuple};
 use super::ops::{refresh_endpoints, set_lab};
@@ -223,7 +224,9 @@ pub(crate) fn spawn_observer(shared: Arc<Shared>) {
             if shared.is_stopped() {
                 break;
             }
+            shared.observer_passes.0.fetch_add(1, Ordering::AcqRel);
             observe(&shared, &mut seen);
+            shared.observer_passes.1.fetch_add(1, Ordering::AcqRel);
             let wait = shared.observe_interval();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

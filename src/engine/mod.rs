@@ -199,6 +199,18 @@ impl Engine {
         self.shared.poke_observer();
     }
 
+    /// A mark for [`Engine::observed_since`]: take it, then ask for an
+    /// observation ([`Engine::observe_now`]).
+    pub fn observer_mark(&self) -> u64 {
+        self.shared.observer_passes.0.load(Ordering::Acquire)
+    }
+
+    /// Has a kernel observation that began after `mark` was taken ended
+    /// (its events are in the log)?
+    pub fn observed_since(&self, mark: u64) -> bool {
+        self.shared.observer_passes.1.load(Ordering::Acquire) > mark
+    }
+
     pub fn config(&self) -> &EngineConfig {
         &self.shared.cfg
     }

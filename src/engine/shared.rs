@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     next_call: AtomicU64,
     pub observe: Notify,
     last_activity_us: AtomicU64,
+    /// The kernel observer's passes begun and ended (see `Engine::observed_since`).
+    pub observer_passes: (AtomicU64, AtomicU64),
     stopped: AtomicBool,
     /// Payload bytes of Data events sent and not yet received (see `Events`).
     inflight: Arc<AtomicUsize>,
@@ -85,6 +87,7 @@ impl Shared {
             next_call: AtomicU64::new(1),
             observe: Notify::new(),
             last_activity_us: AtomicU64::new(0),
+            observer_passes: (AtomicU64::new(0), AtomicU64::new(0)),
             stopped: AtomicBool::new(false),
             inflight,
             capture: Default::default(),

@@ -14,7 +14,7 @@ use crate::engine::text::py_bytes_repr;
 /// Most bytes of one buffer kept for the event log (the length is always exact).
 pub const KEEP: usize = crate::engine::event::DATA_KEEP;
 /// Most bytes of a buffer shown inside the call's text.
-const SHOW: usize = 40;
+pub const SHOW: usize = 40;
 
 /// Read `len` bytes at `addr` in the program (fewer if part of it is unmapped).
 pub fn read_mem(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
@@ -337,7 +337,7 @@ pub fn show_arg(pid: Pid, arg: Arg, a: &[u64; 6]) -> Option<String> {
     })
 }
 
-fn show_data(shown: &[u8], total: u64) -> String {
+pub fn show_data(shown: &[u8], total: u64) -> String {
     let mut s = py_bytes_repr(shown);
     if total as usize > shown.len() {
         s.push_str(&format!("… ({total} bytes)"));

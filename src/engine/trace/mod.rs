@@ -8,15 +8,21 @@
 //!   filter before `exec` (`child`) so that only the calls of the table
 //!   (`table`) stop it, and each stop is decoded (`decode`) and turned into
 //!   events (`result`);
+//! - the tracer and the program share one CPU (`child::share_cpu`): each
+//!   traced call stops the program twice, and on one CPU a stop is a direct
+//!   switch, not a wake-up waiting for the other CPU;
+//! - the events queue in order and go to the log in bursts (`sink`), sent
+//!   by the watcher thread, which also marks calls that have not returned
+//!   after [`PENDING_AFTER`] as pending (`watch`);
 //! - the program's sockets are matched by inode against sock_diag for their
-//!   kernel state and queues (`socks`), on a watcher thread that also marks
-//!   calls that have not returned after [`PENDING_AFTER`] as pending;
+//!   kernel state and queues (`socks`), read by the watcher soon after a call
+//!   that changes a state, on a slower cadence while only bytes move;
 //! - its stdout and stderr come back as [`ProgramNote::Output`] events,
 //!   its end as [`ProgramNote::Exited`];
 //! - without `allow_remote`, a bind/connect/sendto to a non-loopback
 //!   address is refused with EACCES before it runs (`regs`);
 //! - the program never outlives the trace: PTRACE_O_EXITKILL, and a kill
-//!   when the [`TraceHandle`] is dropped.
+//!   (through pidfds, `procs`) when the [`TraceHandle`] is dropped.
 //!
 //! The handle drives step mode: [`TraceHandle::step`] (stop before the next
 //! call / run the held one), [`TraceHandle::go`], [`TraceHandle::until`].
@@ -40,9 +46,13 @@ mod child;
 #[cfg(target_os = "linux")]
 mod decode;
 #[cfg(target_os = "linux")]
+mod procs;
+#[cfg(target_os = "linux")]
 mod regs;
 #[cfg(target_os = "linux")]
 mod result;
+#[cfg(target_os = "linux")]
+mod sink;
 #[cfg(target_os = "linux")]
 mod socks;
 pub mod table;
@@ -100,8 +110,9 @@ pub(crate) struct CtlState {
     pub release: VecDeque<Release>,
     /// Tasks held before a call.
     pub held: usize,
-    /// Live traced processes.
-    pub pids: HashSet<u32>,
+    /// Live traced processes, by pidfd.
+    #[cfg(target_os = "linux")]
+    pub pids: procs::Procs,
     pub killing: bool,
 }
 
@@ -116,24 +127,36 @@ pub(crate) struct Ctl {
     /// Calls in the kernel: when they started, their socket, reported pending yet.
     pub pending: Mutex<HashMap<CallId, InKernel>>,
     pub wake: Condvar,
+    /// A call changed a socket's state: read the kernel's table soon.
     pub observe: AtomicBool,
+    /// A call moved bytes: the queues changed (read on a slower cadence).
+    pub moved: AtomicBool,
     /// The watcher is on its fast cadence: it will look soon anyway, so
     /// a new call need not wake it (one futex wake-up less per call).
     pub fast: AtomicBool,
     pub done: AtomicBool,
-    /// Output streams still open.
+    /// Helpers still sending events: the stdout and stderr readers, and the
+    /// watcher (its last look at the kernel's table comes after the end).
     pub streams: AtomicUsize,
+    /// Where the trace's events queue on their way to the log.
+    #[cfg(target_os = "linux")]
+    pub out: sink::Sink,
 }
 
 impl Ctl {
-    pub fn observe_soon(&self) {
-        self.observe.store(true, Ordering::Relaxed);
+    /// A call changed a socket's state (true) or only moved bytes (false).
+    pub fn observe_soon(&self, changed: bool) {
+        let flag = if changed { &self.observe } else { &self.moved };
+        flag.store(true, Ordering::Relaxed);
         self.wake_watcher();
     }
 
-    /// Wake the watcher unless it is due to look within [`PENDING_AFTER`] anyway.
+    /// Wake the watcher unless it is due to look within [`PENDING_AFTER`]
+    /// anyway. Taken under the lock the watcher waits with, so that a wake
+    /// between its last look and its wait is not lost.
     pub fn wake_watcher(&self) {
         if !self.fast.load(Ordering::Relaxed) {
+            let _g = lock(&self.pending);
             self.wake.notify_one();
         }
     }
@@ -206,13 +229,12 @@ impl TraceHandle {
     pub fn kill(&self) {
         let mut st = lock(&self.ctl.state);
         st.killing = true;
-        for p in &st.pids {
-            // SAFETY: signalling a process this trace started (or its children).
-            unsafe { libc::kill(*p as libc::pid_t, libc::SIGKILL) };
-        }
+        #[cfg(target_os = "linux")]
+        st.pids.kill_all();
     }
 
-    /// Every traced process is gone and its output has been read.
+    /// Every traced process is gone, its output has been read and its
+    /// sockets' last state reported: no more events will come from it.
     pub fn finished(&self) -> bool {
         self.ctl.done.load(Ordering::Relaxed) && self.ctl.streams.load(Ordering::Relaxed) == 0
     }
@@ -234,16 +256,18 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
             mode: if spec.step { Mode::Step } else { Mode::Free },
             release: VecDeque::new(),
             held: 0,
-            pids: HashSet::new(),
+            pids: procs::Procs::default(),
             killing: false,
         }),
         fresh: Mutex::new(HashSet::new()),
         pending: Mutex::new(HashMap::new()),
         wake: Condvar::new(),
         observe: AtomicBool::new(false),
+        moved: AtomicBool::new(false),
         fast: AtomicBool::new(false),
         done: AtomicBool::new(false),
-        streams: AtomicUsize::new(2),
+        streams: AtomicUsize::new(3),
+        out: sink::Sink::new(sh.clone()),
     });
     let socks: socks::SharedSocks = Default::default();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -256,6 +280,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
         std::thread::Builder::new()
             .name("socklab-tracer".into())
             .spawn(move || {
+                let cpus = child::share_cpu();
                 let mut child = match child::spawn(&spec.argv, spec.cwd.as_deref(), &spec.env) {
                     Ok(c) => c,
                     Err(e) => {
@@ -266,9 +291,11 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                     }
                 };
                 let pid = child.id();
+                // Before anyone can ask for a kill, and before it can be reaped.
+                lock(&ctl.state).pids.insert(pid);
                 let out = (child.stdout.take(), child.stderr.take());
                 let _ = tx.send(Ok(pid));
-                sh.emit(EventKind::Program {
+                ctl.out.emit_now(EventKind::Program {
                     pid,
                     note: ProgramNote::Started {
                         name: name.clone(),
@@ -281,12 +308,15 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                         exec: false,
                     },
                 });
-                watch::spawn_output(&sh, &ctl, pid, out.0, out.1);
-                watch::spawn_watcher(sh.clone(), ctl.clone(), socks.clone());
-                lock(&ctl.state).pids.insert(pid);
+                watch::spawn_output(&ctl, pid, out.0, out.1, cpus);
+                watch::spawn_watcher(ctl.clone(), socks.clone(), cpus);
                 tracer::Tracer::new(sh, ctl.clone(), socks, pid, &name).run();
+                ctl.out.flush();
                 ctl.done.store(true, Ordering::Relaxed);
-                ctl.wake.notify_one();
+                {
+                    let _g = lock(&ctl.pending);
+                    ctl.wake.notify_one();
+                }
                 // The child was reaped by the tracer's wait; nothing to wait for.
                 drop(child);
             })

@@ -27,7 +27,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
         let errno = (-rval) as i32;
         if c.row.kind == Kind::Close {
             // The descriptor is gone even when close fails.
-            lock(&t.socks).drop_holder(&t.sh, (tgid, fd));
+            lock(&t.socks).drop_holder(&t.ctl.out, (tgid, fd));
         }
         if c.row.kind == Kind::Connect && errno == libc::EINPROGRESS {
             set_lab(t, c.sock, LabState::Connecting);
@@ -37,11 +37,11 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             None => t.explain(c.row.kind, c.sock, errno, c.addr.and_then(|a| a.inet())),
         };
         if let Some(msg) = c.deny {
-            t.sh.emit(EventKind::Notice {
+            t.ctl.out.emit(EventKind::Notice {
                 text: format!("{}: {} — {msg}", t.owner_of(tgid), c.text()),
             });
         }
-        t.sh.emit(EventKind::CallFailed {
+        t.ctl.out.emit(EventKind::CallFailed {
             call: c.id,
             sock: c.sock,
             error: CallError::os(errno, explain),
@@ -58,7 +58,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             match inode(tgid, newfd) {
                 Some(i) => {
                     let id = lock(&t.socks).create(
-                        &t.sh,
+                        &t.ctl.out,
                         i,
                         (tgid, newfd),
                         t.owner_of(tgid),
@@ -85,7 +85,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             match inode(tgid, newfd) {
                 Some(i) => {
                     let id = lock(&t.socks).create(
-                        &t.sh,
+                        &t.ctl.out,
                         i,
                         (tgid, newfd),
                         t.owner_of(tgid),
@@ -125,13 +125,13 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
                     Some(LabState::HalfClosed(prev)) => LabState::HalfClosed(prev.merge(how)),
                     _ => LabState::HalfClosed(how),
                 };
-                s.set_lab(&t.sh, id, to);
+                s.set_lab(&t.ctl.out, id, to);
             }
             Ret::Int(rval)
         }
         Kind::Close => {
             done(t, c, Ret::Int(rval));
-            lock(&t.socks).drop_holder(&t.sh, (tgid, fd));
+            lock(&t.socks).drop_holder(&t.ctl.out, (tgid, fd));
             return;
         }
         Kind::Name => match decode::read_sockaddr_out(pid, a[1], a[2]).and_then(|s| s.inet()) {
@@ -139,10 +139,14 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             None => Ret::Int(rval),
         },
         Kind::Send => {
-            let data = sent_bytes(pid, c, rval as usize);
+            let data = match c.pre {
+                // Read before the call (it was shown then): the first bytes the kernel took.
+                Some(pre) => pre[..pre.len().min(rval as usize)].to_vec(),
+                None => sent_bytes(pid, c, rval as usize),
+            };
             if let Some(sock) = c.sock {
                 let addr = c.addr.and_then(|a| a.inet());
-                t.sh.emit(EventKind::Data {
+                t.ctl.out.emit(EventKind::Data {
                     sock,
                     dir: Dir::Sent,
                     data: Bytes::from(data),
@@ -161,7 +165,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             if let Some(sock) = c.sock
                 && rval > 0
             {
-                t.sh.emit(EventKind::Data {
+                t.ctl.out.emit(EventKind::Data {
                     sock,
                     dir: Dir::Received,
                     data: data.clone(),
@@ -180,7 +184,7 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
 }
 
 fn done(t: &Tracer, c: &CallView<'_>, ret: Ret) {
-    t.sh.emit(EventKind::CallDone {
+    t.ctl.out.emit(EventKind::CallDone {
         call: c.id,
         sock: c.sock,
         ret,
@@ -189,7 +193,7 @@ fn done(t: &Tracer, c: &CallView<'_>, ret: Ret) {
 
 fn set_lab(t: &Tracer, sock: Option<SockId>, to: LabState) {
     if let Some(id) = sock {
-        lock(&t.socks).set_lab(&t.sh, id, to);
+        lock(&t.socks).set_lab(&t.ctl.out, id, to);
     }
 }
 
@@ -235,7 +239,7 @@ fn dup(t: &mut Tracer, tgid: u32, c: &CallView<'_>, newfd: i32) {
         return;
     }
     if t.lab_fd(tgid, newfd).is_some() {
-        lock(&t.socks).drop_holder(&t.sh, (tgid, newfd));
+        lock(&t.socks).drop_holder(&t.ctl.out, (tgid, newfd));
     }
     t.forget_fd(tgid, newfd);
     if let Some(i) = t.lab_fd(tgid, old) {

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::sink::Sink;
 use crate::engine::diag::{InodeRow, table_by_inode};
 use crate::engine::event::EventKind;
-use crate::engine::shared::Shared;
 use crate::engine::types::*;
 
 pub struct TSock {
@@ -41,7 +41,7 @@ impl Socks {
     #[allow(clippy::too_many_arguments)]
     pub fn create(
         &mut self,
-        sh: &Shared,
+        out: &Sink,
         inode: u64,
         holder: (u32, i32),
         owner: Owner,
@@ -53,8 +53,8 @@ impl Socks {
             s.holders.insert(holder);
             return s.id;
         }
-        let id = sh.new_sock_id();
-        sh.emit(EventKind::SocketCreated {
+        let id = out.sh.new_sock_id();
+        out.emit(EventKind::SocketCreated {
             sock: id,
             no: sh.sock_no(id),
             fd: holder.1,
@@ -62,12 +62,12 @@ impl Socks {
             ty,
             owner,
         });
-        sh.emit(EventKind::SocketLabel {
+        out.emit(EventKind::SocketLabel {
             sock: id,
             label: format!("fd {}", holder.1),
         });
         if lab != LabState::Created {
-            sh.emit(EventKind::LabState {
+            out.emit(EventKind::LabState {
                 sock: id,
                 from: LabState::Created,
                 to: lab,
@@ -91,18 +91,18 @@ impl Socks {
         id
     }
 
-    pub fn set_lab(&mut self, sh: &Shared, id: SockId, to: LabState) {
+    pub fn set_lab(&mut self, out: &Sink, id: SockId, to: LabState) {
         if let Some(s) = self.get(id)
             && s.lab != to
         {
             let from = s.lab;
             s.lab = to;
-            sh.emit(EventKind::LabState { sock: id, from, to });
+            out.emit(EventKind::LabState { sock: id, from, to });
         }
     }
 
     /// A descriptor stopped naming its socket; the socket closes with its last one.
-    pub fn drop_holder(&mut self, sh: &Shared, holder: (u32, i32)) {
+    pub fn drop_holder(&mut self, out: &Sink, holder: (u32, i32)) {
         let Some(inode) = self
             .by_inode
             .iter()
@@ -118,12 +118,12 @@ impl Socks {
         if s.holders.is_empty()
             && let Some(s) = self.by_inode.remove(&inode)
         {
-            close_sock(sh, s);
+            close_sock(out, s);
         }
     }
 
     /// Every descriptor of a process that ended.
-    pub fn drop_process(&mut self, sh: &Shared, pid: u32) {
+    pub fn drop_process(&mut self, out: &Sink, pid: u32) {
         let held: Vec<(u32, i32)> = self
             .by_inode
             .values()
@@ -131,7 +131,7 @@ impl Socks {
             .filter(|(p, _)| *p == pid)
             .collect();
         for h in held {
-            self.drop_holder(sh, h);
+            self.drop_holder(out, h);
         }
     }
 
@@ -151,13 +151,27 @@ impl Socks {
     }
 
     /// Read the kernel's table and report what changed for every traced socket.
-    pub fn observe(&mut self, sh: &Shared) {
+    pub fn observe(&mut self, out: &Sink) {
         if self.by_inode.is_empty() {
             return;
         }
+        // Only the tables that can hold one of them: each read is a walk of
+        // the kernel's whole hash table for that protocol and family.
         let mut rows: HashMap<u64, (InodeRow, bool)> = HashMap::new();
         for udp in [false, true] {
-            if let Ok(t) = table_by_inode(udp) {
+            let ty = if udp {
+                SockType::Dgram
+            } else {
+                SockType::Stream
+            };
+            let families: Vec<Family> = [Family::V4, Family::V6]
+                .into_iter()
+                .filter(|f| self.by_inode.values().any(|s| s.ty == ty && s.family == *f))
+                .collect();
+            if families.is_empty() {
+                continue;
+            }
+            if let Ok(t) = table_by_inode(udp, &families) {
                 rows.extend(t.into_iter().map(|r| (r.inode, (r, udp))));
             }
         }
@@ -170,7 +184,7 @@ impl Socks {
             if (local, peer) != (s.local, s.peer) {
                 s.local = local;
                 s.peer = peer;
-                sh.emit(EventKind::Endpoints {
+                out.emit(EventKind::Endpoints {
                     sock: s.id,
                     local,
                     peer,
@@ -184,14 +198,14 @@ impl Socks {
             if state != s.kernel {
                 let from = s.kernel;
                 s.kernel = state;
-                sh.emit(EventKind::KernelState {
+                out.emit(EventKind::KernelState {
                     sock: s.id,
                     from,
                     to: state,
                 });
                 if s.lab == LabState::Connecting && state == Some(TcpState::Established) {
                     s.lab = LabState::Connected;
-                    sh.emit(EventKind::LabState {
+                    out.emit(EventKind::LabState {
                         sock: s.id,
                         from: LabState::Connecting,
                         to: LabState::Connected,
@@ -205,7 +219,7 @@ impl Socks {
             };
             if q != s.queues {
                 s.queues = q;
-                sh.emit(EventKind::Queues {
+                out.emit(EventKind::Queues {
                     sock: s.id,
                     recv_q: q.0,
                     send_q: q.1,
@@ -217,28 +231,28 @@ impl Socks {
     }
 
     /// Close every socket (the trace is over).
-    pub fn close_all(&mut self, sh: &Shared) {
+    pub fn close_all(&mut self, out: &Sink) {
         for (_, s) in std::mem::take(&mut self.by_inode) {
-            close_sock(sh, s);
+            close_sock(out, s);
         }
     }
 }
 
-fn close_sock(sh: &Shared, s: TSock) {
+fn close_sock(out: &Sink, s: TSock) {
     // Only now: while a descriptor holds it, the connection is not "(no fd)".
     if let (Some(l), Some(p), SockType::Stream) = (s.local, s.peer, s.ty) {
-        sh.remember_tuple(l, p, s.id);
+        out.remember_tuple(l, p, s.id);
     }
     if s.lab != LabState::Closed {
-        sh.emit(EventKind::LabState {
+        out.emit(EventKind::LabState {
             sock: s.id,
             from: s.lab,
             to: LabState::Closed,
         });
     }
-    sh.emit(EventKind::SocketClosed { sock: s.id });
+    out.emit(EventKind::SocketClosed { sock: s.id });
     // The kernel observer shows what is left without a descriptor (TIME_WAIT).
-    sh.poke_observer();
+    out.poke_observer();
 }
 
 pub type SharedSocks = Arc<std::sync::Mutex<Socks>>;

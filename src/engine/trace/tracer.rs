@@ -4,7 +4,7 @@
 //! does not concern a lab socket (a `read` of a file); otherwise the tracer
 //! waits for its syscall-exit stop to report the result.
 //!
-//! Longer than most files (~850 lines): the stop loop, the per-process
+//! Longer than most files (~900 lines): the stop loop, the per-process
 //! descriptor cache and the step-mode hold are one state machine over the
 //! same task table; results are worded in `result`, arguments in `decode`.
 
@@ -41,6 +41,8 @@ struct InCall {
     deny: Option<String>,
     /// Silent bookkeeping (dup): no events.
     silent: bool,
+    /// The bytes a send-like call passes, read once before it runs (capped).
+    pre: Option<Vec<u8>>,
 }
 
 struct Task {
@@ -92,14 +94,18 @@ fn to_exit(tid: u32) {
 }
 
 pub(super) fn tgid_of(tid: u32) -> u32 {
+    status_field(tid, "Tgid:").unwrap_or(tid)
+}
+
+/// A number from `/proc/TID/status` (`Tgid:`, `PPid:`).
+fn status_field(tid: u32, field: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("Tgid:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().parse().ok())
         })
-        .unwrap_or(tid)
 }
 
 fn comm_of(pid: u32) -> String {
@@ -156,6 +162,30 @@ fn probe(pid: u32, fd: i32) -> Option<(Family, SockType)> {
         libc::close(dup);
         kinds(dom? as i64, ty? as i64)
     }
+}
+
+/// The local and peer addresses of another process's socket, through a
+/// borrowed descriptor (`pidfd_getfd`), given back at once.
+fn names(pid: u32, fd: i32) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: raw syscalls; the descriptors we get are owned (closed on drop).
+    let dup = unsafe {
+        let pidfd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as i32;
+        if pidfd < 0 {
+            return None;
+        }
+        let pidfd = OwnedFd::from_raw_fd(pidfd);
+        use std::os::fd::AsRawFd;
+        let dup = libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) as i32;
+        if dup < 0 {
+            return None;
+        }
+        OwnedFd::from_raw_fd(dup)
+    };
+    let s = socket2::SockRef::from(&dup);
+    let local = s.local_addr().ok().and_then(|a| a.as_socket());
+    let peer = s.peer_addr().ok().and_then(|a| a.as_socket());
+    Some((local, peer))
 }
 
 pub(super) fn kinds(family: i64, ty: i64) -> Option<(Family, SockType)> {
@@ -224,8 +254,20 @@ impl Tracer {
         }
     }
 
+    /// A note about a process goes to the log at once (with what is queued).
     fn note(&self, pid: u32, note: ProgramNote) {
-        self.sh.emit(EventKind::Program { pid, note });
+        self.ctl.out.emit_now(EventKind::Program { pid, note });
+    }
+
+    /// After each stop: the watcher sends what is queued (off the CPU the
+    /// tracer shares with the program); make sure it comes. The tracer
+    /// sends only when the queue is long overdue (the watcher is starved).
+    fn after_stop(&self) {
+        match self.ctl.out.due() {
+            Some(d) if Instant::now() >= d + 4 * super::sink::FLUSH_AFTER => self.ctl.out.flush(),
+            Some(_) => self.ctl.wake_watcher(),
+            None => {}
+        }
     }
 
     /// Wait for stops until every tracee is gone.
@@ -280,11 +322,13 @@ impl Tracer {
                 (r as u32, st)
             };
             self.on_status(tid, status);
+            self.after_stop();
         }
         self.socks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .close_all(&self.sh);
+            .close_all(&self.ctl.out);
+        self.ctl.out.flush();
     }
 
     fn on_status(&mut self, tid: u32, status: i32) {
@@ -296,9 +340,11 @@ impl Tracer {
             return;
         }
         if !self.tasks.contains_key(&tid) {
-            // A new child can report before its parent's fork event.
+            // A new child can report before its parent's fork event: its
+            // parent is then found in /proc (a fork of ours is ours).
             let tgid = tgid_of(tid);
-            self.new_task(tid, tgid, None);
+            let parent = status_field(tid, "PPid:").filter(|p| self.procs.contains_key(p));
+            self.new_task(tid, tgid, parent);
         }
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xff;
@@ -339,10 +385,14 @@ impl Tracer {
             Some(pp) => (pp.name.clone(), pp.fds.clone()),
             None => (comm_of(tgid), HashMap::new()),
         };
-        if self.procs.len() >= MAX_PROCS || lock(&self.ctl.state).killing {
-            // SAFETY: killing a process we trace.
-            unsafe { libc::kill(tgid as i32, libc::SIGKILL) };
-            self.sh.emit(EventKind::Notice {
+        let too_many = self.procs.len() >= MAX_PROCS;
+        let st = lock(&self.ctl.state);
+        if too_many || st.killing {
+            st.pids.kill(tgid);
+        }
+        drop(st);
+        if too_many {
+            self.ctl.out.emit_now(EventKind::Notice {
                 text: format!(
                     "{name} started more than {MAX_PROCS} processes; socklab stopped the new one"
                 ),
@@ -396,7 +446,7 @@ impl Tracer {
                     .map(|(_, h)| h)
                     .collect();
                 for h in held {
-                    socks.drop_holder(&self.sh, h);
+                    socks.drop_holder(&self.ctl.out, h);
                 }
                 drop(socks);
                 self.note(
@@ -422,7 +472,7 @@ impl Tracer {
         for c in [task.call, task.held, task.restart].into_iter().flatten() {
             self.finish_pending(c.id);
             if !c.silent && !c.text.is_empty() {
-                self.sh.emit(EventKind::CallFailed {
+                self.ctl.out.emit(EventKind::CallFailed {
                     call: c.id,
                     sock: c.sock,
                     error: CallError::other("ProcessExit", "", Note::new("explain.process_exit")),
@@ -434,8 +484,8 @@ impl Tracer {
         }
         let pid = task.tgid;
         self.procs.remove(&pid);
-        lock(&self.ctl.state).pids.remove(&pid);
-        lock(&self.socks).drop_process(&self.sh, pid);
+        lock(&self.ctl.state).pids.remove(pid);
+        lock(&self.socks).drop_process(&self.ctl.out, pid);
         let (code, signal, text) = if libc::WIFEXITED(status) {
             let c = libc::WEXITSTATUS(status);
             (Some(c), None, format!("exited with status {c}"))
@@ -467,7 +517,7 @@ impl Tracer {
             match probe(tgid, fd) {
                 Some((f, t)) => {
                     socks.create(
-                        &self.sh,
+                        &self.ctl.out,
                         *inode,
                         (tgid, fd),
                         Owner::Program {
@@ -491,6 +541,32 @@ impl Tracer {
             p.fds.insert(fd, v);
         }
         v
+    }
+
+    /// Before a connection's descriptor closes: its addresses, if the
+    /// kernel's table has not been read since it connected (a fast program),
+    /// so that what it leaves behind (TIME_WAIT) is still known as its own.
+    fn learn_names(&self, tgid: u32, fd: i32, inode: u64) {
+        let mut socks = lock(&self.socks);
+        let Some(s) = socks.by_inode.get_mut(&inode) else {
+            return;
+        };
+        if s.ty != SockType::Stream || (s.local.is_some() && s.peer.is_some()) {
+            return;
+        }
+        let Some((local, peer)) = names(tgid, fd) else {
+            return;
+        };
+        if peer.is_none() || (local, peer) == (s.local, s.peer) {
+            return;
+        }
+        s.local = local;
+        s.peer = peer;
+        self.ctl.out.emit(EventKind::Endpoints {
+            sock: s.id,
+            local,
+            peer,
+        });
     }
 
     fn sock_id(&self, inode: u64) -> Option<SockId> {
@@ -542,6 +618,9 @@ impl Tracer {
                 if let Some(p) = self.procs.get_mut(&tgid) {
                     p.fds.remove(&fd);
                 }
+                if let Some(i) = lab {
+                    self.learn_names(tgid, fd, i);
+                }
                 sock = lab.and_then(|i| self.sock_id(i));
                 lab.is_some()
             }
@@ -571,13 +650,27 @@ impl Tracer {
             p.fds.remove(&fd);
         }
         let silent = row.kind == Kind::Dup;
+        // A send's bytes are read once, here: shown in the call, kept for Traffic.
+        let pre = row.args.iter().find_map(|a| match a {
+            Arg::DataIn(p, l) if row.kind == Kind::Send => Some(decode::read_mem(
+                pid,
+                args[*p],
+                (args[*l] as usize).min(decode::KEEP),
+            )),
+            _ => None,
+        });
         let text = if silent {
             String::new()
         } else {
             let shown: Vec<String> = row
                 .args
                 .iter()
-                .filter_map(|a| decode::show_arg(pid, *a, &args))
+                .filter_map(|a| match (a, &pre) {
+                    (Arg::DataIn(_, l), Some(d)) => {
+                        Some(decode::show_data(&d[..d.len().min(decode::SHOW)], args[*l]))
+                    }
+                    _ => decode::show_arg(pid, *a, &args),
+                })
                 .collect();
             format!("{}({})", row.name, shown.join(", "))
         };
@@ -597,6 +690,7 @@ impl Tracer {
             addr,
             deny,
             silent,
+            pre,
         };
         if !silent && self.should_hold(row.kind) {
             // Counted before it is announced: whoever reads the note sees it held.
@@ -701,7 +795,7 @@ impl Tracer {
     fn start(&mut self, tid: u32, call: InCall) {
         let tgid = self.tasks.get(&tid).map(|t| t.tgid).unwrap_or(tid);
         if !call.silent {
-            self.sh.emit(EventKind::CallStarted {
+            self.ctl.out.emit(EventKind::CallStarted {
                 call: call.id,
                 sock: call.sock,
                 owner: self.owner(tgid),
@@ -724,8 +818,7 @@ impl Tracer {
         if call.silent {
             return;
         }
-        let mut p = lock(&self.ctl.pending);
-        p.insert(call.id, (Instant::now(), call.sock, false));
+        lock(&self.ctl.pending).insert(call.id, (Instant::now(), call.sock, false));
         self.ctl.wake_watcher();
     }
 
@@ -760,7 +853,23 @@ impl Tracer {
         self.finish_pending(call.id);
         super::result::report(self, tgid, &call_view(&call), rval);
         cont(tid, 0);
-        self.ctl.observe_soon();
+        // Only a call that can change a socket's state (or failed, or read
+        // an end of stream) asks for the kernel's table soon; bytes moving
+        // change only the queues, read on a slower cadence.
+        let changed = rval < 0
+            || (call.row.kind == Kind::Recv && rval == 0)
+            || matches!(
+                call.row.kind,
+                Kind::Socket
+                    | Kind::SocketPair
+                    | Kind::Bind
+                    | Kind::Listen
+                    | Kind::Accept
+                    | Kind::Connect
+                    | Kind::Shutdown
+                    | Kind::Close
+            );
+        self.ctl.observe_soon(changed);
     }
 
     // ---- for `result` ----
@@ -827,6 +936,7 @@ pub(super) struct CallView<'a> {
     pub deny: Option<&'a str>,
     pub silent: bool,
     pub text: &'a str,
+    pub pre: Option<&'a [u8]>,
 }
 
 impl CallView<'_> {
@@ -845,5 +955,6 @@ fn call_view(c: &InCall) -> CallView<'_> {
         deny: c.deny.as_deref(),
         silent: c.silent,
         text: &c.text,
+        pre: c.pre.as_deref(),
     }
 }
