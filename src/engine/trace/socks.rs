@@ -56,7 +56,7 @@ impl Socks {
         let id = out.sh.new_sock_id();
         out.emit(EventKind::SocketCreated {
             sock: id,
-            no: sh.sock_no(id),
+            no: out.sh.sock_no(id),
             fd: holder.1,
             family,
             ty,
