@@ -3,30 +3,12 @@
 
 mod ui_support;
 
-use std::time::{Duration, Instant};
-
 use clap::Parser;
-use socklab::app::{self, App, Msg};
+use socklab::app::App;
 use socklab::cli::Cli;
-use socklab::engine::Events;
 use socklab::lesson::StepStatus;
 use socklab::settings::Mode;
 use ui_support::*;
-
-async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond(app) {
-        match tokio::time::timeout_at(deadline.into(), events.recv()).await {
-            Ok(Some(ev)) => {
-                app::update(app, Msg::Engine(ev));
-            }
-            _ => panic!(
-                "timed out waiting for {what}; screen:\n{}",
-                screen(app, 120, 40)
-            ),
-        }
-    }
-}
 
 fn current_step(app: &App) -> Option<usize> {
     app.lesson

@@ -11,30 +11,12 @@ use crossterm::event::KeyCode;
 use socklab::app::{self, App, Msg};
 use socklab::engine::{Events, LabState, TcpState, free_port};
 use socklab::keys::Pane;
-use tokio::time::Instant;
 use ui_support::*;
 
-/// Apply engine events until `cond` holds (or fail after 10 s), then let
+/// Apply engine events until `cond` holds (or fail after 30 s), then let
 /// the kernel observations settle so the screen is stable.
 async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond(app) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; screen:\n{}",
-            screen(app, 120, 40)
-        );
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(ev)) => {
-                app::update(app, Msg::Engine(ev));
-            }
-            Ok(None) => panic!("engine stopped while waiting for {what}"),
-            Err(_) => panic!(
-                "timed out waiting for {what}; screen:\n{}",
-                screen(app, 120, 40)
-            ),
-        }
-    }
+    ui_support::pump(app, events, what, cond).await;
     settle(app, events).await;
 }
 

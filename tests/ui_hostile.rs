@@ -6,8 +6,6 @@
 
 mod ui_support;
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
@@ -87,17 +85,6 @@ async fn typing_stops_at_the_line_limit_and_says_so_once() {
 }
 
 /// Apply engine events until `cond` holds (or fail after 10 s).
-async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !cond(app) {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(ev)) => {
-                app::update(app, Msg::Engine(ev));
-            }
-            _ => panic!("no {what}; screen:\n{}", screen(app, 160, 48)),
-        }
-    }
-}
 
 #[tokio::test]
 async fn queue_numbers_are_never_cut() {

@@ -6,31 +6,12 @@
 
 mod ui_support;
 
-use std::time::{Duration, Instant};
-
 use crossterm::event::KeyCode;
-use socklab::app::{self, App, Msg};
+use socklab::app::{self, Msg};
 use socklab::engine::capture::{CaptureOff, CaptureStatus};
-use socklab::engine::{Event, EventKind, Events};
+use socklab::engine::{Event, EventKind};
 use socklab::settings::Lang;
 use ui_support::*;
-
-async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond(app) {
-        match tokio::time::timeout_at(deadline.into(), events.recv()).await {
-            Ok(Some(ev)) => {
-                app::update(app, Msg::Engine(ev));
-            }
-            _ => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-async fn run(app: &mut App, events: &mut Events, line: &str) {
-    enter_line(app, line);
-    pump(app, events, line, |a| a.session.pending().is_empty()).await;
-}
 
 /// English words of the chrome that must not be left on a Korean screen.
 const ENGLISH: &[&str] = &[

@@ -6,32 +6,15 @@
 mod ui_support;
 
 use std::io::Read;
-use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use socklab::app::queue::QUEUE_KEEP;
 use socklab::app::{self, App, LineKind, Msg};
-use socklab::engine::{Events, free_port};
+use socklab::engine::free_port;
 use socklab::keys::Pane;
-use tokio::time::Instant;
 use ui_support::*;
 
 /// Apply engine events until `cond` holds (or fail after 30 s).
-async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond(app) {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(ev)) => {
-                app::update(app, Msg::Engine(ev));
-            }
-            Ok(None) => panic!("engine stopped while waiting for {what}"),
-            Err(_) => panic!(
-                "timed out waiting for {what}; screen:\n{}",
-                screen(app, 120, 40)
-            ),
-        }
-    }
-}
 
 fn paste(app: &mut App, text: &str) -> app::Effect {
     app::update(app, Msg::Paste(text.to_string()))
@@ -325,23 +308,7 @@ async fn keys_typed_ahead_in_one_read_wait_for_the_line_above() {
 fn prompt_pane(app: &mut App, w: u16, h: u16) -> String {
     let buf = buffer(app, w, h);
     let r = app.frame.rect_of(Pane::Prompt).expect("prompt pane");
-    let mut out = String::new();
-    for y in r.y..r.bottom() {
-        let mut line = String::new();
-        let mut skip = 0;
-        for x in r.x..r.right() {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    mask(&out)
+    mask(&text_in(&buf, r))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,33 +4,13 @@
 
 mod ui_support;
 
-use std::time::{Duration, Instant};
-
 use clap::Parser;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use socklab::app::{self, App, LineKind, Msg};
+use socklab::app::{App, LineKind};
 use socklab::cli::Cli;
-use socklab::engine::Events;
 use socklab::settings::Mode;
 use ui_support::*;
-
-async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond(app) {
-        match tokio::time::timeout_at(deadline.into(), events.recv()).await {
-            Ok(Some(ev)) => {
-                app::update(app, Msg::Engine(ev));
-            }
-            _ => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-async fn run(app: &mut App, events: &mut Events, line: &str) {
-    enter_line(app, line);
-    pump(app, events, line, |a| a.session.pending().is_empty()).await;
-}
 
 #[tokio::test]
 async fn prompt_output_wraps_with_an_indent() {

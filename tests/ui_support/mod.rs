@@ -35,12 +35,16 @@ pub fn screen(app: &mut App, w: u16, h: u16) -> String {
 }
 
 pub fn text_of(buf: &Buffer) -> String {
-    let area = buf.area;
+    text_in(buf, buf.area)
+}
+
+/// The text of one rectangle of a buffer, one line per row, trailing spaces cut.
+pub fn text_in(buf: &Buffer, r: ratatui::layout::Rect) -> String {
     let mut out = String::new();
-    for y in 0..area.height {
+    for y in r.y..r.bottom() {
         let mut line = String::new();
         let mut skip = 0;
-        for x in 0..area.width {
+        for x in r.x..r.right() {
             if skip > 0 {
                 skip -= 1;
                 continue;
@@ -54,6 +58,29 @@ pub fn text_of(buf: &Buffer) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Apply engine events until `cond` holds; after 30 s, fail with the screen.
+pub async fn pump(app: &mut App, events: &mut Events, what: &str, cond: impl Fn(&App) -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !cond(app) {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(ev)) => {
+                app::update(app, Msg::Engine(ev));
+            }
+            Ok(None) => panic!("engine stopped while waiting for {what}"),
+            Err(_) => panic!(
+                "timed out waiting for {what}; screen:\n{}",
+                screen(app, 120, 40)
+            ),
+        }
+    }
+}
+
+/// Type a line, press Enter, and wait until no call of the session waits.
+pub async fn run(app: &mut App, events: &mut Events, line: &str) {
+    enter_line(app, line);
+    pump(app, events, line, |a| a.session.pending().is_empty()).await;
 }
 
 pub fn key(app: &mut App, code: KeyCode) -> app::Effect {
