@@ -84,8 +84,6 @@ async fn typing_stops_at_the_line_limit_and_says_so_once() {
     assert_eq!(app.history.len(), 1);
 }
 
-/// Apply engine events until `cond` holds (or fail after 10 s).
-
 #[tokio::test]
 async fn queue_numbers_are_never_cut() {
     let (mut app, mut events) = app();

@@ -14,8 +14,6 @@ use socklab::engine::free_port;
 use socklab::keys::Pane;
 use ui_support::*;
 
-/// Apply engine events until `cond` holds (or fail after 30 s).
-
 fn paste(app: &mut App, text: &str) -> app::Effect {
     app::update(app, Msg::Paste(text.to_string()))
 }
