@@ -44,11 +44,15 @@ const INPUT_BATCH: usize = 1024;
 /// rest (memory stays bounded while the loop is busy).
 const INPUT_QUEUE: usize = 4096;
 
-/// How long the reader looks for more input that came with the last key.
-/// Not zero: crossterm's `poll(0)` does not see the keys it has already
-/// read from the terminal and not handed out (a paste's rest); this short
-/// a wait costs a key no visible time.
+/// How long the reader looks for more input after a line break: the rest of
+/// a block typed ahead (or pasted without brackets) may come in the next
+/// read of the terminal, and belongs with it. Only after a line break —
+/// other keys are handed over at once, so typing costs no wait.
 const SAME_READ: Duration = Duration::from_micros(200);
+/// The look for more keys otherwise. Not zero: crossterm's `poll(0)` does
+/// not count the keys it has already read from the terminal and not handed
+/// out, and a burst of typing would go one key a batch (a frame each).
+const MORE_KEYS: Duration = Duration::from_micros(20);
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,11 +278,17 @@ fn read_terminal() -> io::Result<futures::channel::mpsc::Receiver<Vec<io::Result
         .spawn(move || {
             loop {
                 let mut batch = vec![crossterm::event::read()];
-                // What else is already there belongs to the same read.
-                while batch.len() < INPUT_BATCH
-                    && batch.last().is_some_and(|e| e.is_ok())
-                    && matches!(crossterm::event::poll(SAME_READ), Ok(true))
-                {
+                // What else is already there belongs to the same read; after
+                // a line break, also what comes within SAME_READ.
+                while batch.len() < INPUT_BATCH && batch.last().is_some_and(|e| e.is_ok()) {
+                    let wait = if batch.iter().any(is_line_break) {
+                        SAME_READ
+                    } else {
+                        MORE_KEYS
+                    };
+                    if !matches!(crossterm::event::poll(wait), Ok(true)) {
+                        break;
+                    }
                     batch.push(crossterm::event::read());
                 }
                 let failed = batch.iter().any(|e| e.is_err());
@@ -289,6 +299,19 @@ fn read_terminal() -> io::Result<futures::channel::mpsc::Receiver<Vec<io::Result
             }
         })?;
     Ok(rx)
+}
+
+/// Enter or Ctrl-J: a key that ends a line.
+fn is_line_break(ev: &io::Result<TermEvent>) -> bool {
+    match ev {
+        Ok(TermEvent::Key(k)) => {
+            k.code == crossterm::event::KeyCode::Enter
+                || (k.code == crossterm::event::KeyCode::Char('j')
+                    && k.modifiers
+                        .contains(crossterm::event::KeyModifiers::CONTROL))
+        }
+        _ => false,
+    }
 }
 
 /// A terminal event as a message, or None for ones the app ignores.
