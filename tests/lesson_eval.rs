@@ -10,6 +10,7 @@ use socklab::engine::event::{Event, EventKind, FourTuple, PeerNote};
 use socklab::engine::types::{Dir, Family, LabState, Owner, Ret, SockType, TcpState};
 use socklab::lesson::cond::{RawCheck, convert};
 use socklab::lesson::{Cond, Evaluator};
+use socklab::settings::Lang;
 use toml::Spanned;
 
 #[derive(Deserialize)]
@@ -60,7 +61,7 @@ impl Lab {
         self.ev
             .why_not(&self.model)
             .into_iter()
-            .map(|w| (w.en, w.ko))
+            .map(|w| (w.get(Lang::En), w.get(Lang::Ko)))
             .collect()
     }
     fn sock(&mut self, id: u32, owner: Owner) -> &mut Self {
