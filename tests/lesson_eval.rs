@@ -617,6 +617,21 @@ fn queue_comparisons_exactly_and_at_most() {
 }
 
 #[test]
+fn a_socket_on_another_port_is_named_as_such() {
+    let mut l = Lab::new(r#"{ socket = "s", lab = "bound", port = "4321" }"#);
+    l.sock(1, Owner::Student).label(1, "s");
+    l.lab(1, LabState::Created, LabState::Bound);
+    assert!(!l.met(), "s has no endpoint on port 4321");
+    assert_eq!(
+        l.why(),
+        vec![(
+            "s is not on port 4321 (see its endpoints in the Sockets pane)".to_string(),
+            "s는 4321번 포트의 소켓이 아니에요 (소켓 창에서 끝점을 보세요)".to_string()
+        )]
+    );
+}
+
+#[test]
 fn family_narrows_sockets_and_says_why() {
     let mut l = Lab::new(r#"{ socket = "c6", lab = "connected", family = "AF_INET6" }"#);
     l.sock(1, Owner::Student).label(1, "c6");

@@ -281,7 +281,8 @@ pub fn subject(sel: &Sel) -> Why {
     }
 }
 
-/// "there is no socket named srv yet", when the check names a socket not made yet.
+/// "there is no socket named srv yet", when the check names a socket not made
+/// yet (or "srv is not on port 4321" when one is, on another port or family).
 pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
     let l = sel.label.as_ref()?;
     if let Some(f) = sel.family {
@@ -299,6 +300,15 @@ pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
                     .arg("sock", l)
                     .arg("family", family),
             );
+        }
+    }
+    if let Some(p) = &sel.port {
+        let any_port = Sel {
+            port: None,
+            ..sel.clone()
+        };
+        if newest(model, sel).is_none() && newest(model, &any_port).is_some() {
+            return Some(Why::new("why.wrong_port").arg("sock", l).arg("port", p));
         }
     }
     newest(model, sel)
