@@ -240,15 +240,18 @@ mod tests {
                     }
                 }
             }
-            // A lesson check's reasons (`lesson::Why`) name their keys as
-            // literals, sometimes picked in a `match` before `Why::new`.
-            for piece in src.split("\"why.").skip(1) {
-                let rest = piece.split('"').next().unwrap_or("");
-                let word = |c: char| c.is_ascii_lowercase() || c == '_' || c == '.';
-                if !rest.is_empty() && rest.chars().all(word) {
-                    let key = format!("why.{rest}");
-                    if !en.contains(&key) {
-                        missing.push(format!("{path}: {key}"));
+            // A lesson check's reasons (`lesson::Why`) and the prompt's
+            // refusals name their keys as literals, sometimes picked in a
+            // `match` before `Why::new` / `Note::new`.
+            for prefix in ["why.", "lang."] {
+                for piece in src.split(&format!("\"{prefix}")).skip(1) {
+                    let rest = piece.split('"').next().unwrap_or("");
+                    let word = |c: char| c.is_ascii_lowercase() || c == '_' || c == '.';
+                    if !rest.is_empty() && rest.chars().all(word) {
+                        let key = format!("{prefix}{rest}");
+                        if !en.contains(&key) {
+                            missing.push(format!("{path}: {key}"));
+                        }
                     }
                 }
             }
