@@ -21,7 +21,7 @@ pub struct LangError {
     pub source: Option<String>,
     /// socklab's own explanation as a catalogue key, worded in the student's
     /// language by [`LangError::in_lang`] (`message` holds it in English).
-    pub note: Option<Note>,
+    pub note: Option<Box<Note>>,
 }
 
 /// Longest stretch of the source line shown above a caret.
@@ -58,7 +58,7 @@ impl LangError {
     /// socklab's own refusal, worded from the catalogue (`lang.*` keys).
     pub fn lab_note(note: Note) -> LangError {
         let mut e = LangError::lab(crate::i18n::note(Lang::En, &note));
-        e.note = Some(note);
+        e.note = Some(Box::new(note));
         e
     }
 
