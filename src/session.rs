@@ -300,7 +300,7 @@ impl Session {
                 if let Some(kw) = block_opener(text) {
                     self.refused_block = Some(kw);
                 }
-                return Submitted::Error(e.render_at(self.line_no));
+                return Submitted::Error(e.in_lang(self.lang).render_at(self.line_no));
             }
         };
         match &stmt {
@@ -316,7 +316,7 @@ impl Session {
         }
         let world = ModelWorld(&self.model);
         match self.interp.start(&stmt, &world) {
-            Err(e) => Submitted::Error(e.in_line(text).render_at(self.line_no)),
+            Err(e) => Submitted::Error(e.in_lang(self.lang).in_line(text).render_at(self.line_no)),
             Ok(Step::Done(d)) => {
                 self.record(&d, text, Vec::new());
                 Submitted::Echo(d.echo)
@@ -444,7 +444,10 @@ impl Session {
                 self.pending.insert(idx, p);
                 None
             }
-            Err(e) => Some(failed(&p, e.in_line(&p.text).render_at(p.line_no))),
+            Err(e) => Some(failed(
+                &p,
+                e.in_lang(self.lang).in_line(&p.text).render_at(p.line_no),
+            )),
         }
     }
 

@@ -364,3 +364,29 @@ async fn the_code_pane_is_bounded_and_a_full_one_refuses_clearly() {
     sn.reset();
     assert!(matches!(sn.submit("y = 1"), Submitted::Echo(_)));
 }
+
+#[tokio::test]
+async fn socklabs_own_refusals_speak_the_students_language() {
+    let (mut sn, _rx) = session();
+    sn.set_lang(socklab::settings::Lang::Ko);
+    assert_eq!(
+        sn.submit("exit"),
+        Submitted::Error("LabError: socklab을 끝내려면 :quit을 입력하세요".into())
+    );
+    assert_eq!(
+        sn.submit("'a%s' % 'b'"),
+        Submitted::Error(
+            "LabError: socklab은 % 서식을 지원하지 않아요. 조각을 +로 이어 붙이세요".into()
+        )
+    );
+    // Python's own errors stay as CPython prints them.
+    assert_eq!(
+        sn.submit("nosuch"),
+        Submitted::Error("NameError: name 'nosuch' is not defined".into())
+    );
+    sn.set_lang(socklab::settings::Lang::En);
+    assert_eq!(
+        sn.submit("exit"),
+        Submitted::Error("LabError: type :quit to leave socklab".into())
+    );
+}

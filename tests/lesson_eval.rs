@@ -10,6 +10,7 @@ use socklab::engine::event::{Event, EventKind, FourTuple, PeerNote};
 use socklab::engine::types::{Dir, Family, LabState, Owner, Ret, SockType, TcpState};
 use socklab::lesson::cond::{RawCheck, convert};
 use socklab::lesson::{Cond, Evaluator};
+use socklab::settings::Lang;
 use toml::Spanned;
 
 #[derive(Deserialize)]
@@ -60,7 +61,7 @@ impl Lab {
         self.ev
             .why_not(&self.model)
             .into_iter()
-            .map(|w| (w.en, w.ko))
+            .map(|w| (w.get(Lang::En), w.get(Lang::Ko)))
             .collect()
     }
     fn sock(&mut self, id: u32, owner: Owner) -> &mut Self {
@@ -613,6 +614,21 @@ fn queue_comparisons_exactly_and_at_most() {
     most.push(q(2));
     assert!(exact.met());
     assert!(most.met());
+}
+
+#[test]
+fn a_socket_on_another_port_is_named_as_such() {
+    let mut l = Lab::new(r#"{ socket = "s", lab = "bound", port = "4321" }"#);
+    l.sock(1, Owner::Student).label(1, "s");
+    l.lab(1, LabState::Created, LabState::Bound);
+    assert!(!l.met(), "s has no endpoint on port 4321");
+    assert_eq!(
+        l.why(),
+        vec![(
+            "s is not on port 4321 (see its endpoints in the Sockets pane)".to_string(),
+            "s는 4321번 포트의 소켓이 아니에요 (소켓 창에서 끝점을 보세요)".to_string()
+        )]
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ use socklab::engine::{CaptureOff, CaptureStatus, Engine, EngineConfig, Events, L
 use socklab::lesson::cond::{RawCheck, convert};
 use socklab::lesson::{Cond, Evaluator};
 use socklab::session::{Session, Submitted};
+use socklab::settings::Lang;
 use toml::Spanned;
 
 #[derive(Deserialize)]
@@ -153,7 +154,7 @@ impl Log {
         self.ev
             .why_not(&self.model)
             .into_iter()
-            .map(|w| (w.en, w.ko))
+            .map(|w| (w.get(Lang::En), w.get(Lang::Ko)))
             .collect()
     }
 }

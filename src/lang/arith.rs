@@ -96,8 +96,8 @@ pub fn binop(op: BinOp, a: &Value, b: &Value) -> Result<Value, LangError> {
             ))),
             _ => Err(unsupported(op, a, b)),
         },
-        BinOp::Mod if matches!(a, Value::Str(_) | Value::Bytes(_)) => Err(LangError::lab(
-            "socklab does not support % formatting — join pieces with +",
+        BinOp::Mod if matches!(a, Value::Str(_) | Value::Bytes(_)) => Err(LangError::lab_note(
+            crate::engine::Note::new("lang.no_percent_format"),
         )),
         _ => Err(unsupported(op, a, b)),
     }

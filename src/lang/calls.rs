@@ -200,9 +200,9 @@ pub fn socket_op(args: &[Value], kwargs: &Kwargs) -> Result<Op, LangError> {
         kwargs,
     )?;
     if p[3].as_ref().is_some_and(|v| *v != Value::None) {
-        return Err(LangError::lab(
-            "socket(fileno=…) is not supported in socklab",
-        ));
+        return Err(LangError::lab_note(crate::engine::Note::new(
+            "lang.no_fileno",
+        )));
     }
     // -1 means the default, as in CPython.
     let get = |i: usize, default: i64| {

@@ -126,10 +126,9 @@ fn same(a: &Value, b: &Value) -> Result<bool, LangError> {
             _ => false,
         });
     }
-    Err(LangError::lab(format!(
-        "socklab's 'is' compares None, True, False and sockets; for {} values use == (Python's 'is' asks whether two names hold the same object)",
-        a.type_name()
-    )))
+    Err(LangError::lab_note(
+        crate::engine::Note::new("lang.is_compare").with("type", a.type_name()),
+    ))
 }
 
 /// One comparison `a op b`.

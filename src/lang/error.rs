@@ -4,7 +4,9 @@ use std::fmt;
 
 use unicode_width::UnicodeWidthStr;
 
+use crate::engine::Note;
 use crate::engine::text::sanitize;
+use crate::settings::Lang;
 
 /// A Python-style error: `NameError: name 'x' is not defined`. Syntax errors
 /// also carry the column span and the line, for a caret under the spot.
@@ -17,6 +19,9 @@ pub struct LangError {
     pub span: Option<(usize, usize)>,
     /// The line the span refers to.
     pub source: Option<String>,
+    /// socklab's own explanation as a catalogue key, worded in the student's
+    /// language by [`LangError::in_lang`] (`message` holds it in English).
+    pub note: Option<Box<Note>>,
 }
 
 /// Longest stretch of the source line shown above a caret.
@@ -29,6 +34,7 @@ impl LangError {
             message: message.into(),
             span: None,
             source: None,
+            note: None,
         }
     }
 
@@ -47,6 +53,22 @@ impl LangError {
     /// socklab's own refusals (not something Python would say).
     pub fn lab(message: impl Into<String>) -> LangError {
         LangError::new("LabError", message)
+    }
+
+    /// socklab's own refusal, worded from the catalogue (`lang.*` keys).
+    pub fn lab_note(note: Note) -> LangError {
+        let mut e = LangError::lab(crate::i18n::note(Lang::En, &note));
+        e.note = Some(Box::new(note));
+        e
+    }
+
+    /// The error with socklab's own explanation in `lang` (Python's own
+    /// messages stay as CPython prints them).
+    pub fn in_lang(mut self, lang: Lang) -> LangError {
+        if let Some(n) = &self.note {
+            self.message = crate::i18n::note(lang, n);
+        }
+        self
     }
 
     pub fn at(mut self, start: usize, end: usize) -> LangError {

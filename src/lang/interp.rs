@@ -23,6 +23,7 @@ use super::error::{LangError, suggestion};
 use super::names::*;
 use super::textmeth;
 use super::value::Value;
+use crate::engine::Note;
 use crate::engine::text::sanitize;
 use crate::engine::{Family, Op, SockId};
 
@@ -445,9 +446,9 @@ impl Eval<'_> {
                 let o = self.eval(obj)?;
                 let methods = methods_of(&o);
                 if methods.contains(&name.as_str()) {
-                    return Err(LangError::lab(format!(
-                        "socklab calls methods straight away — write .{name}(…) with the arguments"
-                    ))
+                    return Err(LangError::lab_note(
+                        Note::new("lang.method_not_called").with("name", name),
+                    )
                     .into());
                 }
                 return Err(no_attr(&o, name).into());
@@ -517,7 +518,7 @@ impl Eval<'_> {
             return Ok(Value::Builtin(f));
         }
         if let Some(hint) = hint_for(n) {
-            return Err(LangError::lab(hint));
+            return Err(LangError::lab_note(hint));
         }
         let candidates = self
             .vars
@@ -552,7 +553,7 @@ impl Eval<'_> {
             Some(v) => Ok(Some(v)),
             None => {
                 if let Some(hint) = hint_for(name) {
-                    return Err(LangError::lab(hint));
+                    return Err(LangError::lab_note(hint));
                 }
                 let candidates: Vec<&str> = if m == "socket" {
                     CONSTANTS
@@ -766,11 +767,12 @@ const PY_TEXT_METHODS: &[&str] = &[
 
 fn no_attr(o: &Value, name: &str) -> LangError {
     if matches!(o, Value::Str(_) | Value::Bytes(_)) && PY_TEXT_METHODS.contains(&name) {
-        return LangError::lab(format!(
-            "socklab's {} has no .{name}() (Python's has) — it has {}",
-            o.type_name(),
-            methods_of(o).join(", ")
-        ));
+        return LangError::lab_note(
+            Note::new("lang.no_text_method")
+                .with("type", o.type_name())
+                .with("name", name)
+                .with("methods", methods_of(o).join(", ")),
+        );
     }
     LangError::new(
         "AttributeError",

@@ -1,5 +1,7 @@
 //! The names the language knows before the student defines any.
 
+use crate::engine::Note;
+
 /// The socket module's constants, with their Linux values.
 pub const CONSTANTS: &[(&str, i64)] = &[
     ("AF_INET", 2),
@@ -37,18 +39,14 @@ pub const FUNCTIONS: &[&str] = &[
 ];
 
 /// Names a student may try that socklab answers with a hint instead of a NameError.
-pub fn hint_for(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "exit" | "quit" => "type :quit to leave socklab",
-        "help" => "type :help for help, :hint for a hint on the current step",
-        "create_connection" => {
-            "socklab has no create_connection — write s = socket() and then s.connect((host, port)), one call per line"
-        }
-        "create_server" => {
-            "socklab has no create_server — write s = socket(), s.bind((host, port)), s.listen(), one call per line"
-        }
+pub fn hint_for(name: &str) -> Option<Note> {
+    Some(Note::new(match name {
+        "exit" | "quit" => "lang.hint_exit",
+        "help" => "lang.hint_help",
+        "create_connection" => "lang.hint_create_connection",
+        "create_server" => "lang.hint_create_server",
         _ => return None,
-    })
+    }))
 }
 
 /// Functions that are socket calls (go to the engine).

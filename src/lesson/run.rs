@@ -297,7 +297,7 @@ impl LessonRun {
         let mut out: Vec<String> = Vec::new();
         // Two parts of a check can miss the same thing ("no socket named conn").
         for w in whys {
-            let line = w.get(lang).to_string();
+            let line = w.get(lang);
             if !out.contains(&line) {
                 out.push(line);
             }

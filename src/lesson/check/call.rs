@@ -14,7 +14,7 @@ use crate::engine::types::{Ret, SockId};
 
 use crate::engine::model::OpenCall;
 use super::super::select::*;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::common::{did_you_mean, Errs, OwnerSel, Sel, StrOrInt, bytes_repr, decode, note};
 use super::CheckKind;
 
@@ -340,69 +340,43 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
         None => format!("{method}()"),
     };
     let by = match &sel.owner {
-        OwnerSel::Peer(p) => (format!(" by {p}"), format!("{p}의 ")),
-        _ => (String::new(), String::new()),
+        OwnerSel::Peer(p) => Some(Why::new("why.call.by").arg("peer", p)),
+        _ => None,
     };
-    let mut en: Vec<String> = Vec::new();
-    let mut ko: Vec<String> = Vec::new();
+    let mut how: Vec<Why> = Vec::new();
     match req.ok {
-        Some(true) => {
-            en.push("succeeded".into());
-            ko.push("성공한".into());
-        }
+        Some(true) => how.push(Why::new("why.call.succeeded")),
         Some(false) if req.errno.is_none() && req.error.is_none() => {
-            en.push("failed".into());
-            ko.push("실패한".into());
+            how.push(Why::new("why.call.failed"))
         }
         _ => {}
     }
     if let Some(e) = &req.errno {
-        en.push(format!("failed with {e}"));
-        ko.push(format!("{e}로 실패한"));
+        how.push(Why::new("why.call.failed_with").arg("errno", e));
     }
     if let Some(e) = &req.error {
-        en.push(format!("raised {e}"));
-        ko.push(format!("{} 발생한", josa(e, "이", "가")));
+        how.push(Why::new("why.call.raised").arg("error", e));
     }
     if let Some(r) = &req.returned {
-        let r = bytes_repr(r);
-        en.push(format!("returned {r}"));
-        ko.push(format!("{r}를 돌려준"));
+        how.push(Why::new("why.call.returned").arg("value", bytes_repr(r)));
     }
     match req.partial {
-        Some(true) => {
-            en.push("sent only part of its data".into());
-            ko.push("데이터를 일부만 보낸".into());
-        }
-        Some(false) => {
-            en.push("sent everything it was given".into());
-            ko.push("받은 데이터를 모두 보낸".into());
-        }
+        Some(true) => how.push(Why::new("why.call.partial")),
+        Some(false) => how.push(Why::new("why.call.whole")),
         None => {}
     }
     match req.pending {
-        Some(true) => {
-            en.push("had to wait".into());
-            ko.push("기다려야 했던".into());
-        }
-        Some(false) => {
-            en.push("finished without waiting".into());
-            ko.push("기다리지 않고 끝난".into());
-        }
+        Some(true) => how.push(Why::new("why.call.waited")),
+        Some(false) => how.push(Why::new("why.call.no_wait")),
         None => {}
     }
     if let Some(a) = &req.args {
-        en.push(format!("had `{a}` in its arguments"));
-        ko.push(format!("인자에 `{a}` 부분이 있는"));
+        how.push(Why::new("why.call.args").arg("args", a));
     }
-    if en.is_empty() {
-        return Why::new(
-            format!("no {target} call{} yet", by.0),
-            format!("아직 {}{target} 호출이 없어요", by.1),
-        );
-    }
-    Why::new(
-        format!("no {target} call{} has {} yet", by.0, en.join(" and ")),
-        format!("아직 {} {}{target} 호출이 없어요", ko.join(", "), by.1),
-    )
+    let w = if how.is_empty() {
+        Why::new("why.call.none")
+    } else {
+        Why::new("why.call.none_such").list("how", Why::new("why.sep.and"), how)
+    };
+    w.arg("target", target).opt("by", by)
 }

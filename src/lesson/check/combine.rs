@@ -126,35 +126,19 @@ impl Node {
                 if parts.len() <= 1 {
                     return parts;
                 }
-                let en: Vec<&str> = parts.iter().map(|w| w.en.as_str()).collect();
-                let ko: Vec<&str> = parts.iter().map(|w| w.ko.as_str()).collect();
-                vec![Why::new(
-                    format!("one of these: {}", en.join("; or ")),
-                    format!("다음 중 하나: {}", ko.join(" / ")),
-                )]
+                vec![Why::new("why.any").list("parts", Why::new("why.sep.or"), parts)]
             }
             Node::Seq { kids, at } => match kids.get(*at) {
                 Some(n) if *at > 0 => n
                     .why(model)
                     .into_iter()
-                    .map(|w| {
-                        Why::new(
-                            format!("{} (after the part before it)", w.en),
-                            format!("{} (앞의 조건이 이루어진 뒤에)", w.ko),
-                        )
-                    })
+                    .map(|w| Why::new("why.after").part("why", w))
                     .collect(),
                 Some(n) => n.why(model),
                 None => Vec::new(),
             },
-            Node::Not(_) => vec![Why::new(
-                "something this step rules out is true now (read the step again and undo it)",
-                "이 단계에서 하면 안 되는 일이 지금 이루어져 있어요 (단계 설명을 다시 읽고 되돌려 보세요)",
-            )],
-            Node::Never { .. } => vec![Why::new(
-                "something this step rules out has happened (read the step again; :reset starts over)",
-                "이 단계에서 하면 안 되는 일이 일어났어요 (단계 설명을 다시 읽어 보세요. :reset으로 다시 시작해요)",
-            )],
+            Node::Not(_) => vec![Why::new("why.not")],
+            Node::Never { .. } => vec![Why::new("why.never")],
             Node::Leaf(l) => vec![l.why(model)],
         }
     }

@@ -11,7 +11,7 @@ use crate::engine::model::LabModel;
 
 use super::super::format::unescape;
 use super::super::select::*;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::raw::{CondError, KERNEL_NAMES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,16 +272,17 @@ pub fn bytes_repr(s: &str) -> String {
     py_bytes_repr(&unescape(s).unwrap_or_else(|_| s.as_bytes().to_vec()))
 }
 
-/// "srv" / "a socket of client" — the subject of a sentence, both languages.
-pub fn subject(sel: &Sel) -> (String, String) {
+/// "no socket" / "no socket of client": the subject of a "not yet" sentence.
+pub fn subject(sel: &Sel) -> Why {
     match (&sel.label, &sel.owner) {
-        (Some(l), _) => (l.clone(), l.clone()),
-        (None, OwnerSel::Peer(p)) => (format!("no socket of {p}"), format!("{p}의 소켓")),
-        (None, _) => ("no socket".to_string(), "소켓".to_string()),
+        (Some(l), _) => Why::plain(l),
+        (None, OwnerSel::Peer(p)) => Why::new("why.subj.peer").arg("peer", p),
+        (None, _) => Why::new("why.subj.any"),
     }
 }
 
-/// "there is no socket named srv yet", when the check names a socket not made yet.
+/// "there is no socket named srv yet", when the check names a socket not made
+/// yet (or "srv is not on port 4321" when one is, on another port or family).
 pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
     let l = sel.label.as_ref()?;
     if let Some(f) = sel.family {
@@ -290,25 +291,29 @@ pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
             ..sel.clone()
         };
         if newest(model, sel).is_none() && newest(model, &any_family).is_some() {
-            let (en, ko) = match f {
-                Family::V6 => ("AF_INET6", "AF_INET6"),
-                Family::V4 => ("AF_INET", "AF_INET"),
+            let family = match f {
+                Family::V6 => "AF_INET6",
+                Family::V4 => "AF_INET",
             };
-            return Some(Why::new(
-                format!("{l} is not an {en} socket (make it with socket({en}, …))"),
-                format!(
-                    "{} {ko} 소켓이 아니에요 (socket({ko}, …)로 만들어요)",
-                    josa(l, "은", "는")
-                ),
-            ));
+            return Some(
+                Why::new("why.wrong_family")
+                    .arg("sock", l)
+                    .arg("family", family),
+            );
         }
     }
-    newest(model, sel).is_none().then(|| {
-        Why::new(
-            format!("there is no socket named {l} yet"),
-            format!("아직 {} 소켓이 없어요", josa(l, "이라는", "라는")),
-        )
-    })
+    if let Some(p) = &sel.port {
+        let any_port = Sel {
+            port: None,
+            ..sel.clone()
+        };
+        if newest(model, sel).is_none() && newest(model, &any_port).is_some() {
+            return Some(Why::new("why.wrong_port").arg("sock", l).arg("port", p));
+        }
+    }
+    newest(model, sel)
+        .is_none()
+        .then(|| Why::new("why.no_socket").arg("sock", l))
 }
 
 /// The earliest seq at which a selected socket's fact held.

@@ -11,7 +11,7 @@ use crate::engine::model::LabModel;
 use crate::engine::types::{Dir, SockId};
 
 use super::super::select::*;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::common::{Errs, OwnerSel, Sel, bytes_repr, decode, missing_label, note};
 use super::CheckKind;
 
@@ -193,9 +193,9 @@ impl CheckKind for DataCheck {
         if let Some(w) = missing_label(model, sel) {
             return w;
         }
-        let (v_en, v_ko) = match self.dir {
-            Dir::Sent => ("sent", "보낸"),
-            Dir::Received => ("received", "받은"),
+        let dir = match self.dir {
+            Dir::Sent => "why.dir.sent",
+            Dir::Received => "why.dir.received",
         };
         let label = sel.label.as_deref();
         if let Some(b) = &self.bytes {
@@ -205,34 +205,20 @@ impl CheckKind for DataCheck {
                 .keys()
                 .any(|k| k.is_some_and(|s| selects(model, s, sel)));
             if !at_most_once {
-                return match label {
-                    Some(l) => Why::new(
-                        format!("{l} has not {v_en} exactly {r} in one chunk yet"),
-                        format!(
-                            "{} 아직 {}를 한 번에 {v_ko} 적이 없어요",
-                            josa(l, "이", "가"),
-                            r
-                        ),
-                    ),
-                    None => Why::new(
-                        format!("no socket has {v_en} exactly {r} in one chunk yet"),
-                        format!("아직 {r}를 한 번에 {v_ko} 소켓이 없어요"),
-                    ),
+                let w = match label {
+                    Some(l) => Why::new("why.data.chunk_one").arg("sock", l),
+                    None => Why::new("why.data.chunk_none"),
                 };
+                return w.part("dir", Why::new(dir)).arg("bytes", r);
             }
         }
         if let Some(x) = &self.contains {
             let r = bytes_repr(x);
-            return match label {
-                Some(l) => Why::new(
-                    format!("what {l} has {v_en} does not contain {r} yet"),
-                    format!("{} {v_ko} 데이터에 아직 {r}가 없어요", josa(l, "이", "가")),
-                ),
-                None => Why::new(
-                    format!("nothing {v_en} so far contains {r}"),
-                    format!("지금까지 {v_ko} 데이터에 아직 {r}가 없어요"),
-                ),
+            let w = match label {
+                Some(l) => Why::new("why.data.contains_one").arg("sock", l),
+                None => Why::new("why.data.contains_none"),
             };
+            return w.part("dir", Why::new(dir)).arg("bytes", r);
         }
         let n = self.total_at_least.unwrap_or(0);
         let have: u64 = f
@@ -241,16 +227,10 @@ impl CheckKind for DataCheck {
             .filter(|(k, _)| selects(model, **k, sel))
             .map(|(_, t)| t.0)
             .sum();
-        let who = label.unwrap_or("your sockets");
-        let who_ko = label.map(|l| josa(l, "이", "가")).unwrap_or_default();
-        Why::new(
-            format!(
-                "{who} {} {v_en} {have} of {n} bytes so far",
-                if label.is_some() { "has" } else { "have" }
-            ),
-            format!("{who_ko} 지금까지 {v_ko} 바이트: {have} / {n}")
-                .trim()
-                .to_string(),
-        )
+        let w = match label {
+            Some(l) => Why::new("why.data.total_one").arg("sock", l),
+            None => Why::new("why.data.total_all"),
+        };
+        w.part("dir", Why::new(dir)).arg("have", have).arg("n", n)
     }
 }

@@ -126,20 +126,16 @@ impl CheckKind for OrphanCheck {
     }
 
     fn why(&self, _f: &OrphanFacts, _model: &LabModel) -> Why {
-        let (p_en, p_ko) = match &self.port {
-            Some(p) => (format!(" on port {p}"), format!("포트 {p}의 ")),
-            None => (String::new(), String::new()),
+        let port = self
+            .port
+            .as_ref()
+            .map(|p| Why::new("why.orphan.port").arg("port", p));
+        let key = match self.when {
+            When::Ever => "why.orphan.ever",
+            When::Now => "why.orphan.now",
         };
-        let s = self.state.name();
-        match self.when {
-            When::Ever => Why::new(
-                format!("no connection{p_en} has been left in {s} without a descriptor yet"),
-                format!("아직 {p_ko}연결 중 디스크립터 없이 {s} 상태로 남은 것이 없어요"),
-            ),
-            When::Now => Why::new(
-                format!("no connection{p_en} is in {s} without a descriptor now"),
-                format!("지금 디스크립터 없이 {s} 상태인 {p_ko}연결이 없어요"),
-            ),
-        }
+        Why::new(key)
+            .opt("port", port)
+            .arg("state", self.state.name())
     }
 }

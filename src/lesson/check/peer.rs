@@ -7,7 +7,7 @@ use crate::engine::model::LabModel;
 use crate::engine::text::sanitize;
 
 use super::super::select::*;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::CheckKind;
 use super::common::Errs;
 
@@ -104,52 +104,16 @@ impl CheckKind for PeerCheck {
 
     fn why(&self, f: &PeerFacts, model: &LabModel) -> Why {
         let p = sanitize(&self.peer);
-        let mut w = if let (Some(g), None) = (&self.got, f.got) {
-            let g = sanitize(g);
-            Why::new(
-                format!("{p} has not received \"{g}\" yet"),
-                format!(
-                    "{} 아직 \"{g}\"{} 받지 못했어요",
-                    josa(&p, "이", "가"),
-                    if ends_consonant_q(&g) { "을" } else { "를" }
-                ),
-            )
+        let w = if let (Some(g), None) = (&self.got, f.got) {
+            Why::new("why.peer.not_got").arg("text", sanitize(g))
         } else if let (Some(s), None) = (&self.said, f.said) {
-            let s = sanitize(s);
-            Why::new(
-                format!("{p} has not said \"{s}\" yet"),
-                format!(
-                    "{} 아직 \"{s}\"{} 답하지 않았어요",
-                    josa(&p, "이", "가"),
-                    if ends_consonant_q(&s) {
-                        "이라고"
-                    } else {
-                        "라고"
-                    }
-                ),
-            )
+            Why::new("why.peer.not_said").arg("text", sanitize(s))
         } else {
             let m = sanitize(self.measure.as_deref().unwrap_or(""));
-            Why::new(
-                format!("{p} has not reported {m} yet"),
-                format!(
-                    "{} 아직 {m} 측정값을 보고하지 않았어요",
-                    josa(&p, "이", "가")
-                ),
-            )
+            Why::new("why.peer.not_measured").arg("name", m)
         };
-        if !has_peer(model, &self.peer) {
-            w.en.push_str(&format!(" (no peer named {p} has started)"));
-            w.ko.push_str(&format!(
-                " ({} 피어가 시작되지 않았어요)",
-                josa(&p, "이라는", "라는")
-            ));
-        }
-        w
+        let started = (!has_peer(model, &self.peer))
+            .then(|| Why::new("why.peer.not_started").arg("peer", &p));
+        w.arg("peer", p).opt("started", started)
     }
-}
-
-/// Whether quoted text (read as English) ends in a consonant sound, for the particle after it.
-fn ends_consonant_q(s: &str) -> bool {
-    josa(s, "1", "0").ends_with('1')
 }

@@ -12,7 +12,7 @@ use crate::engine::model::{LabModel, SockRow};
 use crate::engine::types::SockId;
 
 use super::super::select::*;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::common::{Errs, OwnerSel, Sel, When, first_selected, missing_label, note};
 use super::CheckKind;
 
@@ -47,12 +47,13 @@ impl Cmp {
             Cmp::AtMost => v <= n,
         }
     }
-    fn words(self, n: u32) -> (String, String) {
-        match self {
-            Cmp::AtLeast => (format!("{n} or more"), format!("{n} 이상")),
-            Cmp::Exactly => (format!("exactly {n}"), format!("정확히 {n}")),
-            Cmp::AtMost => (format!("{n} or less"), format!("{n} 이하")),
-        }
+    fn words(self, n: u32) -> Why {
+        let key = match self {
+            Cmp::AtLeast => "why.cmp.at_least",
+            Cmp::Exactly => "why.cmp.exactly",
+            Cmp::AtMost => "why.cmp.at_most",
+        };
+        Why::new(key).arg("n", n)
     }
 }
 
@@ -179,15 +180,15 @@ impl CheckKind for QueueCheck {
         if let Some(w) = missing_label(model, sel) {
             return w;
         }
-        let (qen, qko) = match self.queue {
-            Queue::Accept => ("accept queue", "accept 큐"),
-            Queue::Recv => ("Recv-Q", "Recv-Q"),
-            Queue::Send => ("Send-Q", "Send-Q"),
-            Queue::Backlog => ("backlog", "backlog"),
+        let queue = match self.queue {
+            Queue::Accept => "why.queue.accept",
+            Queue::Recv => "why.queue.recv",
+            Queue::Send => "why.queue.send",
+            Queue::Backlog => "why.queue.backlog",
         };
-        let (s_en, s_ko) = match &sel.label {
-            Some(l) => (format!("{l}'s"), format!("{l}의")),
-            None => ("no socket's".to_string(), "어느 소켓의".to_string()),
+        let whose = match &sel.label {
+            Some(l) => Why::new("why.queue.of").arg("sock", l),
+            None => Why::new("why.queue.of_any"),
         };
         let now = newest(model, sel)
             .and_then(|id| model.sock(id))
@@ -200,32 +201,18 @@ impl CheckKind for QueueCheck {
             .map(|(_, v)| *v)
             .max()
             .unwrap_or(0);
-        let (w_en, w_ko) = self.cmp.words(min);
-        match self.when {
-            When::Ever if self.cmp == Cmp::AtLeast => Why::new(
-                format!(
-                    "{s_en} {qen} has not reached {min} yet (now: {now}, highest so far: {peak})"
-                ),
-                format!("{s_ko} {qko}가 아직 {min}에 이르지 않았어요 (지금: {now}, 최고: {peak})"),
-            ),
-            When::Ever => Why::new(
-                format!("{s_en} {qen} has not been {w_en} yet (now: {now})"),
-                format!(
-                    "{s_ko} {qko}가 아직 {}던 적이 없어요 (지금: {now})",
-                    josa(&w_ko, "이었", "였")
-                ),
-            ),
-            When::Now if self.cmp != Cmp::AtLeast => Why::new(
-                format!("{s_en} {qen} is not {w_en} now (now: {now})"),
-                format!(
-                    "{s_ko} {qko}가 지금 {} 아니에요 (지금: {now})",
-                    josa(&w_ko, "이", "가")
-                ),
-            ),
-            When::Now => Why::new(
-                format!("{s_en} {qen} is not at {min} or more now (now: {now})"),
-                format!("{s_ko} {qko}가 지금 {min} 이상이 아니에요 (지금: {now})"),
-            ),
-        }
+        let key = match self.when {
+            When::Ever if self.cmp == Cmp::AtLeast => "why.queue.ever_at_least",
+            When::Ever => "why.queue.ever",
+            When::Now if self.cmp != Cmp::AtLeast => "why.queue.now",
+            When::Now => "why.queue.now_at_least",
+        };
+        Why::new(key)
+            .part("whose", whose)
+            .part("queue", Why::new(queue))
+            .part("cmp", self.cmp.words(min))
+            .arg("min", min)
+            .arg("now", now)
+            .arg("peak", peak)
     }
 }

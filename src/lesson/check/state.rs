@@ -13,7 +13,7 @@ use crate::engine::model::LabModel;
 use crate::engine::types::{LabState, SockId, TcpState};
 
 use super::super::select::*;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::common::{Errs, OwnerSel, Sel, StrOrInt, When, missing_label, note, subject};
 use super::CheckKind;
 
@@ -290,63 +290,38 @@ fn state_why(
     have: usize,
     cur: Option<String>,
 ) -> Why {
-    let cur_en = cur
-        .as_ref()
-        .map(|c| format!(" (now: {c})"))
-        .unwrap_or_default();
-    let cur_ko = cur
-        .as_ref()
-        .map(|c| format!(" (지금: {c})"))
-        .unwrap_or_default();
+    let now = cur.map(|c| Why::new("why.now").arg("state", c));
     if let (Some(l), 1) = (&sel.label, count) {
-        return match when {
-            When::Ever => Why::new(
-                format!("{l} has not reached {state} yet{cur_en}"),
-                format!(
-                    "{} 아직 {state} 상태가 아니에요{cur_ko}",
-                    josa(l, "이", "가")
-                ),
-            ),
-            When::Now => Why::new(
-                format!("{l} is not in {state} now{cur_en}"),
-                format!(
-                    "{} 지금 {state} 상태가 아니에요{cur_ko}",
-                    josa(l, "이", "가")
-                ),
-            ),
+        let key = match when {
+            When::Ever => "why.state.ever_one",
+            When::Now => "why.state.now_one",
         };
+        return Why::new(key)
+            .arg("sock", l)
+            .arg("state", state)
+            .opt("now", now);
     }
-    let (subj_en, subj_ko) = subject(sel);
     if count == 1 {
-        return match when {
-            When::Ever => Why::new(
-                format!("{subj_en} has reached {state} yet"),
-                format!("아직 {state} 상태에 이른 {subj_ko}이 없어요"),
-            ),
-            When::Now => Why::new(
-                format!("{subj_en} is in {state} now"),
-                format!("지금 {state} 상태인 {subj_ko}이 없어요"),
-            ),
+        let key = match when {
+            When::Ever => "why.state.ever_none",
+            When::Now => "why.state.now_none",
         };
+        return Why::new(key)
+            .part("subj", subject(sel))
+            .arg("state", state);
     }
     let whose = match (&sel.label, &sel.owner) {
-        (Some(l), _) => format!(" named {l}"),
-        (None, OwnerSel::Peer(p)) => format!(" of {p}"),
-        _ => String::new(),
+        (Some(l), _) => Some(Why::new("why.whose.named").arg("sock", l)),
+        (None, OwnerSel::Peer(p)) => Some(Why::new("why.whose.peer").arg("peer", p)),
+        _ => None,
     };
-    let whose_ko = match (&sel.label, &sel.owner) {
-        (Some(l), _) => format!("{} ", josa(l, "이라는", "라는")),
-        (None, OwnerSel::Peer(p)) => format!("{p}의 "),
-        _ => String::new(),
+    let key = match when {
+        When::Ever => "why.state.ever_some",
+        When::Now => "why.state.now_some",
     };
-    match when {
-        When::Ever => Why::new(
-            format!("only {have} of {count} sockets{whose} have reached {state} so far"),
-            format!("{state} 상태에 이른 {whose_ko}소켓이 아직 {count}개 중 {have}개예요"),
-        ),
-        When::Now => Why::new(
-            format!("only {have} of {count} sockets{whose} are in {state} now"),
-            format!("지금 {state} 상태인 {whose_ko}소켓이 {count}개 중 {have}개예요"),
-        ),
-    }
+    Why::new(key)
+        .arg("have", have)
+        .arg("count", count)
+        .opt("whose", whose)
+        .arg("state", state)
 }

@@ -17,7 +17,7 @@ use crate::engine::model::LabModel;
 use crate::engine::trace::kind_by_name;
 use crate::engine::types::{CallId, Owner, Ret};
 
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::CheckKind;
 use super::common::{Errs, decode, did_you_mean};
 
@@ -80,13 +80,10 @@ impl TracedCheck {
         self.ok.is_some() || self.errno.is_some() || self.contains.is_some()
     }
 
-    fn who(&self) -> (String, String) {
+    fn who(&self) -> Why {
         match &self.program {
-            Some(p) => (
-                format!("the traced program {p}"),
-                format!("추적 중인 프로그램 {p}"),
-            ),
-            None => ("a traced program".into(), "추적 중인 프로그램".into()),
+            Some(p) => Why::new("why.traced.who_named").arg("program", p),
+            None => Why::new("why.traced.who_any"),
         }
     }
 }
@@ -205,37 +202,33 @@ impl CheckKind for TracedCheck {
     }
 
     fn why(&self, f: &TracedFacts, _model: &LabModel) -> Why {
-        let (en, ko) = self.who();
         let c = &self.call;
-        if self.stopped {
-            return Why::new(
-                format!("{en} has not stopped before a {c} call yet (trace it in step mode: :trace --step …)"),
-                format!("{} 아직 {c} 호출 앞에서 멈추지 않았어요 (단계 모드로 추적하세요: :trace --step …)", josa(&ko, "이", "가")),
-            );
-        }
-        if c == "exit" {
-            return Why::new(
-                format!("{en} has not ended yet"),
-                format!("{} 아직 끝나지 않았어요", josa(&ko, "이", "가")),
-            );
-        }
-        if f.seen {
+        let key = if self.stopped {
+            "why.traced.not_stopped"
+        } else if c == "exit" {
+            "why.traced.not_ended"
+        } else if f.seen {
             let how = match (f.last_errno.and_then(errno_name), &self.errno, &self.contains) {
-                (Some(got), Some(want), _) => format!(" (it failed with {got}, not {want})"),
-                (Some(got), None, _) => format!(" (it failed with {got})"),
-                (None, Some(want), _) => format!(" (it did not fail with {want})"),
-                (None, None, Some(b)) => format!(" (no {c} call moved {b} yet)"),
-                _ => String::new(),
+                (Some(got), Some(want), _) => {
+                    Some(Why::new("why.traced.failed_not").arg("got", got).arg("want", want))
+                }
+                (Some(got), None, _) => Some(Why::new("why.traced.failed").arg("got", got)),
+                (None, Some(want), _) => Some(Why::new("why.traced.did_not_fail").arg("want", want)),
+                (None, None, Some(b)) => Some(
+                    Why::new("why.traced.no_bytes")
+                        .arg("call", c)
+                        .arg("bytes", b),
+                ),
+                _ => None,
             };
-            return Why::new(
-                format!("{en} made a {c} call, but not the one asked for{how}"),
-                format!("{} {c} 호출을 했지만 원하는 결과가 아니에요{how}", josa(&ko, "이", "가")),
-            );
-        }
-        Why::new(
-            format!("{en} has not made a {c} call yet"),
-            format!("{} 아직 {c} 호출을 하지 않았어요", josa(&ko, "이", "가")),
-        )
+            return Why::new("why.traced.not_as_asked")
+                .part("who", self.who())
+                .arg("call", c)
+                .opt("how", how);
+        } else {
+            "why.traced.no_call"
+        };
+        Why::new(key).part("who", self.who()).arg("call", c)
     }
 }
 

@@ -26,7 +26,7 @@ use crate::engine::types::Owner;
 use crate::engine::{CaptureOff, CaptureStatus};
 
 use super::super::format::unescape;
-use super::super::why::{Why, josa};
+use super::super::why::Why;
 use super::common::{Errs, bytes_repr, decode, did_you_mean};
 use super::{CheckKind, Cond, Leaf};
 
@@ -216,53 +216,41 @@ impl SegmentCheck {
         })
     }
 
-    /// "RST from resetter to cli" / "resetter에서 cli로 가는 RST".
-    fn what(&self) -> (String, String) {
+    /// "RST from resetter to cli" in the student's language.
+    fn what(&self) -> Why {
         let name = self.shape.name();
-        let mut en = name.clone();
-        let mut ko_what = name.clone();
-        if self.retransmission == Some(true) {
-            en = format!("{name} sent again (a retransmission)");
-            ko_what = format!("다시 보낸 {name}(재전송)");
-        }
-        let mut extra_en = String::new();
-        let mut extra_ko = String::new();
-        if let Some(p) = &self.payload {
-            let r = bytes_repr(p);
-            extra_en = format!(" carrying {r}");
-            extra_ko = format!("{r}을 실은 ");
-        } else if let Some(n) = self.len {
-            extra_en = format!(" with {n} payload bytes");
-            extra_ko = format!("데이터 {n}바이트를 실은 ");
-        }
-        en.push_str(&extra_en);
+        let shape = match self.retransmission {
+            Some(true) => Why::new("why.seg.again").arg("name", name),
+            _ => Why::plain(name),
+        };
+        let extra = if let Some(p) = &self.payload {
+            Some(Why::new("why.seg.payload").arg("bytes", bytes_repr(p)))
+        } else {
+            self.len.map(|n| Why::new("why.seg.len").arg("n", n))
+        };
         let from = self.from.as_deref().map(sanitize);
         let to = self.to.as_deref().map(sanitize);
-        if let Some(f) = &from {
-            en.push_str(&format!(" from {f}"));
-        }
-        if let Some(t) = &to {
-            en.push_str(&format!(" to {t}"));
-        }
-        let ends_ko = match (&from, &to) {
-            (Some(f), Some(t)) => format!("{f}에서 {} 가는 ", josa(t, "으로", "로")),
-            (Some(f), None) => format!("{f}에서 보낸 "),
-            (None, Some(t)) => format!("{} 가는 ", josa(t, "으로", "로")),
-            (None, None) => String::new(),
+        let ends = match (from, to) {
+            (Some(f), Some(t)) => Some(Why::new("why.seg.from_to").arg("from", f).arg("to", t)),
+            (Some(f), None) => Some(Why::new("why.seg.from").arg("from", f)),
+            (None, Some(t)) => Some(Why::new("why.seg.to").arg("to", t)),
+            (None, None) => None,
         };
-        (en, format!("{ends_ko}{extra_ko}{ko_what}"))
+        Why::new("why.seg.what")
+            .part("shape", shape)
+            .opt("extra", extra)
+            .opt("ends", ends)
     }
 }
 
-/// The capture is off, and why, in both languages (None while it is on or
-/// not reported yet).
-fn capture_off(model: &LabModel) -> Option<(&'static str, &'static str)> {
+/// The capture is off, and why (None while it is on or not reported yet).
+fn capture_off(model: &LabModel) -> Option<Why> {
     match &model.wire.status {
-        Some(CaptureStatus::Unavailable { why, .. }) => Some(match why {
-            CaptureOff::NoCapNetRaw => ("no CAP_NET_RAW", "CAP_NET_RAW 권한이 없어요"),
-            CaptureOff::NoLoopback => ("no lo interface", "lo 인터페이스가 없어요"),
-            CaptureOff::Failed => ("the capture failed", "캡처에 실패했어요"),
-        }),
+        Some(CaptureStatus::Unavailable { why, .. }) => Some(Why::new(match why {
+            CaptureOff::NoCapNetRaw => "why.capture.no_cap_net_raw",
+            CaptureOff::NoLoopback => "why.capture.no_loopback",
+            CaptureOff::Failed => "why.capture.failed",
+        })),
         _ => None,
     }
 }
@@ -372,55 +360,24 @@ impl CheckKind for SegmentCheck {
     }
 
     fn note(&self, _f: &WireFacts, model: &LabModel) -> Option<Why> {
-        let (en, ko) = capture_off(model)?;
-        Some(Why::new(
-            format!(
-                "capture is off ({en}): the wire part of this step is counted on the other evidence"
-            ),
-            format!("캡처가 꺼져 있어요({ko}). 이 단계의 와이어 부분은 다른 증거로 인정해요"),
-        ))
+        Some(Why::new("why.wire.capture_off").part("why", capture_off(model)?))
     }
 
     fn why(&self, f: &WireFacts, model: &LabModel) -> Why {
-        let (what_en, what_ko) = self.what();
         if model.wire.status.is_none() {
-            return Why::new(
-                format!("waiting for the capture to start (to see the {what_en})"),
-                format!("캡처가 시작되기를 기다리고 있어요 ({what_ko} 확인용)"),
-            );
+            return Why::new("why.wire.waiting").part("what", self.what());
         }
         let have = self.hits(f, model).count();
-        let mut w = if self.count > 1 {
-            Why::new(
-                format!(
-                    "only {have} of {} × {what_en} seen on the wire so far (watch the Wire pane)",
-                    self.count
-                ),
-                format!(
-                    "와이어에서 본 {what_ko}: 아직 {}개 중 {have}개예요 (와이어 창을 보세요)",
-                    self.count
-                ),
-            )
+        let w = if self.count > 1 {
+            Why::new("why.wire.some")
+                .arg("have", have)
+                .arg("count", self.count)
         } else {
-            Why::new(
-                format!("no {what_en} seen on the wire yet (watch the Wire pane)"),
-                format!(
-                    "아직 {} 와이어에 보이지 않았어요 (와이어 창을 보세요)",
-                    josa(&what_ko, "이", "가")
-                ),
-            )
+            Why::new("why.wire.none")
         };
-        if model.wire.dropped > 0 {
-            w.en.push_str(&format!(
-                "; the capture lost {} segments",
-                model.wire.dropped
-            ));
-            w.ko.push_str(&format!(
-                " (캡처가 세그먼트 {}개를 놓쳤어요)",
-                model.wire.dropped
-            ));
-        }
-        w
+        let lost = (model.wire.dropped > 0)
+            .then(|| Why::new("why.wire.lost").arg("n", model.wire.dropped));
+        w.part("what", self.what()).opt("lost", lost)
     }
 }
 
