@@ -143,25 +143,27 @@ fn focused_input(app: &mut App) -> &mut LineEdit {
 fn edit(app: &mut App, req: InputRequest) {
     if focused_input(app).handle(req) == Edit::Full {
         // Said once while the student keeps typing, not once a key.
-        let msg = full_message(app.focus);
+        let msg = full_message(app.lang, app.focus);
         if app.output.back().is_none_or(|l| l.text != msg) {
             app.say(LineKind::Error, &msg);
         }
     }
 }
 
-fn big_data_hint(focus: Pane) -> &'static str {
+fn big_data_hint(lang: crate::settings::Lang, focus: Pane) -> String {
     if focus == Pane::Send {
-        "send big data from the prompt, e.g. c.sendall(b\"x\" * 100000)"
+        crate::tr!(lang, "input.big_from_prompt")
     } else {
-        "build big data in code, e.g. b\"x\" * 100000"
+        crate::tr!(lang, "input.big_in_code")
     }
 }
 
-fn full_message(focus: Pane) -> String {
-    format!(
-        "the line is full: it holds at most {LINE_LIMIT} bytes ({})",
-        big_data_hint(focus)
+fn full_message(lang: crate::settings::Lang, focus: Pane) -> String {
+    crate::tr!(
+        lang,
+        "input.line_full",
+        limit = LINE_LIMIT,
+        hint = big_data_hint(lang, focus)
     )
 }
 
@@ -194,11 +196,13 @@ pub(super) fn on_paste(app: &mut App, text: &str) -> Effect {
     if edit == Edit::Full {
         app.say(
             LineKind::Error,
-            &format!(
-                "paste refused: {} bytes, and a line holds at most {LINE_LIMIT} \
-                 ({have} already typed); nothing was inserted ({})",
-                text.len(),
-                big_data_hint(focus)
+            &crate::tr!(
+                app.lang,
+                "input.paste_refused",
+                len = text.len(),
+                limit = LINE_LIMIT,
+                have = have,
+                hint = big_data_hint(app.lang, focus)
             ),
         );
     }
