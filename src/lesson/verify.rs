@@ -177,10 +177,15 @@ struct Verifier {
     events: Events,
     run: LessonRun,
     transcript: VecDeque<String>,
+    /// A line was answered EADDRINUSE: a port of this lab may have been
+    /// taken by another program (another verify, another test) between
+    /// being picked and being bound.
+    port_taken: bool,
 }
 
 impl Verifier {
     fn note(&mut self, s: String) {
+        self.port_taken |= s.contains("[Errno 98]");
         if self.transcript.len() == TRANSCRIPT {
             self.transcript.pop_front();
         }
@@ -273,13 +278,13 @@ async fn verify_lesson(
     // The reference solution and every route, each on its own fresh lab,
     // all side by side: a lesson takes as long as its slowest run, not the
     // reference's time plus the slowest route's.
-    let reference = async {
+    let reference = retry_taken_ports(ph, |ph| async move {
         let (mut v, engine) = new_lab(lesson, ph, allow_remote);
         let result = solve_steps(&mut v, lesson.steps.len(), true, lang).await;
         capture_off(v.session.model());
         engine.shutdown();
-        result
-    };
+        (result, v.port_taken)
+    });
     let routes: Vec<(usize, bool, &Vec<String>)> = lesson
         .steps
         .iter()
@@ -294,12 +299,12 @@ async fn verify_lesson(
     let phs = route_placeholders(routes.len());
     let runs = routes.iter().zip(phs).map(|((i, right, lines), ph)| {
         let (i, right) = (*i, *right);
-        async move {
+        retry_taken_ports(ph, move |ph| async move {
             let (mut v, engine) = new_lab(lesson, ph, allow_remote);
             let result = verify_route(&mut v, i, right, lines, lang).await;
             engine.shutdown();
-            result
-        }
+            (result, v.port_taken)
+        })
     });
     let (result, routes) = futures::future::join(reference, futures::future::join_all(runs)).await;
     // The reference's failure comes first: the routes build on its steps.
@@ -310,6 +315,26 @@ async fn verify_lesson(
     } else {
         Err(failures.join("\n"))
     }
+}
+
+/// Run `run` on a lab with the ports `ph`; when it fails and some line met
+/// EADDRINUSE, run it again (twice at most) on newly picked ports. Ports are
+/// picked free, but another program may bind one before the lab does (other
+/// verify runs, tests side by side); a step that really fails fails again.
+async fn retry_taken_ports<F, Fut>(ph: BTreeMap<String, String>, run: F) -> Result<(), String>
+where
+    F: Fn(BTreeMap<String, String>) -> Fut,
+    Fut: std::future::Future<Output = (Result<(), String>, bool)>,
+{
+    let mut ph = ph;
+    for attempt in 0.. {
+        let (result, taken) = run(ph).await;
+        if result.is_ok() || !taken || attempt == 2 {
+            return result;
+        }
+        ph = route_placeholders(1).pop().expect("one set of ports");
+    }
+    unreachable!()
 }
 
 /// Placeholders for route labs: ports no other lab of this run uses.
@@ -336,6 +361,7 @@ fn new_lab(
         events,
         run,
         transcript: VecDeque::new(),
+        port_taken: false,
     };
     (v, engine)
 }
