@@ -4,6 +4,8 @@
 //! (Long: each test embeds the real program it traces.)
 #![cfg(target_os = "linux")]
 
+mod trace_log;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -86,30 +88,12 @@ impl T {
     }
 
     fn dump(&self) -> String {
-        self.log
-            .iter()
-            .map(|e| format!("{:?}", e.kind))
-            .collect::<Vec<_>>()
-            .join("\n")
+        trace_log::dump(&self.log)
     }
 
     /// The traced calls of one process, in order: (method, text).
     fn calls_of(&self, pid: u32) -> Vec<(u64, String, String)> {
-        self.log
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::CallStarted {
-                    call,
-                    owner,
-                    method,
-                    text,
-                    ..
-                } if owner.program_pid() == Some(pid) => {
-                    Some((*call, method.clone(), text.clone()))
-                }
-                _ => None,
-            })
-            .collect()
+        trace_log::calls_of(&self.log, pid)
     }
 
     fn result_of(&self, call: u64) -> Option<Result<Ret, CallError>> {
@@ -139,16 +123,7 @@ impl T {
     }
 
     fn output_of(&self, pid: u32) -> String {
-        self.log
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Program {
-                    pid: p,
-                    note: ProgramNote::Output { text, .. },
-                } if *p == pid => Some(text.clone()),
-                _ => None,
-            })
-            .collect()
+        trace_log::output_of(&self.log, pid)
     }
 
     fn bytes(&self, sock: SockId, dir: Dir) -> Vec<u8> {

@@ -4,6 +4,8 @@
 //! returned to it; the traced events must say the same.
 #![cfg(target_os = "linux")]
 
+mod trace_log;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -92,21 +94,7 @@ struct Run {
 impl Run {
     /// The traced calls, in order: (call id, method, text).
     fn calls(&self) -> Vec<(u64, String, String)> {
-        self.log
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::CallStarted {
-                    call,
-                    owner,
-                    method,
-                    text,
-                    ..
-                } if owner.program_pid() == Some(self.pid) => {
-                    Some((*call, method.clone(), text.clone()))
-                }
-                _ => None,
-            })
-            .collect()
+        trace_log::calls_of(&self.log, self.pid)
     }
 
     /// What the call returned: the value, or -1 and the errno.
@@ -128,24 +116,11 @@ impl Run {
     }
 
     fn output(&self) -> String {
-        self.log
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Program {
-                    pid,
-                    note: ProgramNote::Output { text, .. },
-                } if *pid == self.pid => Some(text.as_str()),
-                _ => None,
-            })
-            .collect()
+        trace_log::output_of(&self.log, self.pid)
     }
 
     fn dump(&self) -> String {
-        self.log
-            .iter()
-            .map(|e| format!("{:?}", e.kind))
-            .collect::<Vec<_>>()
-            .join("\n")
+        trace_log::dump(&self.log)
     }
 }
 

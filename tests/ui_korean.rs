@@ -43,11 +43,7 @@ async fn the_sandbox_and_an_error_in_korean() {
     )
     .await;
     pump(&mut app, &mut events, "s named", |a| {
-        a.session
-            .model()
-            .socks
-            .values()
-            .any(|r| r.label.as_deref() == Some("s"))
+        a.session.model().by_label("s").is_some()
     })
     .await;
     for (w, h) in [(80u16, 24u16), (120, 36)] {

@@ -109,11 +109,7 @@ async fn the_korean_interface_is_korean() {
     learn(&mut app, "1", "ko", state.path());
     run(&mut app, &mut events, "s = socket()").await;
     pump(&mut app, &mut events, "s named", |a| {
-        a.session
-            .model()
-            .socks
-            .values()
-            .any(|r| r.label.as_deref() == Some("s"))
+        a.session.model().by_label("s").is_some()
     })
     .await;
     enter_line(&mut app, ":hnt");
@@ -185,12 +181,7 @@ async fn reopening_part_way_redoes_the_done_steps_and_lands_on_the_next() {
     // The lab is the one steps 1 and 2 build: a listener with two clients
     // waiting in its accept queue (backlog 1, plus one).
     let m = app.session.model();
-    let srv = m
-        .socks
-        .values()
-        .find(|r| r.label.as_deref() == Some("srv"))
-        .expect("srv")
-        .id;
+    let srv = m.by_label("srv").expect("srv").id;
     pump(&mut app, &mut events, "two in the accept queue", |a| {
         a.session.model().sock(srv).and_then(|r| r.accept_q) == Some(2)
     })
