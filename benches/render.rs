@@ -82,6 +82,36 @@ fn main() {
             ms(p(99))
         );
     }
+    // One keystroke in a fresh sandbox at 120×36: its update and its frame,
+    // what the latency bench's keystroke-to-screen pays on top of the floor.
+    {
+        let mut app = App::new(Session::new(engine.clone()), Theme::plain());
+        app::update(&mut app, Msg::Resize(120, 36));
+        let mut term = Terminal::new(TestBackend::new(120, 36)).unwrap();
+        term.draw(|f| ui::draw(f, &app)).unwrap();
+        let mut times = Vec::new();
+        for i in 0..600 {
+            let c = if i % 40 == 39 { '\u{8}' } else { 'x' };
+            let key = if c == 'x' {
+                crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('x'))
+            } else {
+                crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Backspace)
+            };
+            let t = Instant::now();
+            app::update(&mut app, Msg::Key(key));
+            let frame = term.draw(|f| ui::draw(f, &app)).unwrap();
+            let info = ui::frame_info(frame.area, &app);
+            app::update(&mut app, Msg::Frame(info));
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let p = |q: usize| times[(times.len() - 1) * q / 100];
+        println!(
+            "one keystroke, sandbox 120×36 (update + frame): median {:.3} ms, p99 {:.3} ms",
+            ms(p(50)),
+            ms(p(99))
+        );
+    }
     println!(
         "feeding 100 000 Data events through update: {:.1} ms ({:.2} µs each)",
         ms(fed),

@@ -2,6 +2,13 @@
 //! over loopback, in Python) run plain, under `socklab trace --headless`,
 //! and under `strace -f`, in one run. Prints the times and the ratios.
 //! `cargo bench --bench trace` (builds the release binary first).
+//!
+//! And a floor: this bench re-run as `TRACE_FLOOR=1` is the least a ptrace
+//! tracer that shows each call's bytes and result can do — a seccomp stop
+//! before `sendto`/`recvfrom`, a stop after it, one read of the program's
+//! memory, nothing formatted, nothing kept — on the program's CPU, as
+//! socklab runs. What socklab adds above that floor is its own work; the
+//! floor itself is the price of two ptrace stops a call.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,7 +44,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    if std::env::var_os("TRACE_FLOOR").is_some() {
+        let argv: Vec<String> = std::env::args().skip_while(|a| a != "--").skip(1).collect();
+        std::process::exit(floor::run(&argv));
+    }
     let exe = env!("CARGO_BIN_EXE_socklab");
+    let me = std::env::current_exe().expect("the bench's own path");
+    let bare = || {
+        let mut c = Command::new(&me);
+        c.env("TRACE_FLOOR", "1")
+            .args(["--", "python3", "-c", PROGRAM]);
+        c
+    };
     let plain = || {
         let mut c = Command::new("python3");
         c.args(["-c", PROGRAM]);
@@ -55,24 +73,31 @@ fn main() {
     };
     let have_strace = Command::new("strace").arg("-V").output().is_ok();
     // Interleaved rounds, so a busy moment of a shared machine hits all three.
-    let (mut p, mut t, mut s) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut p, mut t, mut s, mut f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         p.push(time(plain()).as_secs_f64());
+        f.push(time(bare()).as_secs_f64());
         t.push(time(traced()).as_secs_f64());
         if have_strace {
             s.push(time(strace()).as_secs_f64());
         }
     }
-    let (p, t) = (median(p), median(t));
+    let (p, t, f) = (median(p), median(t), median(f));
     println!("20 000 round trips, medians of {ROUNDS} interleaved rounds:");
     println!("plain                    {p:8.3} s");
+    println!(
+        "floor (two bare stops)   {f:8.3} s  ({:.1}×)  socklab's own work above it: {:.0} %",
+        f / p,
+        100.0 * (t - f) / (t - p)
+    );
     println!("socklab trace --headless {t:8.3} s  ({:.1}×)", t / p);
     if have_strace {
         let s = median(s);
         println!("strace -f                {s:8.3} s  ({:.1}×)", s / p);
         println!(
-            "overhead socklab / strace: {:.2} (target < 1: socklab adds less time than strace -f)",
-            (t - p) / (s - p)
+            "overhead socklab / strace: {:.2} (target < 1: socklab adds less time than strace -f); floor / strace: {:.2}",
+            (t - p) / (s - p),
+            (f - p) / (s - p)
         );
     } else {
         println!("strace -f                (strace is not installed)");
@@ -96,4 +121,115 @@ fn script_on_path(name: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())?;
     let head = std::fs::read(&p).ok()?;
     head.starts_with(b"#!").then_some(p)
+}
+
+/// The floor: the smallest tracer that stops before and after each
+/// `sendto`/`recvfrom` and reads the bytes, run on the program's CPU.
+mod floor {
+    use std::ffi::CString;
+
+    pub fn run(argv: &[String]) -> i32 {
+        assert!(!argv.is_empty(), "TRACE_FLOOR=1 BENCH -- CMD ARGS…");
+        let args: Vec<CString> = argv
+            .iter()
+            .map(|a| CString::new(a.as_str()).unwrap())
+            .collect();
+        let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        let ld = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+        let jeq = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+        let ret = (libc::BPF_RET | libc::BPF_K) as u16;
+        let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+        let filter = [
+            f(ld, 0, 0, 0),
+            f(jeq, 2, 0, libc::SYS_sendto as u32),
+            f(jeq, 1, 0, libc::SYS_recvfrom as u32),
+            f(ret, 0, 0, libc::SECCOMP_RET_ALLOW),
+            f(ret, 0, 0, libc::SECCOMP_RET_TRACE),
+        ];
+        let prog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: a plain fork/exec tracer: the child makes only
+        // async-signal-safe calls before exec; every ptrace call names our
+        // own stopped tracee; buffers are ours and sized.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(libc::sched_getcpu() as usize, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            let pid = libc::fork();
+            if pid == 0 {
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog);
+                libc::raise(libc::SIGSTOP);
+                libc::execvp(ptrs[0], ptrs.as_ptr());
+                libc::_exit(127);
+            }
+            let mut st = 0;
+            libc::waitpid(pid, &mut st, 0);
+            let opts =
+                libc::PTRACE_O_TRACESECCOMP | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD;
+            libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts as libc::c_long);
+            libc::ptrace(libc::PTRACE_CONT, pid, 0, 0);
+            let mut info: libc::ptrace_syscall_info = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::ptrace_syscall_info>();
+            let mut buf = [0u8; 64];
+            let mut code = 1;
+            let mut last = (0i64, 0u64);
+            loop {
+                let t = libc::waitpid(-1, &mut st, libc::__WALL);
+                if t < 0 {
+                    break;
+                }
+                if libc::WIFEXITED(st) || libc::WIFSIGNALED(st) {
+                    if t == pid {
+                        code = if libc::WIFEXITED(st) {
+                            libc::WEXITSTATUS(st)
+                        } else {
+                            1
+                        };
+                        break;
+                    }
+                    continue;
+                }
+                let sig = libc::WSTOPSIG(st);
+                let seccomp = sig == libc::SIGTRAP && (st >> 16) == libc::PTRACE_EVENT_SECCOMP;
+                if seccomp || sig == libc::SIGTRAP | 0x80 {
+                    libc::ptrace(libc::PTRACE_GET_SYSCALL_INFO, t, size, &mut info);
+                    // The bytes: a send's before the call, a recv's after it
+                    // (the program here has one thread: one call at a time).
+                    let read = if seccomp {
+                        last = (info.u.seccomp.nr as i64, info.u.seccomp.args[1]);
+                        last.0 == libc::SYS_sendto
+                    } else {
+                        last.0 == libc::SYS_recvfrom && info.u.exit.sval > 0
+                    };
+                    if read {
+                        let local = libc::iovec {
+                            iov_base: buf.as_mut_ptr().cast(),
+                            iov_len: 1,
+                        };
+                        let remote = libc::iovec {
+                            iov_base: last.1 as *mut libc::c_void,
+                            iov_len: 1,
+                        };
+                        libc::process_vm_readv(t, &local, 1, &remote, 1, 0);
+                    }
+                    let req = if seccomp {
+                        libc::PTRACE_SYSCALL
+                    } else {
+                        libc::PTRACE_CONT
+                    };
+                    libc::ptrace(req, t, 0, 0);
+                } else if sig == libc::SIGTRAP || sig == libc::SIGSTOP {
+                    libc::ptrace(libc::PTRACE_CONT, t, 0, 0);
+                } else {
+                    libc::ptrace(libc::PTRACE_CONT, t, 0, sig);
+                }
+            }
+            code
+        }
+    }
 }

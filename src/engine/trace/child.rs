@@ -77,44 +77,6 @@ pub fn resolve(prog: &Path) -> Option<PathBuf> {
         .find(|p| exec(p))
 }
 
-/// Keep the calling thread (the tracer) on the CPU it runs on now; the
-/// program forked from it inherits this, so the two share one CPU. Every
-/// traced call stops the program twice and wakes the tracer each time: on
-/// one CPU that is a direct switch from one to the other, across CPUs it is
-/// a wake-up that waits for the other CPU (on a loaded two-core machine,
-/// `benches/trace.rs` took ~4 s instead of ~0.6 s). What the program does
-/// is unchanged; its threads and children share that CPU.
-pub fn share_cpu() -> Option<Cpus> {
-    // SAFETY: plain syscalls on zeroed cpu_set_t values we own; a failure
-    // leaves the affinity as it was.
-    unsafe {
-        let mut was: libc::cpu_set_t = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        let cpu = libc::sched_getcpu();
-        if cpu < 0 || libc::sched_getaffinity(0, size, &mut was) != 0 {
-            return None;
-        }
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu as usize, &mut set);
-        (libc::sched_setaffinity(0, size, &set) == 0).then_some(Cpus(was))
-    }
-}
-
-/// The CPUs a thread may run on (what the tracer thread had before
-/// [`share_cpu`]): its helper threads, started from it, go back to them.
-#[derive(Clone, Copy)]
-pub struct Cpus(libc::cpu_set_t);
-
-impl Cpus {
-    /// Let the calling thread run on these CPUs again.
-    pub fn restore(&self) {
-        // SAFETY: a plain syscall with a cpu_set_t we own.
-        unsafe {
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0);
-        }
-    }
-}
-
 /// Fork and exec `argv` traced by the calling thread, its output on pipes.
 /// The child stops with SIGTRAP right after `exec`.
 pub fn spawn(

@@ -8,9 +8,9 @@
 //!   filter before `exec` (`child`) so that only the calls of the table
 //!   (`table`) stop it, and each stop is decoded (`decode`) and turned into
 //!   events (`result`);
-//! - the tracer and the program share one CPU (`child::share_cpu`): each
-//!   traced call stops the program twice, and on one CPU a stop is a direct
-//!   switch, not a wake-up waiting for the other CPU;
+//! - the tracer and the program share one CPU (`cpu`), and socklab's other
+//!   threads keep off it: each traced call stops the program twice, and on
+//!   one CPU a stop is a direct switch, not a wake-up waiting for the other;
 //! - the events queue in order and go to the log in bursts (`sink`), sent
 //!   by the watcher thread, which also marks calls that have not returned
 //!   after [`PENDING_AFTER`] as pending (`watch`);
@@ -43,6 +43,8 @@ use super::types::*;
 
 #[cfg(target_os = "linux")]
 mod child;
+#[cfg(target_os = "linux")]
+mod cpu;
 #[cfg(target_os = "linux")]
 mod decode;
 #[cfg(target_os = "linux")]
@@ -280,7 +282,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
         std::thread::Builder::new()
             .name("socklab-tracer".into())
             .spawn(move || {
-                let cpus = child::share_cpu();
+                let cpus = cpu::share().map(std::sync::Arc::new);
                 let mut child = match child::spawn(&spec.argv, spec.cwd.as_deref(), &spec.env) {
                     Ok(c) => c,
                     Err(e) => {
@@ -308,7 +310,7 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                         exec: false,
                     },
                 });
-                watch::spawn_output(&ctl, pid, out.0, out.1, cpus);
+                watch::spawn_output(&ctl, pid, out.0, out.1, cpus.clone());
                 watch::spawn_watcher(ctl.clone(), socks.clone(), cpus);
                 tracer::Tracer::new(sh, ctl.clone(), socks, pid, &name).run();
                 ctl.out.flush();

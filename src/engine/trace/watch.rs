@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::child::Cpus;
+use super::cpu::Share;
 use super::socks::SharedSocks;
 use super::{Ctl, PENDING_AFTER, lock};
 use crate::engine::event::{EventKind, ProgramNote, Stream};
@@ -35,14 +35,14 @@ pub const OUTPUT_KEEP: usize = 1 << 20;
 /// [`MOVING`] cadence while only bytes move (each read walks the kernel's
 /// whole table: at the old 5 ms cadence the reads took more time than
 /// the program), slowly when idle.
-pub fn spawn_watcher(ctl: Arc<Ctl>, socks: SharedSocks, cpus: Option<Cpus>) {
+pub fn spawn_watcher(ctl: Arc<Ctl>, socks: SharedSocks, cpus: Option<Arc<Share>>) {
     let ctl2 = ctl.clone();
     let spawned = std::thread::Builder::new()
         .name("socklab-trace-watch".into())
         .spawn(move || {
             // Not on the CPU the tracer and the program share.
             if let Some(c) = cpus {
-                c.restore();
+                c.leave();
             }
             let mut last_obs = Instant::now() - SLOW;
             let mut active = Instant::now();
@@ -128,7 +128,7 @@ pub fn spawn_output(
     pid: u32,
     out: Option<std::process::ChildStdout>,
     err: Option<std::process::ChildStderr>,
-    cpus: Option<Cpus>,
+    cpus: Option<Arc<Share>>,
 ) {
     let streams: [(Stream, Option<Box<dyn Read + Send>>); 2] = [
         (
@@ -141,7 +141,7 @@ pub fn spawn_output(
         ),
     ];
     for (stream, r) in streams {
-        let (ctl, ctl2) = (ctl.clone(), ctl.clone());
+        let (ctl, ctl2, cpus) = (ctl.clone(), ctl.clone(), cpus.clone());
         let Some(mut r) = r else {
             ctl.streams.fetch_sub(1, Ordering::Relaxed);
             continue;
@@ -149,8 +149,8 @@ pub fn spawn_output(
         let spawned = std::thread::Builder::new()
             .name("socklab-trace-out".into())
             .spawn(move || {
-                if let Some(c) = cpus {
-                    c.restore();
+                if let Some(c) = &cpus {
+                    c.leave();
                 }
                 let mut buf = vec![0u8; 4096];
                 let mut shown = 0usize;
