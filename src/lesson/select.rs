@@ -3,7 +3,9 @@
 //! whether a peer has started, how many bytes a `send` was given. The model
 //! folds the events; nothing here keeps its own copy of them.
 
-use crate::engine::model::LabModel;
+use std::net::SocketAddr;
+
+use crate::engine::model::{LabModel, SockRow};
 use crate::engine::types::{Owner, SockId};
 
 use super::cond::{OwnerSel, Sel};
@@ -24,6 +26,12 @@ pub(super) fn selects(model: &LabModel, sock: SockId, sel: &Sel) -> bool {
     };
     owner_ok(&s.owner, &sel.owner)
         && sel.label.as_ref().is_none_or(|l| s.labels.contains(l))
+        && sel.ident.allows(Some(sock))
+        && sel
+            .ident
+            .peer_of
+            .as_ref()
+            .is_none_or(|of| is_peer_of(model, s, of))
         && sel.family.is_none_or(|f| s.family == f)
         && sel.ty.is_none_or(|t| s.ty == t)
         && sel.port.as_deref().is_none_or(|p| {
@@ -33,6 +41,24 @@ pub(super) fn selects(model: &LabModel, sock: SockId, sel: &Sel) -> bool {
                 .flatten()
                 .any(|a| Some(a.port()) == p)
         })
+}
+
+/// Whether `row` is the other end of a connection of a student socket named
+/// `of` (by any name it has had): each one's local endpoint is the other's
+/// peer. Two sockets of one lab on loopback see the same addresses; an
+/// IPv4-mapped address is read as the IPv4 one.
+pub(super) fn is_peer_of(model: &LabModel, row: &SockRow, of: &str) -> bool {
+    let canon = |a: Option<SocketAddr>| a.map(|a| (a.ip().to_canonical(), a.port()));
+    let (Some(local), Some(peer)) = (canon(row.local), canon(row.peer)) else {
+        return false;
+    };
+    model.socks.values().any(|o| {
+        o.id != row.id
+            && o.owner.is_student()
+            && o.labels.iter().any(|l| l == of)
+            && canon(o.local) == Some(peer)
+            && canon(o.peer) == Some(local)
+    })
 }
 
 /// The newest socket the selection names (for "now: …" in messages).

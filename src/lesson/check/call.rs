@@ -1,7 +1,9 @@
 //! `call = "connect"`: a call the student (or a peer) made, and how it
 //! ended: ok, errno, the exception, what it returned, whether it sent only
 //! part, whether it had to wait, and what its arguments said
-//! (`args = "SO_REUSEADDR"`: the arguments as typed contain that text).
+//! (`args = "SO_REUSEADDR"`: the arguments as the log writes them, with
+//! values rather than the variables they came from, contain that text);
+//! for `select`, which socket it returned as readable (`readable = "a"`).
 
 use std::collections::HashMap;
 
@@ -79,6 +81,11 @@ pub struct RawCall {
     partial: Option<bool>,
     pending: Option<bool>,
     args: Option<String>,
+    readable: Option<String>,
+    #[serde(rename = "as")]
+    name_as: Option<String>,
+    same: Option<String>,
+    other: Option<String>,
 }
 
 /// What a call must have done.
@@ -91,8 +98,12 @@ pub struct CallReq {
     pub returned: Option<String>,
     pub partial: Option<bool>,
     pub pending: Option<bool>,
-    /// Text the call's arguments (as typed) must contain.
+    /// Text the call's arguments (as the log writes them) must contain.
     pub args: Option<String>,
+    /// `select` only: what counts is a socket it returned in its first
+    /// list; the check's `sel` names that socket (`readable = "a"`; `"*"`:
+    /// any), as a select is on no socket of its own.
+    pub readable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +116,7 @@ pub struct CallCheck {
 #[derive(Clone, Debug, Default)]
 pub struct CallFacts {
     /// Per socket (None: a call with no socket): the first matching call.
+    /// With `readable`: per socket the select returned as readable.
     first: HashMap<Option<SockId>, u64>,
     returned: Option<Vec<u8>>,
     errno: Option<i32>,
@@ -116,8 +128,35 @@ impl CheckKind for CallCheck {
     type Facts = CallFacts;
 
     fn build(r: RawCall, _kind: &str, e: &mut Errs) -> Option<Self> {
-        let sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        let mut sel = e.sel(&r.socket, &r.owner, OwnerSel::Student);
+        sel.ident = Box::new(e.ident(&r.name_as, &r.same, &r.other));
         let method = r.call;
+        let readable = match r.readable.as_deref() {
+            None => false,
+            Some(_) if method != "select" => {
+                e.err(format!(
+                    "`readable` is what a select() returned; this is a `{method}` check"
+                ));
+                false
+            }
+            Some(_) if r.socket.is_some() => {
+                e.err("a select() call is on no socket of its own: name the one it returned with `readable`, not `socket`");
+                false
+            }
+            Some("") => {
+                e.err("readable is empty (use \"*\" for any socket)");
+                false
+            }
+            // The socket it returned is the one the check is about.
+            Some("*") => true,
+            Some(l) => {
+                sel.label = Some(l.to_string());
+                true
+            }
+        };
+        if readable && r.ok == Some(false) {
+            e.err("readable with ok = false: a select() that failed returned nothing");
+        }
         if !CALL_METHODS.contains(&method.as_str()) {
             e.err(format!(
                 "unknown call \"{method}\"{}; calls: {}",
@@ -158,6 +197,7 @@ impl CheckKind for CallCheck {
                 partial: r.partial,
                 pending: r.pending,
                 args: r.args,
+                readable,
             },
         })
     }
@@ -169,6 +209,37 @@ impl CheckKind for CallCheck {
     }
     fn sel(&self) -> Option<&Sel> {
         Some(&self.sel)
+    }
+    fn sel_mut(&mut self) -> Option<&mut Sel> {
+        Some(&mut self.sel)
+    }
+    fn what(&self) -> Why {
+        let target = call_target(&self.sel, &self.method, self.req.readable);
+        if self.req.readable {
+            return Why::new("why.cap.readable").arg("target", target);
+        }
+        if self.method == "socket" {
+            return Why::new("why.cap.made").arg("target", target);
+        }
+        let how = call_how(&self.sel, &self.req);
+        if how.is_empty() {
+            Why::new("why.cap.call").arg("target", target)
+        } else {
+            Why::new("why.cap.call_how")
+                .arg("target", target)
+                .list("how", Why::new("why.sep.and"), how)
+        }
+    }
+    fn matched(&self, f: &CallFacts, model: &LabModel) -> Vec<SockId> {
+        let mut out: Vec<SockId> = f
+            .first
+            .keys()
+            .filter(|k| self.counts(k, model))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out
     }
     fn start(&self) -> CallFacts {
         CallFacts {
@@ -193,6 +264,7 @@ impl CheckKind for CallCheck {
             return;
         }
         let wants_end = req.ok.is_some()
+            || req.readable
             || req.errno.is_some()
             || req.error.is_some()
             || req.returned.is_some()
@@ -219,11 +291,21 @@ impl CheckKind for CallCheck {
         let mut key = info.sock;
         if phase == 2 {
             let ok = match &ev.kind {
+                EventKind::CallDone {
+                    ret: Ret::Select(ready, ..),
+                    ..
+                } if req.readable => {
+                    // One fact per socket it returned as readable.
+                    for s in ready {
+                        note(&mut f.first, Some(*s), ev.seq);
+                    }
+                    return;
+                }
                 EventKind::CallDone { ret, .. } => {
                     if let (None, Ret::Socket(s)) = (key, ret) {
                         key = Some(*s);
                     }
-                    call_done_ok(req, f, info, ret)
+                    !req.readable && call_done_ok(req, f, info, ret)
                 }
                 EventKind::CallFailed { error, .. } => {
                     req.ok != Some(true)
@@ -251,23 +333,32 @@ impl CheckKind for CallCheck {
     }
 
     fn met(&self, f: &CallFacts, model: &LabModel) -> Option<u64> {
-        let sel = &self.sel;
         f.first
             .iter()
-            .filter(|(k, _)| match k {
-                None => sel.label.is_none(),
-                // The call's owner was checked when it was fed.
-                Some(s) => sel
-                    .label
-                    .as_ref()
-                    .is_none_or(|l| model.socks.get(s).is_some_and(|i| i.labels.contains(l))),
-            })
+            .filter(|(k, _)| self.counts(k, model))
             .map(|(_, s)| *s)
             .min()
     }
 
     fn why(&self, _f: &CallFacts, _model: &LabModel) -> Why {
         call_why(&self.sel, &self.method, &self.req)
+    }
+}
+
+impl CallCheck {
+    /// Whether a matching call on `key` (the call's socket, the one it made,
+    /// or one a select returned) counts for the check's names. The call's
+    /// owner was checked when it was fed.
+    fn counts(&self, key: &Option<SockId>, model: &LabModel) -> bool {
+        let label = &self.sel.label;
+        let by_name = match key {
+            // A select's facts are the sockets it returned.
+            None => label.is_none() && !self.req.readable,
+            Some(s) => label
+                .as_ref()
+                .is_none_or(|l| model.socks.get(s).is_some_and(|i| i.labels.contains(l))),
+        };
+        by_name && self.sel.ident.allows(*key)
     }
 }
 
@@ -305,7 +396,7 @@ fn call_done_ok(req: &CallReq, d: &CallFacts, info: &OpenCall, ret: &Ret) -> boo
     true
 }
 
-/// The arguments of a call as typed: `srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
+/// The arguments of a call as the log writes it: `srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
 /// gives `SOL_SOCKET, SO_REUSEADDR, 1`.
 fn call_args(text: &str) -> &str {
     match text.find('(') {
@@ -332,17 +423,20 @@ fn exc_matches(want: &str, exc: &str, errno: Option<i32>) -> bool {
             ))
 }
 
-fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
-    let target = match &sel.label {
+/// The call as the student types it: `cli = socket()`, `cli.connect()`, `select()`.
+fn call_target(sel: &Sel, method: &str, readable: bool) -> String {
+    match &sel.label {
+        // A select's `sel` names what it returned.
+        _ if readable => format!("{method}()"),
         // A call that makes the socket is written as the student types it.
         Some(l) if matches!(method, "socket" | "socketpair") => format!("{l} = {method}()"),
         Some(l) => format!("{l}.{method}()"),
         None => format!("{method}()"),
-    };
-    let by = match &sel.owner {
-        OwnerSel::Peer(p) => Some(Why::new("why.call.by").arg("peer", p)),
-        _ => None,
-    };
+    }
+}
+
+/// How the call must have ended, as phrases ("failed with ECONNREFUSED").
+fn call_how(sel: &Sel, req: &CallReq) -> Vec<Why> {
     let mut how: Vec<Why> = Vec::new();
     match req.ok {
         Some(true) => how.push(Why::new("why.call.succeeded")),
@@ -373,6 +467,21 @@ fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
     if let Some(a) = &req.args {
         how.push(Why::new("why.call.args").arg("args", a));
     }
+    match (&sel.label, req.readable) {
+        (Some(l), true) => how.push(Why::new("why.call.readable").arg("sock", l)),
+        (None, true) => how.push(Why::new("why.call.readable_any")),
+        _ => {}
+    }
+    how
+}
+
+fn call_why(sel: &Sel, method: &str, req: &CallReq) -> Why {
+    let target = call_target(sel, method, req.readable);
+    let by = match &sel.owner {
+        OwnerSel::Peer(p) => Some(Why::new("why.call.by").arg("peer", p)),
+        _ => None,
+    };
+    let how = call_how(sel, req);
     let w = if how.is_empty() {
         Why::new("why.call.none")
     } else {

@@ -9,20 +9,37 @@
 //! several parts in a row — also two equal parts: `seq = [X, X]` is met by a
 //! single X. To ask for something twice, use `count = 2` (lab/kernel checks)
 //! or parts that differ (`returned = "a"`, then `returned = "b"`).
+//!
+//! Socket identity in `seq`: a leaf of one part may name the sockets that
+//! met it (`as = "fresh"`); a leaf of a later part may then demand one of
+//! them (`same = "fresh"`) or none of them (`other = "fresh"`). A part that
+//! names sockets keeps watching after it held, so the name covers every
+//! socket that has met it by now; before each event reaches the later parts
+//! they are told which sockets those are.
 
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
 
+use crate::engine::types::SockId;
+
 use super::super::why::Why;
-use super::{Cond, LeafRun};
+use super::{Captured, Cond, LeafRun};
 
 #[derive(Clone, Debug)]
 pub(in crate::lesson) enum Node {
     All(Vec<Node>),
     Any(Vec<Node>),
-    Seq { kids: Vec<Node>, at: usize },
+    /// `names[i]`: the `as` names part `i` gives the later parts.
+    Seq {
+        kids: Vec<Node>,
+        at: usize,
+        names: Vec<Vec<String>>,
+    },
     Not(Vec<Node>),
-    Never { kids: Vec<Node>, broken: bool },
+    Never {
+        kids: Vec<Node>,
+        broken: bool,
+    },
     Leaf(Box<LeafRun>),
 }
 
@@ -34,6 +51,14 @@ impl Node {
             Cond::Seq(v) => Node::Seq {
                 kids: v.iter().map(Node::build).collect(),
                 at: 0,
+                names: v
+                    .iter()
+                    .map(|c| {
+                        let mut n = Vec::new();
+                        c.capture_names(&mut n);
+                        n
+                    })
+                    .collect(),
             },
             Cond::Not(v) => Node::Not(v.iter().map(Node::build).collect()),
             Cond::Never(v) => Node::Never {
@@ -55,12 +80,20 @@ impl Node {
                     *broken |= n.met(model).is_some();
                 }
             }
-            Node::Seq { kids, at } => {
+            Node::Seq { kids, at, names } => {
+                // A part that named sockets goes on naming the ones that meet it.
+                for (kid, n) in kids.iter_mut().zip(names.iter()).take(*at) {
+                    if !n.is_empty() {
+                        kid.feed(ev, model);
+                    }
+                }
+                fill_names(kids, names, *at, model);
                 // The event that completes one part may also complete the next.
                 while *at < kids.len() {
                     kids[*at].feed(ev, model);
                     if kids[*at].met(model).is_some() {
                         *at += 1;
+                        fill_names(kids, names, *at, model);
                     } else {
                         break;
                     }
@@ -77,7 +110,7 @@ impl Node {
                 .map(|n| n.met(model))
                 .try_fold(0, |acc, m| m.map(|s| acc.max(s))),
             Node::Any(v) => v.iter().filter_map(|n| n.met(model)).min(),
-            Node::Seq { kids, at } => {
+            Node::Seq { kids, at, .. } => {
                 if *at >= kids.len() {
                     Some(model.last_seq)
                 } else {
@@ -128,7 +161,7 @@ impl Node {
                 }
                 vec![Why::new("why.any").list("parts", Why::new("why.sep.or"), parts)]
             }
-            Node::Seq { kids, at } => match kids.get(*at) {
+            Node::Seq { kids, at, .. } => match kids.get(*at) {
                 Some(n) if *at > 0 => n
                     .why(model)
                     .into_iter()
@@ -140,6 +173,84 @@ impl Node {
             Node::Not(_) => vec![Why::new("why.not")],
             Node::Never { .. } => vec![Why::new("why.never")],
             Node::Leaf(l) => vec![l.why(model)],
+        }
+    }
+
+    /// The sockets that met this node's leaves named `name`, and what the
+    /// first such leaf is (for "not yet" lines).
+    fn named(&self, name: &str, model: &LabModel, socks: &mut Vec<SockId>) -> Option<Why> {
+        match self {
+            Node::All(v) | Node::Any(v) | Node::Not(v) => {
+                let mut what = None;
+                for n in v {
+                    let w = n.named(name, model, socks);
+                    what = what.or(w);
+                }
+                what
+            }
+            Node::Seq { kids, .. } | Node::Never { kids, .. } => {
+                let mut what = None;
+                for n in kids {
+                    let w = n.named(name, model, socks);
+                    what = what.or(w);
+                }
+                what
+            }
+            Node::Leaf(l) => {
+                let sel = l.sel()?;
+                if sel.ident.name.as_deref() != Some(name) {
+                    return None;
+                }
+                if l.met(model).is_some() {
+                    for s in l.matched(model) {
+                        if !socks.contains(&s) {
+                            socks.push(s);
+                        }
+                    }
+                }
+                Some(l.what())
+            }
+        }
+    }
+
+    /// Tell this node's leaves which sockets the name `cap` stands for.
+    fn fill(&mut self, cap: &Captured) {
+        match self {
+            Node::All(v) | Node::Any(v) | Node::Not(v) => v.iter_mut().for_each(|n| n.fill(cap)),
+            Node::Seq { kids, .. } | Node::Never { kids, .. } => {
+                kids.iter_mut().for_each(|n| n.fill(cap))
+            }
+            Node::Leaf(l) => {
+                if let Some(sel) = l.sel_mut() {
+                    for slot in [&mut sel.ident.same, &mut sel.ident.other] {
+                        if let Some(c) = slot
+                            && c.name == cap.name
+                        {
+                            *c = cap.clone();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Tell the parts after each part before `at` (met, so its names stand for
+/// something) which sockets its names stand for (also the parts that are
+/// met already: one may name sockets itself and goes on watching).
+fn fill_names(kids: &mut [Node], names: &[Vec<String>], at: usize, model: &LabModel) {
+    for i in 0..at.min(kids.len()) {
+        for name in &names[i] {
+            let mut socks = Vec::new();
+            let what = kids[i].named(name, model, &mut socks);
+            let cap = Captured {
+                name: name.clone(),
+                socks,
+                what,
+            };
+            for later in kids[i + 1..].iter_mut() {
+                later.fill(&cap);
+            }
         }
     }
 }

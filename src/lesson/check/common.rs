@@ -40,6 +40,10 @@ pub struct Sel {
     pub port: Option<String>,
     /// `type = "SOCK_STREAM"` (or `"SOCK_DGRAM"`): only sockets of this type.
     pub ty: Option<SockType>,
+    /// Which socket beyond its names: `peer_of`, and `as`, `same`, `other`
+    /// across the parts of a `seq` (boxed: most checks have none, and a
+    /// leaf stays small).
+    pub ident: Box<Ident>,
 }
 
 impl Sel {
@@ -50,7 +54,70 @@ impl Sel {
             family: None,
             port: None,
             ty: None,
+            ident: Box::default(),
         }
+    }
+
+    /// The same selection without its identity demands (`same`, `other`):
+    /// which sockets it would name by their names and endpoints alone.
+    pub fn by_name(&self) -> Sel {
+        Sel {
+            ident: Box::new(Ident {
+                same: None,
+                other: None,
+                ..(*self.ident).clone()
+            }),
+            ..self.clone()
+        }
+    }
+}
+
+/// Which socket, beyond the names it has had. Names alone cannot say it: a
+/// variable can be pointed at another socket (`tmp = cli`, `cli = socket()`,
+/// `cli = tmp`), a socket's identity (its `#N`) cannot. `peer_of` picks the
+/// other end of a named socket's connection; in a `seq`, the sockets that
+/// met one part are named (`as = "fresh"`), and a later part may demand one
+/// of them (`same = "fresh"`) or none of them (`other = "fresh"`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ident {
+    /// `peer_of = "cli"`: only the other end of a connection of a student
+    /// socket named so (its local endpoint is that socket's peer, and its
+    /// peer endpoint that socket's local one).
+    pub peer_of: Option<String>,
+    /// `as = "fresh"`: the sockets that met this part, for the later parts.
+    pub name: Option<String>,
+    /// `same = "fresh"`: only one of the sockets so named.
+    pub same: Option<Captured>,
+    /// `other = "refused"`: none of the sockets so named.
+    pub other: Option<Captured>,
+}
+
+/// The sockets an `as` name stands for, filled in while its `seq` runs
+/// (empty until the part that names them is met).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captured {
+    pub name: String,
+    pub socks: Vec<SockId>,
+    /// What the naming part was, for "not yet" lines ("the socket
+    /// `cli = socket()` made").
+    pub what: Option<Why>,
+}
+
+impl Ident {
+    /// Whether socket `sock` (None: a call on no socket) meets `same` and `other`.
+    pub fn allows(&self, sock: Option<SockId>) -> bool {
+        self.same
+            .as_ref()
+            .is_none_or(|c| sock.is_some_and(|s| c.socks.contains(&s)))
+            && self
+                .other
+                .as_ref()
+                .is_none_or(|c| sock.is_none_or(|s| !c.socks.contains(&s)))
+    }
+
+    /// Whether it demands anything of a socket.
+    pub fn demands(&self) -> bool {
+        self.same.is_some() || self.other.is_some()
     }
 }
 
@@ -108,7 +175,61 @@ impl Errs<'_> {
             family: None,
             port: None,
             ty: None,
+            ident: Box::default(),
         }
+    }
+
+    /// `as`, `same` and `other` (names for sockets across a `seq`; which
+    /// names exist is checked where the whole `seq` is read).
+    pub fn ident(
+        &mut self,
+        name: &Option<String>,
+        same: &Option<String>,
+        other: &Option<String>,
+    ) -> Ident {
+        for (key, v) in [("as", name), ("same", same), ("other", other)] {
+            if let Some(v) = v
+                && !is_capture_name(v)
+            {
+                self.err(format!(
+                    "{key} = \"{v}\": a name for sockets is a word of letters, digits and _ (like \"fresh\")"
+                ));
+            }
+        }
+        if let (Some(s), Some(o)) = (same, other)
+            && s == o
+        {
+            self.err(format!(
+                "same = \"{s}\" and other = \"{o}\" contradict each other (no socket is both)"
+            ));
+        }
+        let captured = |n: &Option<String>| {
+            n.as_ref().map(|n| Captured {
+                name: n.clone(),
+                ..Captured::default()
+            })
+        };
+        Ident {
+            peer_of: None,
+            name: name.clone(),
+            same: captured(same),
+            other: captured(other),
+        }
+    }
+
+    /// `peer_of = "cli"`: a student variable, not the check's own socket.
+    pub fn peer_of(&mut self, peer_of: &Option<String>, socket: &Option<String>) -> Option<String> {
+        let p = peer_of.as_ref()?;
+        if p.is_empty() || p == "*" {
+            self.err("peer_of names one socket variable (like \"cli\"), not \"\" or \"*\"");
+            return None;
+        }
+        if socket.as_ref() == Some(p) {
+            self.err(format!(
+                "socket = \"{p}\" and peer_of = \"{p}\": a socket is not the other end of its own connection"
+            ));
+        }
+        Some(p.clone())
     }
 
     /// The `socket` key a kind requires.
@@ -282,9 +403,12 @@ pub fn subject(sel: &Sel) -> Why {
 }
 
 /// "there is no socket named srv yet", when the check names a socket not made
-/// yet (or "srv is not on port 4321" when one is, on another port or family).
+/// yet (or "srv is not on port 4321" when one is, on another port or family;
+/// "conn is not the other end of cli's connection" with `peer_of`). Which
+/// sockets a `seq` named (`same`, `other`) is said by the kind's line itself.
 pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
     let l = sel.label.as_ref()?;
+    let sel = &sel.by_name();
     if let Some(f) = sel.family {
         let any_family = Sel {
             family: None,
@@ -311,9 +435,23 @@ pub fn missing_label(model: &LabModel, sel: &Sel) -> Option<Why> {
             return Some(Why::new("why.wrong_port").arg("sock", l).arg("port", p));
         }
     }
+    if let Some(of) = &sel.ident.peer_of {
+        let any_peer = Sel {
+            ident: Box::default(),
+            ..sel.clone()
+        };
+        if newest(model, sel).is_none() && newest(model, &any_peer).is_some() {
+            return Some(Why::new("why.not_peer_of").arg("sock", l).arg("of", of));
+        }
+    }
     newest(model, sel)
         .is_none()
         .then(|| Why::new("why.no_socket").arg("sock", l))
+}
+
+/// A name `as`, `same` and `other` take: letters, digits, `_`.
+pub fn is_capture_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// The earliest seq at which a selected socket's fact held.

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::event::Event;
 use crate::engine::model::LabModel;
+use crate::engine::types::SockId;
 
 use super::why::Why;
 
@@ -26,7 +27,7 @@ mod raw;
 mod tests;
 
 pub(super) use combine::Node;
-pub use common::{Errs, OwnerSel, Sel, When};
+pub use common::{Captured, Errs, Ident, OwnerSel, Sel, When};
 pub use raw::{CondError, KERNEL_NAMES, RawCheck, convert};
 
 /// One kind of leaf check: everything about it in one place.
@@ -58,6 +59,30 @@ pub trait CheckKind: Clone + Debug + PartialEq + Eq + Sized {
     /// segment), for the validator: each must be one or the other.
     fn names(&self) -> Vec<&str> {
         Vec::new()
+    }
+    /// Student variables it names besides `socket` (`peer_of`, a select's
+    /// `readable`), for the validator: each must be told and assigned.
+    fn student_names(&self) -> Vec<&str> {
+        self.sel()
+            .and_then(|s| s.ident.peer_of.as_deref())
+            .into_iter()
+            .collect()
+    }
+    /// Its selection, to be changed: a `seq` fills in which sockets `same`
+    /// and `other` name while it runs. Kinds that take `same` / `other`
+    /// give it.
+    fn sel_mut(&mut self) -> Option<&mut Sel> {
+        None
+    }
+    /// The sockets that have met it so far: what `as` names. Kinds that
+    /// take `as` give them.
+    fn matched(&self, _f: &Self::Facts, _model: &LabModel) -> Vec<SockId> {
+        Vec::new()
+    }
+    /// What it is, as a phrase for the sockets `as` names in "not yet"
+    /// lines ("the socket `cli = socket()` made").
+    fn what(&self) -> Why {
+        Why::new("why.cap.earlier")
     }
 
     /// Fresh memory (byte strings decoded once, after placeholders are filled).
@@ -116,6 +141,9 @@ macro_rules! kinds {
             pub fn names(&self) -> Vec<&str> {
                 match self { $($(Leaf::$var(c) => c.names(),)+)+ }
             }
+            pub fn student_names(&self) -> Vec<&str> {
+                match self { $($(Leaf::$var(c) => c.student_names(),)+)+ }
+            }
             pub(super) fn start(&self) -> LeafRun {
                 match self { $($(Leaf::$var(c) => LeafRun::$var(c.clone(), c.start()),)+)+ }
             }
@@ -129,7 +157,19 @@ macro_rules! kinds {
                 match self { $($(LeafRun::$var(c, f) => c.met(f, model),)+)+ }
             }
             pub(super) fn why(&self, model: &LabModel) -> Why {
-                match self { $($(LeafRun::$var(c, f) => c.why(f, model),)+)+ }
+                match self { $($(LeafRun::$var(c, f) => why_ident(c, f, model),)+)+ }
+            }
+            pub(super) fn matched(&self, model: &LabModel) -> Vec<SockId> {
+                match self { $($(LeafRun::$var(c, f) => c.matched(f, model),)+)+ }
+            }
+            pub(super) fn sel(&self) -> Option<&Sel> {
+                match self { $($(LeafRun::$var(c, _) => c.sel(),)+)+ }
+            }
+            pub(super) fn sel_mut(&mut self) -> Option<&mut Sel> {
+                match self { $($(LeafRun::$var(c, _) => c.sel_mut(),)+)+ }
+            }
+            pub(super) fn what(&self) -> Why {
+                match self { $($(LeafRun::$var(c, _) => c.what(),)+)+ }
             }
             pub(super) fn note(&self, model: &LabModel) -> Option<Why> {
                 match self { $($(LeafRun::$var(c, f) => c.note(f, model),)+)+ }
@@ -147,6 +187,40 @@ kinds! {
     orphan { Orphan(OrphanCheck) }
     traced { Traced(TracedCheck) }
     wire { Segment(SegmentCheck) }
+}
+
+/// A leaf's "not yet" line; with `same` / `other`, it says which sockets
+/// the part is about, and whether it was met on another one.
+fn why_ident<K: CheckKind>(c: &K, f: &K::Facts, model: &LabModel) -> Why {
+    let base = c.why(f, model);
+    let Some(ident) = c.sel().map(|s| &s.ident).filter(|i| i.demands()) else {
+        return base;
+    };
+    let mut on = Vec::new();
+    for (cap, key) in [
+        (&ident.same, "why.ident.same"),
+        (&ident.other, "why.ident.other"),
+    ] {
+        if let Some(cap) = cap {
+            let what = cap
+                .what
+                .clone()
+                .unwrap_or_else(|| Why::new("why.cap.earlier"));
+            on.push(Why::new(key).part("cap", what));
+        }
+    }
+    let mut free = c.clone();
+    if let Some(s) = free.sel_mut() {
+        *s = s.by_name();
+    }
+    let elsewhere = free
+        .met(f, model)
+        .is_some()
+        .then(|| Why::new("why.ident.elsewhere"));
+    Why::new("why.ident.on")
+        .part("why", base)
+        .list("on", Why::new("why.sep.and"), on)
+        .opt("else", elsewhere)
 }
 
 /// A check: a leaf of some kind, or a combination of checks.
@@ -221,13 +295,31 @@ impl Cond {
         wire::placement(self)
     }
 
-    /// Every student socket label the condition names (for the validator).
+    /// Every student socket label the condition names (for the validator):
+    /// `socket`, and `peer_of` and a select's `readable`.
     pub fn student_labels(&self, out: &mut Vec<String>) {
         let mut leaves = Vec::new();
         self.leaves(&mut leaves);
-        for s in leaves.into_iter().filter_map(Leaf::sel) {
-            if let (Some(l), OwnerSel::Student) = (&s.label, &s.owner) {
-                out.push(l.clone());
+        for l in leaves {
+            if let Some(s) = l.sel()
+                && let (Some(label), OwnerSel::Student) = (&s.label, &s.owner)
+            {
+                out.push(label.clone());
+            }
+            out.extend(l.student_names().into_iter().map(str::to_string));
+        }
+    }
+
+    /// The `as` names of its leaves (for a `seq` part: the names it gives
+    /// the later parts).
+    pub fn capture_names(&self, out: &mut Vec<String>) {
+        let mut leaves = Vec::new();
+        self.leaves(&mut leaves);
+        for l in leaves {
+            if let Some(n) = l.sel().and_then(|s| s.ident.name.as_ref())
+                && !out.contains(n)
+            {
+                out.push(n.clone());
             }
         }
     }

@@ -132,6 +132,57 @@ fn kind_keys() -> Vec<&'static str> {
 }
 
 pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Cond> {
+    convert_in(raw, errs, &Scope::default())
+}
+
+/// Where a part stands, for `as`, `same` and `other`: the names the earlier
+/// parts of the `seq`s around it gave, and whether it is inside a `seq`
+/// part (not under `not` / `never`), where `as` may name sockets.
+#[derive(Clone, Default)]
+struct Scope {
+    names: Vec<String>,
+    in_seq: bool,
+}
+
+/// Every name a condition's `same` and `other` use.
+fn ident_uses(c: &Cond, out: &mut Vec<String>) {
+    let mut leaves = Vec::new();
+    c.leaves(&mut leaves);
+    for s in leaves.into_iter().filter_map(Leaf::sel) {
+        for c in [&s.ident.same, &s.ident.other].into_iter().flatten() {
+            out.push(c.name.clone());
+        }
+    }
+}
+
+/// A leaf's `as`, `same` and `other`, against where it stands.
+fn check_ident(leaf: &Leaf, scope: &Scope, e: &mut Errs) {
+    let Some(sel) = leaf.sel() else {
+        return;
+    };
+    if let Some(n) = &sel.ident.name
+        && !scope.in_seq
+    {
+        e.err(format!(
+            "as = \"{n}\" names sockets for the later parts of a `seq`; this check is not in a `seq` part (or is under `not` / `never`)"
+        ));
+    }
+    for (key, c) in [("same", &sel.ident.same), ("other", &sel.ident.other)] {
+        if let Some(c) = c
+            && !scope.names.contains(&c.name)
+        {
+            let known: Vec<&str> = scope.names.iter().map(String::as_str).collect();
+            e.err(format!(
+                "{key} = \"{}\": no earlier part of a `seq` around it names sockets as = \"{}\"{}",
+                c.name,
+                c.name,
+                super::common::did_you_mean(&c.name, &known)
+            ));
+        }
+    }
+}
+
+fn convert_in(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>, scope: &Scope) -> Option<Cond> {
     let span = raw.span();
     let r = raw.get_ref();
     let mut e = Errs {
@@ -186,7 +237,15 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
             e.err(format!("`{kind}` needs at least one check"));
             return None;
         }
-        let kids: Vec<Option<Cond>> = parts.iter().map(|c| convert(c, e.out)).collect();
+        let kids: Vec<Option<Cond>> = if kind == "seq" {
+            convert_seq(parts, e.out, scope)
+        } else {
+            let inner = Scope {
+                in_seq: scope.in_seq && !matches!(kind, "not" | "never"),
+                ..scope.clone()
+            };
+            parts.iter().map(|c| convert_in(c, e.out, &inner)).collect()
+        };
         let kids: Vec<Cond> = kids.into_iter().collect::<Option<_>>()?;
         return Some(match kind {
             "all" => Cond::All(kids),
@@ -250,5 +309,58 @@ pub fn convert(raw: &Spanned<RawCheck>, errs: &mut Vec<CondError>) -> Option<Con
             return None;
         }
     }
-    (entry.build)(table, kind, &mut e).map(Cond::Leaf)
+    let leaf = (entry.build)(table, kind, &mut e)?;
+    check_ident(&leaf, scope, &mut e);
+    Some(Cond::Leaf(leaf))
+}
+
+/// The parts of a `seq`, each seeing the names the parts before it gave;
+/// a name given twice, or used by no later part, is reported.
+fn convert_seq(
+    parts: &[Spanned<RawCheck>],
+    errs: &mut Vec<CondError>,
+    scope: &Scope,
+) -> Vec<Option<Cond>> {
+    let mut inner = Scope {
+        names: scope.names.clone(),
+        in_seq: true,
+    };
+    let mut kids = Vec::new();
+    let mut given: Vec<(usize, String)> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let kid = convert_in(part, errs, &inner);
+        if let Some(k) = &kid {
+            let mut names = Vec::new();
+            k.capture_names(&mut names);
+            for n in names {
+                if inner.names.contains(&n) {
+                    errs.push((
+                        part.span(),
+                        format!(
+                            "as = \"{n}\" is given twice (each name stands for one part's sockets)"
+                        ),
+                    ));
+                } else {
+                    inner.names.push(n.clone());
+                    given.push((i, n));
+                }
+            }
+        }
+        kids.push(kid);
+    }
+    for (i, n) in given {
+        let mut used = Vec::new();
+        for k in kids[i + 1..].iter().flatten() {
+            ident_uses(k, &mut used);
+        }
+        if !used.contains(&n) {
+            errs.push((
+                parts[i].span(),
+                format!(
+                    "as = \"{n}\" names sockets no later part of this `seq` uses (give one same = \"{n}\" or other = \"{n}\")"
+                ),
+            ));
+        }
+    }
+    kids
 }

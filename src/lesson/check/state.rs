@@ -2,7 +2,9 @@
 //! or now, at least `count` of them; `family = "AF_INET6"` narrows them to
 //! one address family (an IPv6 step is not met by IPv4 sockets), `port =
 //! "{port}"` to the sockets with that local or peer port, `type =
-//! "SOCK_STREAM"` to one socket type (a TCP step is not met by UDP sockets).
+//! "SOCK_STREAM"` to one socket type (a TCP step is not met by UDP sockets),
+//! `peer_of = "cli"` to the other end of `cli`'s connection; in a `seq`,
+//! `as`, `same` and `other` name sockets across its parts.
 
 use std::collections::HashMap;
 
@@ -29,6 +31,11 @@ pub struct RawLab {
     port: Option<StrOrInt>,
     #[serde(rename = "type")]
     ty: Option<String>,
+    peer_of: Option<String>,
+    #[serde(rename = "as")]
+    name_as: Option<String>,
+    same: Option<String>,
+    other: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +50,11 @@ pub struct RawKernel {
     port: Option<StrOrInt>,
     #[serde(rename = "type")]
     ty: Option<String>,
+    peer_of: Option<String>,
+    #[serde(rename = "as")]
+    name_as: Option<String>,
+    same: Option<String>,
+    other: Option<String>,
 }
 
 /// The lab's own state of a socket (`created`, `bound`, `listening`, …).
@@ -77,6 +89,8 @@ impl CheckKind for LabCheck {
         sel.family = e.family(&r.family);
         sel.port = e.port(&r.port);
         sel.ty = e.sock_type(&r.ty);
+        sel.ident = Box::new(e.ident(&r.name_as, &r.same, &r.other));
+        sel.ident.peer_of = e.peer_of(&r.peer_of, &r.socket);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         let n = r.lab.trim().to_ascii_lowercase().replace('_', "-");
@@ -103,6 +117,23 @@ impl CheckKind for LabCheck {
     }
     fn sel(&self) -> Option<&Sel> {
         Some(&self.sel)
+    }
+    fn sel_mut(&mut self) -> Option<&mut Sel> {
+        Some(&mut self.sel)
+    }
+    fn matched(&self, f: &First, model: &LabModel) -> Vec<SockId> {
+        match self.when {
+            When::Ever => ever_matched(f, model, &self.sel),
+            When::Now => model
+                .socks
+                .values()
+                .filter(|r| selects(model, r.id, &self.sel) && r.lab.matches_name(&self.state))
+                .map(|r| r.id)
+                .collect(),
+        }
+    }
+    fn what(&self) -> Why {
+        state_what(&self.sel, &self.state)
     }
     fn start(&self) -> First {
         First::new()
@@ -167,6 +198,8 @@ impl CheckKind for KernelCheck {
         sel.family = e.family(&r.family);
         sel.port = e.port(&r.port);
         sel.ty = e.sock_type(&r.ty);
+        sel.ident = Box::new(e.ident(&r.name_as, &r.same, &r.other));
+        sel.ident.peer_of = e.peer_of(&r.peer_of, &r.socket);
         e.need_socket(&r.socket, kind);
         let count = e.count(r.count);
         Some(KernelCheck {
@@ -183,6 +216,18 @@ impl CheckKind for KernelCheck {
     }
     fn sel(&self) -> Option<&Sel> {
         Some(&self.sel)
+    }
+    fn sel_mut(&mut self) -> Option<&mut Sel> {
+        Some(&mut self.sel)
+    }
+    fn matched(&self, f: &First, model: &LabModel) -> Vec<SockId> {
+        match self.when {
+            When::Ever => ever_matched(f, model, &self.sel),
+            When::Now => kernel_now_ids(model, &self.sel, self.state),
+        }
+    }
+    fn what(&self) -> Why {
+        state_what(&self.sel, self.state.name())
     }
     fn start(&self) -> First {
         First::new()
@@ -253,6 +298,27 @@ fn nth_selected(f: &First, model: &LabModel, sel: &Sel, count: u32) -> Option<u6
     seqs.get(count as usize - 1).copied()
 }
 
+/// The selected sockets that have reached the state.
+fn ever_matched(f: &First, model: &LabModel, sel: &Sel) -> Vec<SockId> {
+    let mut ids: Vec<SockId> = f
+        .keys()
+        .flatten()
+        .copied()
+        .filter(|s| selects(model, *s, sel))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// "the socket named srv that reached listening": what `as` names.
+fn state_what(sel: &Sel, state: &str) -> Why {
+    let whose = sel
+        .label
+        .as_ref()
+        .map(|l| Why::new("why.whose.named").arg("sock", l));
+    Why::new("why.cap.state").opt("whose", whose).arg("state", state)
+}
+
 fn ever_count(f: &First, model: &LabModel, sel: &Sel) -> usize {
     f.keys()
         .filter(|k| k.is_some_and(|s| selects(model, s, sel)))
@@ -261,6 +327,10 @@ fn ever_count(f: &First, model: &LabModel, sel: &Sel) -> usize {
 
 /// Selected sockets in `state` now, counting a closed socket's descriptor-less entry.
 fn kernel_now(model: &LabModel, sel: &Sel, state: TcpState) -> usize {
+    kernel_now_ids(model, sel, state).len()
+}
+
+fn kernel_now_ids(model: &LabModel, sel: &Sel, state: TcpState) -> Vec<SockId> {
     let mut ids: Vec<SockId> = model
         .live()
         // A socket the program closed has no kernel state of its own, even
@@ -279,7 +349,7 @@ fn kernel_now(model: &LabModel, sel: &Sel, state: TcpState) -> usize {
     }
     ids.sort_unstable();
     ids.dedup();
-    ids.len()
+    ids
 }
 
 fn state_why(

@@ -32,6 +32,7 @@ fn converts_each_kind() {
                 family: None,
                 port: None,
                 ty: None,
+                ident: Box::default(),
             },
             state: "listening".into(),
             when: When::Ever,
@@ -149,4 +150,341 @@ fn reads_port_type_and_backlog() {
     };
     assert_eq!(q.queue, super::queue::Queue::Backlog);
     assert_eq!(q.cmp, super::queue::Cmp::Exactly);
+}
+
+#[test]
+fn reads_socket_identity_and_reports_its_mistakes() {
+    let c = conv(
+        r#"check = { seq = [{ call = "socket", socket = "cli", ok = true, as = "fresh" }, { call = "connect", socket = "cli", ok = true, same = "fresh" }] }"#,
+    )
+    .unwrap();
+    let Cond::Seq(v) = c else { panic!("{c:?}") };
+    let Cond::Leaf(Leaf::Call(first)) = &v[0] else {
+        panic!()
+    };
+    assert_eq!(first.sel.ident.name.as_deref(), Some("fresh"));
+    let Cond::Leaf(Leaf::Call(second)) = &v[1] else {
+        panic!()
+    };
+    assert_eq!(
+        second.sel.ident.same.as_ref().map(|c| c.name.as_str()),
+        Some("fresh")
+    );
+    // A name may stand on the alternatives of an `any`, and be used inside a later one.
+    assert!(conv(
+        r#"check = { seq = [{ any = [{ call = "connect", errno = "ECONNREFUSED", as = "r" }, { call = "connect_ex", errno = "ECONNREFUSED", as = "r" }] }, { all = [{ socket = "c", lab = "connected", other = "r" }] }] }"#
+    )
+    .is_ok());
+    let c = conv(r#"check = { socket = "conn", lab = "connected", peer_of = "cli" }"#).unwrap();
+    let Cond::Leaf(Leaf::Lab(l)) = c else {
+        panic!()
+    };
+    assert_eq!(l.sel.ident.peer_of.as_deref(), Some("cli"));
+    let mut labels = Vec::new();
+    Cond::Leaf(Leaf::Lab(l)).student_labels(&mut labels);
+    assert_eq!(
+        labels,
+        ["conn", "cli"],
+        "peer_of names a student variable too"
+    );
+    let c = conv(r#"check = { call = "select", readable = "a" }"#).unwrap();
+    let mut labels = Vec::new();
+    c.student_labels(&mut labels);
+    assert_eq!(labels, ["a"]);
+
+    let e = |s: &str| conv(s).unwrap_err().join(" | ");
+    let two = |a: &str, b: &str| format!(r#"check = {{ seq = [{a}, {b}] }}"#);
+    let made = r#"{ call = "socket", socket = "cli", ok = true, as = "fresh" }"#;
+    assert!(
+        e(&two(made, r#"{ call = "connect", socket = "cli", same = "frsh" }"#))
+            .contains(r#"no earlier part of a `seq` around it names sockets as = "frsh" (did you mean "fresh"?)"#)
+    );
+    assert!(
+        e(r#"check = { call = "socket", socket = "cli", as = "fresh" }"#)
+            .contains("not in a `seq` part")
+    );
+    assert!(
+        e(&two(
+            r#"{ never = [{ call = "socket", socket = "x", as = "x" }] }"#,
+            r#"{ call = "connect", same = "x" }"#
+        ))
+        .contains("under `not` / `never`")
+    );
+    assert!(e(&two(made, r#"{ call = "connect", socket = "cli" }"#)).contains("no later part"));
+    assert!(e(&two(made, made)).contains("given twice"));
+    assert!(
+        e(&two(
+            made,
+            r#"{ call = "connect", same = "fresh", other = "fresh" }"#
+        ))
+        .contains("contradict")
+    );
+    assert!(e(&two(made, r#"{ call = "connect", same = "a b" }"#)).contains("a word of letters"));
+    assert!(
+        e(&two(
+            made,
+            r#"{ data = "sent", bytes = "x", same = "fresh" }"#
+        ))
+        .contains("does not apply to a `data` check")
+    );
+    assert!(
+        e(r#"check = { call = "recv", readable = "a" }"#)
+            .contains("`readable` is what a select() returned")
+    );
+    assert!(
+        e(r#"check = { call = "select", socket = "a", readable = "a" }"#)
+            .contains("no socket of its own")
+    );
+    assert!(
+        e(r#"check = { socket = "cli", lab = "connected", peer_of = "cli" }"#)
+            .contains("its own connection")
+    );
+    assert!(
+        e(r#"check = { socket = "c", kernel = "ESTABLISHED", peer_of = "" }"#)
+            .contains("peer_of names one")
+    );
+    assert!(
+        e(r#"check = { socket = "c", lab = "connected", peer_off = "s" }"#)
+            .contains(r#"did you mean "peer_of""#)
+    );
+}
+
+/// Hand-built event logs, evaluated as a lesson would (the model folds each
+/// event first).
+mod logs {
+    use std::net::SocketAddr;
+
+    use crate::engine::error::CallError;
+    use crate::engine::event::{Event, EventKind};
+    use crate::engine::types::{Family, LabState, Owner, Ret, SockType};
+    use crate::settings::Lang;
+
+    use super::super::super::eval::evaluate;
+    use super::conv;
+
+    #[derive(Default)]
+    struct Log {
+        evs: Vec<Event>,
+        call: u64,
+    }
+
+    fn addr(p: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], p))
+    }
+
+    impl Log {
+        fn push(&mut self, kind: EventKind) -> &mut Self {
+            let seq = self.evs.len() as u64 + 1;
+            self.evs.push(Event {
+                seq,
+                t_us: seq * 10,
+                kind,
+            });
+            self
+        }
+        /// `name = socket()`: the call, the socket, its name.
+        fn socket(&mut self, id: u32, name: &str) -> &mut Self {
+            self.call += 1;
+            let call = self.call;
+            self.push(EventKind::CallStarted {
+                call,
+                sock: None,
+                owner: Owner::Student,
+                method: "socket".into(),
+                text: "socket(AF_INET, SOCK_STREAM)".into(),
+            });
+            self.made(id);
+            self.push(EventKind::CallDone {
+                call,
+                sock: None,
+                ret: Ret::Socket(id),
+            });
+            self.label(id, name)
+        }
+        /// A socket made by no call of the student's (an accepted one).
+        fn made(&mut self, id: u32) -> &mut Self {
+            self.push(EventKind::SocketCreated {
+                sock: id,
+                no: id,
+                fd: 10 + id as i32,
+                family: Family::V4,
+                ty: SockType::Stream,
+                owner: Owner::Student,
+            })
+        }
+        fn label(&mut self, id: u32, name: &str) -> &mut Self {
+            self.push(EventKind::SocketLabel {
+                sock: id,
+                label: name.into(),
+            })
+        }
+        /// A call on socket `id` that ends with `end`.
+        fn call(
+            &mut self,
+            id: Option<u32>,
+            method: &str,
+            end: Result<Ret, CallError>,
+        ) -> &mut Self {
+            self.call += 1;
+            let call = self.call;
+            self.push(EventKind::CallStarted {
+                call,
+                sock: id,
+                owner: Owner::Student,
+                method: method.into(),
+                text: format!("{method}()"),
+            });
+            match end {
+                Ok(ret) => self.push(EventKind::CallDone {
+                    call,
+                    sock: id,
+                    ret,
+                }),
+                Err(error) => self.push(EventKind::CallFailed {
+                    call,
+                    sock: id,
+                    error,
+                }),
+            }
+        }
+        fn connected(&mut self, id: u32, local: u16, peer: u16) -> &mut Self {
+            self.push(EventKind::Endpoints {
+                sock: id,
+                local: Some(addr(local)),
+                peer: Some(addr(peer)),
+            });
+            self.push(EventKind::LabState {
+                sock: id,
+                from: LabState::Created,
+                to: LabState::Connected,
+            })
+        }
+        fn met(&self, check: &str) -> bool {
+            evaluate(&conv(&format!("check = {check}")).unwrap(), &self.evs).0
+        }
+        fn why(&self, check: &str) -> Vec<String> {
+            self.why_in(check, Lang::En)
+        }
+        fn why_in(&self, check: &str, lang: Lang) -> Vec<String> {
+            let (_, why, _) = evaluate(&conv(&format!("check = {check}")).unwrap(), &self.evs);
+            why.iter().map(|w| w.get(lang)).collect()
+        }
+    }
+
+    fn refused() -> Result<Ret, CallError> {
+        Err(CallError::os(libc::ECONNREFUSED, ""))
+    }
+
+    /// Lesson 5's "connect again — with a fresh socket".
+    const FRESH: &str = r#"{ seq = [{ call = "connect", errno = "ECONNREFUSED", as = "refused" }, { call = "socket", socket = "cli", ok = true, as = "fresh" }, { call = "connect", socket = "cli", ok = true, same = "fresh", other = "refused" }] }"#;
+    /// The same without identity: names alone.
+    const BY_NAME: &str = r#"{ seq = [{ call = "connect", errno = "ECONNREFUSED" }, { call = "socket", socket = "cli", ok = true }, { call = "connect", socket = "cli", ok = true }] }"#;
+
+    #[test]
+    fn same_refuses_the_old_socket_pointed_at_by_the_old_name() {
+        let mut l = Log::default();
+        l.socket(1, "cli").call(Some(1), "connect", refused());
+        // tmp = cli; cli = socket(); cli = tmp: the new socket is named cli,
+        // the old one keeps the name it had; cli.connect() runs on the old one.
+        l.label(1, "tmp").socket(2, "cli").label(1, "cli");
+        l.call(Some(1), "connect", Ok(Ret::None));
+        assert!(l.met(BY_NAME), "names alone are fooled");
+        assert!(!l.met(FRESH));
+        assert_eq!(
+            l.why(FRESH),
+            [
+                "no cli.connect() call has succeeded yet, on the socket cli = socket() made and not on the socket whose connect() failed with ECONNREFUSED (one did, but on another socket) (after the part before it)"
+            ]
+        );
+        assert_eq!(
+            l.why_in(FRESH, Lang::Ko),
+            [
+                "아직 성공한 cli.connect() 호출이 없어요 — cli = socket() 호출로 만든 소켓, ECONNREFUSED로 실패한 connect() 호출의 소켓이 아닌 소켓이어야 해요 (그런 일은 있었지만 다른 소켓에서였어요) (앞의 조건이 이루어진 뒤에)"
+            ]
+        );
+        // The fresh socket connects: met.
+        l.call(Some(2), "connect", Ok(Ret::None));
+        assert!(l.met(FRESH));
+    }
+
+    #[test]
+    fn a_name_covers_every_socket_that_met_its_part() {
+        // Two fresh sockets in a row, the second one connects.
+        let mut l = Log::default();
+        l.socket(1, "cli").call(Some(1), "connect", refused());
+        l.socket(2, "cli").socket(3, "cli");
+        l.call(Some(3), "connect", Ok(Ret::None));
+        assert!(l.met(FRESH));
+    }
+
+    #[test]
+    fn other_refuses_the_socket_an_earlier_part_named() {
+        // The refused socket itself is made again "after" in name only:
+        // a later socket() names another socket, the refused one connects.
+        let check = r#"{ seq = [{ call = "connect", socket = "cli", errno = "ECONNREFUSED", as = "refused" }, { call = "connect", socket = "cli", ok = true, other = "refused" }] }"#;
+        let mut l = Log::default();
+        l.socket(1, "cli").call(Some(1), "connect", refused());
+        l.call(Some(1), "connect", Ok(Ret::None));
+        assert!(!l.met(check));
+        l.socket(2, "cli").call(Some(2), "connect", Ok(Ret::None));
+        assert!(l.met(check));
+    }
+
+    #[test]
+    fn peer_of_is_the_other_end_of_that_connection() {
+        let check = r#"{ all = [{ socket = "cli", lab = "connected" }, { socket = "conn", lab = "connected", peer_of = "cli" }] }"#;
+        let loose = r#"{ all = [{ socket = "cli", lab = "connected" }, { socket = "conn", lab = "connected" }] }"#;
+        let mut l = Log::default();
+        // other connects first, then cli; the first accept gives other's peer.
+        l.socket(1, "other").connected(1, 50001, 9000);
+        l.socket(2, "cli").connected(2, 50002, 9000);
+        l.made(3).connected(3, 9000, 50001).label(3, "conn");
+        assert!(l.met(loose));
+        assert!(!l.met(check));
+        assert_eq!(
+            l.why(check),
+            [
+                "conn is not the other end of cli's connection (compare their endpoints in the Sockets pane)"
+            ]
+        );
+        assert_eq!(
+            l.why_in(check, Lang::Ko),
+            ["conn은 cli의 연결 반대쪽 끝이 아니에요 (소켓 창에서 두 소켓의 끝점을 비교해 보세요)"]
+        );
+        // conn = the second accept: cli's peer.
+        l.made(4).connected(4, 9000, 50002).label(4, "conn");
+        assert!(l.met(check));
+    }
+
+    #[test]
+    fn select_must_have_returned_the_socket_recv_is_called_on() {
+        let check = r#"{ seq = [{ call = "select", ok = true, readable = "*", as = "ready" }, { any = [{ call = "recv", socket = "a", ok = true, same = "ready" }, { call = "recv", socket = "b", ok = true, same = "ready" }] }] }"#;
+        let got = || Ok(Ret::Bytes(bytes::Bytes::from_static(b"hi\n")));
+        let mut l = Log::default();
+        l.socket(1, "a").socket(2, "b");
+        // A select that timed out, then a recv that waited anyway.
+        l.call(None, "select", Ok(Ret::Select(vec![], vec![], vec![])));
+        l.call(Some(1), "recv", got());
+        assert!(!l.met(check));
+        assert_eq!(
+            l.why(check),
+            ["no select() call has succeeded and returned a socket as readable yet"]
+        );
+        // select names a; recv on b does not count.
+        l.call(None, "select", Ok(Ret::Select(vec![1], vec![], vec![])));
+        l.call(Some(2), "recv", got());
+        assert!(!l.met(check));
+        assert!(
+            l.why(check)[0].contains("no b.recv() call has succeeded yet, on a socket select() returned as readable (one did, but on another socket)"),
+            "{:?}",
+            l.why(check)
+        );
+        l.call(Some(1), "recv", got());
+        assert!(l.met(check));
+        // readable = "b": only a select that returned b.
+        let b = r#"{ call = "select", readable = "b" }"#;
+        assert!(!l.met(b));
+        l.call(None, "select", Ok(Ret::Select(vec![1, 2], vec![], vec![])));
+        assert!(l.met(b));
+    }
 }
