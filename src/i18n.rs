@@ -303,6 +303,11 @@ mod tests {
             "cli로 srv로 conn이라는"
         );
         assert_eq!(ko("\"hi\"을(를)"), "\"hi\"를");
+        // 소켓, 패킷 end closed; 억셉트, 커넥트 open.
+        assert_eq!(
+            ko("socket()이(가) packet을(를) accept()이(가) connect()을(를)"),
+            "socket()이 packet을 accept()가 connect()를"
+        );
         // English has none: the same text is left alone.
         assert_eq!(particles(Lang::En, "f(x)이(가)"), "f(x)이(가)");
     }
