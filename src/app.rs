@@ -336,7 +336,12 @@ impl App {
 
     /// What the Wire pane shows now.
     pub fn ladder(&self) -> Option<wire::Ladder> {
-        wire::ladder(self.session.model(), &self.wire, self.selected_sock())
+        wire::ladder_in(
+            self.session.model(),
+            &self.wire,
+            self.selected_sock(),
+            self.lang,
+        )
     }
 
     /// Socket rows the Sockets pane shows: open ones, and closed ones for a moment.
@@ -517,7 +522,8 @@ impl App {
                 while !line.is_char_boundary(end) {
                     end -= 1;
                 }
-                format!("{}… ({} bytes in all)", sanitize(&line[..end]), line.len())
+                let all = tr!(self.lang, "ui.bytes_in_all", n = line.len());
+                format!("{}… ({all})", sanitize(&line[..end]))
             } else {
                 sanitize(line)
             };

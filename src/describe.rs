@@ -11,7 +11,9 @@ use crate::engine::capture::{CaptureOff, CaptureStatus, End, Segment};
 use crate::engine::event::{ProgramNote, Stream};
 use crate::engine::model::LabModel;
 use crate::engine::text::{escape_display, py_bytes_repr, sanitize};
-use crate::engine::{CallError, Dir, Event, EventKind, Owner, PeerNote, Ret, SockId, kind_label};
+use crate::engine::{
+    CallError, Dir, Event, EventKind, Note, Owner, PeerNote, Ret, SockId, kind_label,
+};
 use crate::settings::Lang;
 
 /// A failed call as the student reads it: Python's own line, exactly as
@@ -283,11 +285,15 @@ pub fn describe(
             let (class, text) = program_text(lang, *pid, model, note);
             (None, class, true, text)
         }
-        EventKind::Notice { text } => (
+        EventKind::Notice { note } => (
             None,
             EvClass::Notice,
             false,
-            tr!(lang, "ev.notice", text = sanitize(text)),
+            tr!(
+                lang,
+                "ev.notice",
+                text = sanitize(&crate::i18n::note(lang, note))
+            ),
         ),
     };
     Some(Described {
@@ -392,9 +398,14 @@ fn program_text(lang: Lang, pid: u32, model: &LabModel, note: &ProgramNote) -> (
                 text = escape_display(text.trim_end_matches('\n').as_bytes())
             ),
         ),
-        ProgramNote::Exited { text, .. } => (
+        ProgramNote::Exited { how, .. } => (
             EvClass::Peer,
-            tr!(lang, "prog.exited", who = who, how = sanitize(text)),
+            tr!(
+                lang,
+                "prog.exited",
+                who = who,
+                how = sanitize(&crate::i18n::note(lang, how))
+            ),
         ),
     }
 }
@@ -424,9 +435,12 @@ fn peer_text(lang: Lang, peer: &str, note: &PeerNote) -> String {
             kind = sanitize(kind),
             addr = sanitize(addr)
         ),
-        PeerNote::Stopped { reason } => {
-            tr!(lang, "peer.stopped", peer = peer, reason = sanitize(reason))
-        }
+        PeerNote::Stopped { reason } => tr!(
+            lang,
+            "peer.stopped",
+            peer = peer,
+            reason = sanitize(&crate::i18n::note(lang, reason))
+        ),
         PeerNote::Got { text } => tr!(lang, "peer.got", peer = peer, text = quoted(text)),
         PeerNote::Said { text } => tr!(lang, "peer.said", peer = peer, text = quoted(text)),
         PeerNote::Measure { name, value, unit } => tr!(
@@ -441,19 +455,35 @@ fn peer_text(lang: Lang, peer: &str, note: &PeerNote) -> String {
                 format!(" {}", sanitize(unit))
             }
         ),
-        PeerNote::Error { message, explain } => {
-            let mut m = message.clone();
-            if !explain.is_empty() {
-                m.push_str(" — ");
-                m.push_str(&crate::i18n::note(lang, explain));
-            }
-            tr!(lang, "peer.error", peer = peer, message = sanitize(&m))
-        }
-        PeerNote::Paused { reason } => {
-            tr!(lang, "peer.paused", peer = peer, reason = sanitize(reason))
-        }
+        PeerNote::Error { message, explain } => tr!(
+            lang,
+            "peer.error",
+            peer = peer,
+            message = sanitize(&with_explain(lang, message, explain))
+        ),
+        PeerNote::Paused { message, explain } => tr!(
+            lang,
+            "peer.paused",
+            peer = peer,
+            reason = sanitize(&with_explain(lang, message, explain))
+        ),
+        PeerNote::Remark { note } => tr!(
+            lang,
+            "peer.remark",
+            peer = peer,
+            text = sanitize(&crate::i18n::note(lang, note))
+        ),
         PeerNote::Resumed => tr!(lang, "peer.resumed", peer = peer),
     }
+}
+
+/// Python's line of an error, then what it means in the lab (` — …`).
+fn with_explain(lang: Lang, python: &str, explain: &Note) -> String {
+    if explain.is_empty() {
+        return python.to_string();
+    }
+    let joiner = if python == "LabError" { ": " } else { " — " };
+    format!("{python}{joiner}{}", crate::i18n::note(lang, explain))
 }
 
 /// A call's result as Python would print it (long values cut).

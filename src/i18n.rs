@@ -58,6 +58,10 @@ pub fn particles(lang: Lang, s: &str) -> String {
     }
     let closed_list = crate::_rust_i18n_translate(lang.code(), "grammar.closed");
     let closed: Vec<&str> = closed_list.split_whitespace().collect();
+    // Forms whose open one also follows an ㄹ ending (`(으)로`: 서울로, 1로).
+    let rieul_forms = crate::_rust_i18n_translate(lang.code(), "grammar.rieul_open");
+    let rieul_list = crate::_rust_i18n_translate(lang.code(), "grammar.rieul");
+    let rieul: Vec<&str> = rieul_list.split_whitespace().collect();
     let mut out = s.to_string();
     for form in forms.split_whitespace() {
         let Some((a, rest)) = form.split_once('(') else {
@@ -72,8 +76,12 @@ pub fn particles(lang: Lang, s: &str) -> String {
         } else {
             (a.to_string(), b.to_string())
         };
+        let after_rieul_open = rieul_forms.split_whitespace().any(|f| f == form);
         while let Some(at) = out.find(form) {
-            let pick = if ends_closed(&out[..at], &closed) {
+            let before = &out[..at];
+            let pick = if after_rieul_open && ends_rieul(before, &rieul) {
+                &open
+            } else if ends_closed(before, &closed) {
                 &shut
             } else {
                 &open
@@ -84,10 +92,25 @@ pub fn particles(lang: Lang, s: &str) -> String {
     out
 }
 
+/// Whether `before` ends, read aloud, in ㄹ: a Hangul syllable whose final
+/// consonant is ㄹ, or a Latin word or digit ending in one of `rieul`.
+fn ends_rieul(before: &str, rieul: &[&str]) -> bool {
+    let w = before.trim_end_matches(|c: char| "()[]'\"`".contains(c));
+    let Some(last) = w.chars().last() else {
+        return false;
+    };
+    if (0xAC00..=0xD7A3).contains(&(last as u32)) {
+        // The ninth of the 28 forms has ㄹ as its final consonant.
+        return (last as u32 - 0xAC00) % 28 == 8;
+    }
+    let lw = w.to_lowercase();
+    rieul.iter().any(|e| lw.ends_with(e))
+}
+
 /// Whether `before` ends, read aloud, in a closed syllable: a Hangul syllable
 /// with a final consonant, or a Latin word or digit ending in one of `closed`.
 fn ends_closed(before: &str, closed: &[&str]) -> bool {
-    let w = before.trim_end_matches(|c: char| "()'\"`".contains(c));
+    let w = before.trim_end_matches(|c: char| "()[]'\"`".contains(c));
     let Some(last) = w.chars().last() else {
         return false;
     };
@@ -243,7 +266,10 @@ mod tests {
             // A lesson check's reasons (`lesson::Why`) and the prompt's
             // refusals name their keys as literals, sometimes picked in a
             // `match` before `Why::new` / `Note::new`.
-            for prefix in ["why.", "lang."] {
+            for prefix in [
+                "why.", "lang.", "lab.", "explain.", "notice.", "peer.", "prog.", "trace.", "run.",
+                "export.", "wire.",
+            ] {
                 for piece in src.split(&format!("\"{prefix}")).skip(1) {
                     let rest = piece.split('"').next().unwrap_or("");
                     let word = |c: char| c.is_ascii_lowercase() || c == '_' || c == '.';
@@ -262,6 +288,64 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "keys not in en.yml: {missing:?}");
+    }
+
+    /// Values of `file` by key.
+    fn values(file: &str) -> std::collections::BTreeMap<String, String> {
+        file.lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with(' ') && l.contains(':'))
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_korean_catalogue_says_everything_in_korean() {
+        // Keys whose Korean is rightly the same as the English: only
+        // placeholders and symbols, or a name the screen shows as it is.
+        const AS_IS: &[&str] = &[
+            "ev.lab",
+            "ev.started",
+            "ev.done",
+            "ev.failed",
+            "ev.notice",
+            "prog.exited",
+            "key.n",
+            "key.py_c",
+            "grammar.closed",
+            "grammar.rieul",
+            "note.verbatim",
+            "col.fd",
+            "col.recv_q",
+            "col.send_q",
+            "col.accq",
+            "traffic.hex",
+            "why.verbatim",
+            "why.queue.recv",
+            "why.queue.send",
+            "why.queue.backlog",
+            "why.seg.what",
+            "why.sep.and",
+            "why.sep.or",
+            "why.ident.same",
+        ];
+        let hangul = |c: char| ('\u{AC00}'..='\u{D7A3}').contains(&c);
+        let en = values(include_str!("locales/en.yml"));
+        let ko = values(include_str!("locales/ko.yml"));
+        let mut english = Vec::new();
+        for (k, v) in &ko {
+            if !AS_IS.contains(&k.as_str()) && !v.chars().any(hangul) {
+                english.push(format!("{k}: {v}"));
+            }
+        }
+        assert!(
+            english.is_empty(),
+            "not Korean in ko.yml:\n{}",
+            english.join("\n")
+        );
+        for k in AS_IS {
+            assert!(en.contains_key(*k), "{k} is no key any more");
+        }
     }
 
     #[test]
@@ -307,6 +391,18 @@ mod tests {
         assert_eq!(
             ko("socket()이(가) packet을(를) accept()이(가) connect()을(를)"),
             "socket()이 packet을 accept()가 connect()를"
+        );
+        // After ㄹ, (으)로 is 로 (1 is 일, 7 칠, 8 팔; ball), other particles
+        // take their closed form there.
+        assert_eq!(
+            ko("9001(으)로 9000(으)로 서울(으)로 집(으)로 ball(으)로 7(으)로"),
+            "9001로 9000으로 서울로 집으로 ball로 7로"
+        );
+        assert_eq!(ko("9001을(를) 서울이(가)"), "9001을 서울이");
+        // A traced program is read by its number: python3[4713]을, [4712]를.
+        assert_eq!(
+            ko("python3[4713]을(를) python3[4712]을(를)"),
+            "python3[4713]을 python3[4712]를"
         );
         // English has none: the same text is left alone.
         assert_eq!(particles(Lang::En, "f(x)이(가)"), "f(x)이(가)");

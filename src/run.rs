@@ -17,30 +17,31 @@ use serde_json::json;
 use crate::cli::{Cli, RunArgs};
 use crate::engine::event::DATA_KEEP;
 use crate::engine::text::sanitize;
-use crate::engine::{Engine, EngineConfig, Event, EventKind, Events};
+use crate::engine::{Engine, EngineConfig, Event, EventKind, Events, Note};
 use crate::lang::MAX_LINE;
 use crate::lang::names::LAB_COMMANDS;
 use crate::session::{Outcome, Session, Submitted};
 use crate::settings::Lang;
 
 pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let timeout = timeout_arg(args.timeout)?;
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    let timeout = timeout_arg(args.timeout, lang)?;
     let input: Box<dyn BufRead + Send> = if args.file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        let f =
-            std::fs::File::open(&args.file).with_context(|| format!("reading {}", args.file))?;
+        let f = std::fs::File::open(&args.file)
+            .with_context(|| crate::tr!(lang, "run.reading", file = &args.file))?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         if len > MAX_SCRIPT as u64 {
             anyhow::bail!(
-                "reading {}: the script is {len} bytes, over socklab's limit of 64 MiB",
-                args.file
+                "{}",
+                crate::tr!(lang, "run.script_too_big", file = &args.file, len = len)
             );
         }
         Box::new(std::io::BufReader::new(f))
     };
     let name = if args.file == "-" {
-        "standard input".to_string()
+        crate::tr!(lang, "run.stdin")
     } else {
         args.file.clone()
     };
@@ -54,14 +55,14 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         timeout,
         keep_going: args.keep_going,
         allow_remote: cli.allow_remote,
-        lang: cli.lang.unwrap_or_else(Lang::from_env),
+        lang,
         wire: args.wire,
         pcap: args.pcap.clone(),
         keep_code: args.keep_code,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let lines = rt.block_on(async { spawn_reader(input, name) });
+    let lines = rt.block_on(async { spawn_reader(input, name, lang) });
     let ok = match rt
         .block_on(run_lines(lines, &opts, &mut out))
         .and_then(|ok| {
@@ -85,12 +86,17 @@ pub fn main(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `--timeout`: a positive number of seconds a `Duration` can hold.
-fn timeout_arg(secs: f64) -> anyhow::Result<Duration> {
+fn timeout_arg(secs: f64, lang: Lang) -> anyhow::Result<Duration> {
     match Duration::try_from_secs_f64(secs) {
         Ok(d) if secs > 0.0 && d <= MAX_TIMEOUT => Ok(d),
         _ => anyhow::bail!(
-            "--timeout must be a positive number of seconds, at most {} (one year); got {secs}",
-            MAX_TIMEOUT.as_secs()
+            "{}",
+            crate::tr!(
+                lang,
+                "run.bad_timeout",
+                max = MAX_TIMEOUT.as_secs(),
+                secs = secs
+            )
         ),
     }
 }
@@ -111,12 +117,16 @@ pub enum Line {
     BadUtf8(usize, u8),
 }
 
-/// What the reader thread sends: a line, or why it stopped early.
+/// What the reader thread sends: a line, or why it stopped early (in words).
 type Read = Result<Line, String>;
 
 /// Read `input` line by line on a thread of its own, so a script on
 /// standard input streams (a line runs as soon as it arrives).
-fn spawn_reader(input: Box<dyn BufRead + Send>, name: String) -> tokio::sync::mpsc::Receiver<Read> {
+fn spawn_reader(
+    input: Box<dyn BufRead + Send>,
+    name: String,
+    lang: Lang,
+) -> tokio::sync::mpsc::Receiver<Read> {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     std::thread::spawn(move || {
         let mut input = input;
@@ -125,7 +135,12 @@ fn spawn_reader(input: Box<dyn BufRead + Send>, name: String) -> tokio::sync::mp
             let line = match read_line(&mut input, &mut total) {
                 Ok(Some(l)) => Ok(l),
                 Ok(None) => break,
-                Err(e) => Err(format!("reading {name}: {e}")),
+                Err(ReadError::Io(e)) => {
+                    Err(crate::tr!(lang, "run.read_failed", file = &name, error = e))
+                }
+                Err(ReadError::TooBig) => {
+                    Err(crate::tr!(lang, "run.script_over_limit", file = &name))
+                }
             };
             let stop = line.is_err();
             if tx.blocking_send(line).is_err() || stop {
@@ -136,14 +151,23 @@ fn spawn_reader(input: Box<dyn BufRead + Send>, name: String) -> tokio::sync::mp
     rx
 }
 
+/// Why a script could not be read to its end.
+#[derive(Debug, PartialEq)]
+pub enum ReadError {
+    /// The system's error, as it words it.
+    Io(String),
+    /// Over [`MAX_SCRIPT`] bytes in all.
+    TooBig,
+}
+
 /// The next line (without its end), or None at the end. Reads at most
 /// [`MAX_LINE`] bytes of a line into memory, and [`MAX_SCRIPT`] in all.
-pub fn read_line(input: &mut dyn BufRead, total: &mut usize) -> Result<Option<Line>, String> {
+pub fn read_line(input: &mut dyn BufRead, total: &mut usize) -> Result<Option<Line>, ReadError> {
     let mut buf: Vec<u8> = Vec::new();
     let mut len = 0usize;
     let mut any = false;
     loop {
-        let chunk = input.fill_buf().map_err(|e| e.to_string())?;
+        let chunk = input.fill_buf().map_err(|e| ReadError::Io(e.to_string()))?;
         if chunk.is_empty() {
             break;
         }
@@ -160,9 +184,7 @@ pub fn read_line(input: &mut dyn BufRead, total: &mut usize) -> Result<Option<Li
         input.consume(take);
         *total += take;
         if *total > MAX_SCRIPT {
-            return Err(format!(
-                "the script is over socklab's limit of {MAX_SCRIPT} bytes (64 MiB)"
-            ));
+            return Err(ReadError::TooBig);
         }
         if done {
             break;
@@ -318,24 +340,27 @@ impl Runner<'_> {
                 Some(crate::engine::capture::CaptureStatus::Unavailable { detail, .. }) => {
                     detail.clone()
                 }
-                _ => "the capture did not start".to_string(),
+                _ => crate::tr!(self.opts.lang, "run.capture_not_started"),
             };
-            let text = format!("no pcap written: {}", sanitize(&why));
+            let text = crate::tr!(self.opts.lang, "run.no_pcap", why = sanitize(&why));
             return self.result(false, &text);
         }
+        let lang = self.opts.lang;
         let done = engine
             .export_pcap(path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        let text = format!(
-            "pcap: {} packets written to {}{}",
-            done.frames,
-            sanitize(&path.display().to_string()),
-            if done.forgotten > 0 {
-                format!(" ({} older ones were no longer kept)", done.forgotten)
-            } else {
-                String::new()
-            }
-        );
+            .with_context(|| crate::tr!(lang, "run.writing", file = path.display()))?;
+        let file = sanitize(&path.display().to_string());
+        let text = if done.forgotten > 0 {
+            crate::tr!(
+                lang,
+                "run.pcap_done_forgot",
+                n = done.frames,
+                file = file,
+                forgotten = done.forgotten
+            )
+        } else {
+            crate::tr!(lang, "run.pcap_done", n = done.frames, file = file)
+        };
         if self.opts.json {
             let v = json!({"event": "pcap", "frames": done.frames, "forgotten": done.forgotten, "file": path.display().to_string()});
             self.json(v)
@@ -352,15 +377,21 @@ impl Runner<'_> {
                 Line::Text(t) => t,
                 bad => {
                     self.flush_ready()?;
+                    let lang = self.opts.lang;
                     let why = match bad {
-                        Line::TooLong(n) => format!(
-                            "line {} is {n} bytes long, over socklab's limit of {MAX_LINE} bytes (64 KiB) for a line",
-                            self.line
+                        Line::TooLong(n) => crate::tr!(
+                            lang,
+                            "run.line_too_long",
+                            line = self.line,
+                            len = n,
+                            max = MAX_LINE
                         ),
-                        Line::BadUtf8(at, b) => format!(
-                            "line {} is not valid UTF-8 (byte 0x{b:02x} at byte {} of the line) — save the script as UTF-8",
-                            self.line,
-                            at + 1
+                        Line::BadUtf8(at, b) => crate::tr!(
+                            lang,
+                            "run.line_not_utf8",
+                            line = self.line,
+                            byte = format!("0x{b:02x}"),
+                            at = at + 1
                         ),
                         Line::Text(_) => String::new(),
                     };
@@ -440,7 +471,8 @@ impl Runner<'_> {
                 let secs: f64 = args.trim().parse().unwrap_or(-1.0);
                 if !(0.0..=3600.0).contains(&secs) {
                     self.failed = true;
-                    self.result(false, "usage: :sleep SECONDS (0 to 3600)")?;
+                    let usage = crate::tr!(self.opts.lang, "run.sleep_usage");
+                    self.result(false, &usage)?;
                 } else {
                     self.settle_for(Duration::from_secs_f64(secs)).await?;
                 }
@@ -451,10 +483,8 @@ impl Runner<'_> {
                 return Ok((Flow::Next, Stirred::Something));
             }
             other if LAB_COMMANDS.contains(&other) => {
-                self.result(
-                    true,
-                    &format!(":{other} does nothing in a script (it is for the lab screen)"),
-                )?;
+                let said = crate::tr!(self.opts.lang, "run.screen_only", name = other);
+                self.result(true, &said)?;
             }
             other => {
                 self.failed = true;
@@ -462,15 +492,13 @@ impl Runner<'_> {
                     .iter()
                     .copied()
                     .chain(SCRIPT_COMMANDS.iter().copied());
-                let hint = match crate::lang::error::did_you_mean(other, known) {
-                    Some(m) => format!(" — did you mean :{m}?"),
-                    None => " — see :help in the lab for the commands".to_string(),
+                let name = sanitize(other);
+                let note = match crate::lang::error::did_you_mean(other, known) {
+                    Some(m) => Note::new("run.unknown_command_near").with("near", m),
+                    None => Note::new("run.unknown_command"),
                 };
-                self.result(
-                    false,
-                    &crate::lang::LangError::lab(format!("unknown lab command ':{other}'{hint}"))
-                        .headline(),
-                )?;
+                let e = crate::lang::LangError::lab_note(note.with("name", name));
+                self.result(false, &e.in_lang(self.opts.lang).headline())?;
             }
         }
         Ok((Flow::Next, Stirred::Nothing))
@@ -511,12 +539,8 @@ impl Runner<'_> {
         if timed_out {
             self.failed = true;
             let secs = self.opts.timeout.as_secs_f64();
-            return self.result(
-                false,
-                &format!(
-                    "socklab: {text} was still blocked after {secs} s (--timeout); it was cancelled"
-                ),
-            );
+            let said = crate::tr!(self.opts.lang, "run.timed_out", call = text, secs = secs);
+            return self.result(false, &format!("socklab: {said}"));
         }
         match (&o.error, &o.echo) {
             (Some(e), _) => {
@@ -611,17 +635,32 @@ pub fn json_event(ev: &Event) -> anyhow::Result<serde_json::Value> {
     use crate::engine::Ret;
     let EventKind::CallDone { call, sock, ret } = &ev.kind else {
         let mut v = serde_json::to_value(ev)?;
-        // What an error means, in words (English: JSON is for programs).
+        // The lab's notes in words (English: JSON is for programs).
+        use crate::engine::{PeerNote, ProgramNote};
+        let words = |n: &Note| json!(crate::i18n::note(Lang::En, n));
         match &ev.kind {
             EventKind::CallFailed { error, .. } => {
-                v["error"]["explain"] = json!(crate::i18n::note(Lang::En, &error.explain));
+                v["error"]["explain"] = words(&error.explain);
             }
             EventKind::Peer {
-                note: crate::engine::PeerNote::Error { explain, .. },
+                note: PeerNote::Error { explain, .. } | PeerNote::Paused { explain, .. },
                 ..
             } if !explain.is_empty() => {
-                v["note"]["explain"] = json!(crate::i18n::note(Lang::En, explain));
+                v["note"]["explain"] = words(explain);
             }
+            EventKind::Peer {
+                note: PeerNote::Stopped { reason },
+                ..
+            } => v["note"]["reason"] = words(reason),
+            EventKind::Peer {
+                note: PeerNote::Remark { note },
+                ..
+            } => v["note"]["text"] = words(note),
+            EventKind::Program {
+                note: ProgramNote::Exited { how, .. },
+                ..
+            } => v["note"]["text"] = words(how),
+            EventKind::Notice { note } => v["text"] = words(note),
             _ => {}
         }
         return Ok(v);

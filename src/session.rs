@@ -12,7 +12,8 @@ use crate::describe::error_line;
 use crate::engine::peers::{KINDS, Role, kind_info};
 use crate::engine::text::{py_bytes_repr, sanitize};
 use crate::engine::{
-    CallId, Engine, Event, EventKind, Family, LabModel, Op, Owner, PeerSpec, Ret, SockId, free_port,
+    CallId, Engine, Event, EventKind, Family, LabModel, Note, Op, Owner, PeerSpec, Ret, SockId,
+    free_port,
 };
 use crate::lang::escape::{self, Mode};
 use crate::lang::names::*;
@@ -248,7 +249,7 @@ impl Session {
 
     /// Start a program under trace, as `:trace [--step] CMD…` does.
     pub fn trace(&mut self, argv: Vec<String>, step: bool) -> Submitted {
-        match self.traces.start(&self.engine, argv, step) {
+        match self.traces.start(&self.engine, argv, step, self.lang) {
             Ok(s) => Submitted::Echo(s),
             Err(m) => Submitted::Error(LangError::lab(m).headline()),
         }
@@ -281,15 +282,12 @@ impl Session {
         {
             if indent > 0 {
                 return Submitted::Error(
-                    LangError::new(
-                        "IndentationError",
-                        format!(
-                            "unexpected indent — the '{kw}' line above was refused, so the lines under it do not run (socklab has no blocks: type each call on its own line)"
-                        ),
-                    )
-                    .at(0, indent)
-                    .in_line(text)
-                    .render_at(self.line_no),
+                    LangError::new("IndentationError", "unexpected indent")
+                        .explained(Note::new("lang.refused_block").with("keyword", kw))
+                        .in_lang(self.lang)
+                        .at(0, indent)
+                        .in_line(text)
+                        .render_at(self.line_no),
                 );
             }
             self.refused_block = None;
@@ -356,10 +354,12 @@ impl Session {
             .var_of(sock)
             .unwrap_or_else(|| self.model.name_of(sock));
         Some(
-            LangError::lab(format!(
-                "{name} is still waiting in {} — one call per socket at a time: wait for it, or press Ctrl-C to cancel it",
-                p.text
-            ))
+            LangError::lab_note(
+                Note::new("lang.busy")
+                    .with("sock", name)
+                    .with("call", &p.text),
+            )
+            .in_lang(self.lang)
             .headline(),
         )
     }
@@ -533,7 +533,8 @@ impl Session {
             Ok(d) => d,
             Err(e) => {
                 return Submitted::Error(
-                    LangError::syntax(e.message, e.offset, e.offset + e.len)
+                    LangError::syntax_note(e.note, e.offset, e.offset + e.len)
+                        .in_lang(self.lang)
                         .in_line(text)
                         .render(),
                 );
@@ -625,7 +626,7 @@ impl Session {
     /// `:step`, `:go`, `:until`, `:kill`) run here; other commands go to the caller.
     fn lab(&mut self, name: &str, args: &str) -> Submitted {
         let err = |m: String| Submitted::Error(LangError::lab(m).headline());
-        if let Some(r) = self.traces.command(&self.engine, name, args) {
+        if let Some(r) = self.traces.command(&self.engine, name, args, self.lang) {
             return r.map_or_else(err, Submitted::Echo);
         }
         match name {
@@ -633,7 +634,7 @@ impl Session {
             "peer" => {
                 let spec = match PeerSpec::parse(args) {
                     Ok(s) => s,
-                    Err(m) => return err(m),
+                    Err(n) => return err(crate::i18n::note(self.lang, &n)),
                 };
                 let (kind, addr) = (spec.kind.clone(), spec.addr.clone());
                 match self.engine.start_peer(spec) {
@@ -663,7 +664,7 @@ impl Session {
                 Submitted::Echo(lines.join("\n"))
             }
             "export" if !self.keep_code => err(tr!(self.lang, "lab.export_no_code")),
-            "export" => match crate::export::command(self, args) {
+            "export" => match crate::export::command(self, args, self.lang) {
                 Ok(msg) => Submitted::Echo(msg),
                 Err(m) => err(m),
             },

@@ -116,7 +116,7 @@ pub async fn trace(
         Ok(h) => h,
         Err(e) => {
             engine.shutdown();
-            anyhow::bail!("{}", e.message);
+            anyhow::bail!("{}", crate::i18n::note(opts.lang, &e.explain));
         }
     };
     let mut p = Printer {
@@ -197,14 +197,16 @@ impl Printer {
                         "q" | "quit" | "kill" => handle.kill(),
                         "u" | "until" => match l.split_whitespace().nth(1).and_then(kind_by_name) {
                             Some(k) => handle.until(k),
-                            None => {
-                                writeln!(out, "usage: u KIND (accept, connect, recv, send, …)")?
-                            }
+                            None => writeln!(out, "{}", tr!(self.opts.lang, "trace.until_usage"))?,
                         },
                         other => writeln!(
                             out,
-                            "unknown step command {:?}: Enter, g, u KIND, q",
-                            sanitize(other)
+                            "{}",
+                            tr!(
+                                self.opts.lang,
+                                "trace.unknown_step",
+                                command = format!("{:?}", sanitize(other))
+                            )
                         )?,
                     }
                 }
@@ -332,23 +334,25 @@ impl Printer {
                     return None;
                 }
                 let cmd = sanitize(&argv.join(" "));
-                if *exec {
-                    format!("{} runs {cmd}", self.who(pid))
-                } else {
-                    format!("{} started: {cmd}", self.who(pid))
-                }
+                let key = if *exec { "prog.runs" } else { "prog.started" };
+                tr!(self.opts.lang, key, who = self.who(pid), cmd = cmd)
             }
-            ProgramNote::AboutToCall { owner, text, .. } => format!(
-                "{} is about to call {} (Enter: run it · g: go on · u KIND: until · q: kill)",
-                sanitize(&owner.to_string()),
-                sanitize(text)
-            ),
+            ProgramNote::AboutToCall { owner, text, .. } => {
+                let line = tr!(
+                    self.opts.lang,
+                    "prog.about_to_call",
+                    who = sanitize(&owner.to_string()),
+                    call = sanitize(text)
+                );
+                format!("{line}{}", tr!(self.opts.lang, "trace.step_keys"))
+            }
             ProgramNote::Resumed => return None,
             ProgramNote::Output { stream, text } => {
                 let label = match stream {
-                    Stream::Stdout => "stdout",
-                    Stream::Stderr => "stderr",
+                    Stream::Stdout => "prog.stdout",
+                    Stream::Stderr => "prog.stderr",
                 };
+                let lang = self.opts.lang;
                 let key = (pid, *stream == Stream::Stdout);
                 let buf = self.partial.entry(key).or_default();
                 buf.push_str(text);
@@ -357,30 +361,37 @@ impl Printer {
                         return None;
                     }
                     let all = std::mem::take(buf);
-                    return Some(format!(
-                        "{} {label}: {}",
-                        self.who(pid),
-                        escape_display(all.as_bytes())
+                    return Some(tr!(
+                        lang,
+                        label,
+                        who = self.who(pid),
+                        text = escape_display(all.as_bytes())
                     ));
                 };
                 let done: String = buf.drain(..=end).collect();
                 let lines: Vec<String> = done
                     .lines()
                     .map(|l| {
-                        format!(
-                            "{} {label}: {}",
-                            self.who(pid),
-                            escape_display(l.as_bytes())
+                        tr!(
+                            lang,
+                            label,
+                            who = self.who(pid),
+                            text = escape_display(l.as_bytes())
                         )
                     })
                     .collect();
                 lines.join("\n")
             }
-            ProgramNote::Exited { text, .. } => {
+            ProgramNote::Exited { how, .. } => {
                 if !self.shown.contains(&pid) {
                     return None;
                 }
-                format!("{} {}", self.who(pid), sanitize(text))
+                tr!(
+                    self.opts.lang,
+                    "prog.exited",
+                    who = self.who(pid),
+                    how = sanitize(&crate::i18n::note(self.opts.lang, how))
+                )
             }
         })
     }

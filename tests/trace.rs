@@ -411,7 +411,9 @@ except OSError as e:
     assert!(
         t.log
             .iter()
-            .any(|e| matches!(&e.kind, EventKind::Notice { text } if text.contains("192.0.2.1")))
+            .any(|e| matches!(&e.kind, EventKind::Notice { note }
+                if note.key == "notice.traced_not_loopback"
+                    && note.arg("ip") == Some("192.0.2.1")))
     );
 }
 

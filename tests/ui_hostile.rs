@@ -258,7 +258,9 @@ fn engine_event() -> impl Strategy<Value = EventKind> {
             }
         ),
         sock.prop_map(|sock| EventKind::SocketClosed { sock }),
-        "[ -~\u{1b}\n]{0,200}".prop_map(|text| EventKind::Notice { text }),
+        "[ -~\u{1b}\n]{0,200}".prop_map(|text| EventKind::Notice {
+            note: socklab::engine::Note::verbatim(text)
+        }),
     ]
 }
 

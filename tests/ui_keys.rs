@@ -158,7 +158,9 @@ async fn a_lesson_hook_gets_commands_and_events_and_fills_the_pane() {
         Msg::Engine(Event {
             seq: 1,
             t_us: 5,
-            kind: socklab::engine::EventKind::Notice { text: "x".into() },
+            kind: socklab::engine::EventKind::Notice {
+                note: socklab::engine::Note::verbatim("x"),
+            },
         }),
     );
     assert_eq!(seen.borrow().events, 1);

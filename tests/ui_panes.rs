@@ -218,7 +218,7 @@ fn lab_scene(app: &mut App) {
         app,
         9_500,
         EventKind::Notice {
-            text: "peer client started".into(),
+            note: socklab::engine::Note::verbatim("peer client started"),
         },
     );
 }

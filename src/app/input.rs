@@ -120,11 +120,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
                     app.send_target = Some(id);
                     app.focus = Pane::Send;
                 } else {
-                    let name = r.name();
-                    app.say(
-                        LineKind::Info,
-                        &format!("{name} is not a connected socket of yours; nothing to send to"),
-                    );
+                    let said = tr!(app.lang, "send.not_yours", sock = r.name());
+                    app.say(LineKind::Info, &said);
                 }
             }
         }

@@ -67,25 +67,29 @@ pub fn build(
         Mode::Continue => None,
         Mode::Learn(id) => id.clone(),
     };
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
     let (lessons, problems) = load_for_app(cli);
     if lessons.is_empty() {
         anyhow::bail!(
-            "no lessons found in {}{}",
-            load_lessons(cli).1,
+            "{}{}",
+            crate::tr!(lang, "lesson.none_found", place = load_lessons(cli).1),
             problems
                 .first()
                 .map(|p| format!(" ({p})"))
                 .unwrap_or_default()
         );
     }
-    let (progress, warning) = store.load();
+    let (progress, warning) = store.load_in(lang);
     let Some(idx) = pick(&lessons, &progress, asked.as_deref()) else {
         anyhow::bail!(
-            "there is no lesson '{}' (socklab list shows them)",
-            asked.unwrap_or_default()
+            "{}",
+            crate::tr!(
+                lang,
+                "lesson.no_such_cli",
+                key = crate::engine::text::sanitize(&asked.unwrap_or_default())
+            )
         );
     };
-    let lang = cli.lang.unwrap_or_else(Lang::from_env);
     let run = LessonRun::new(&lessons[idx], session.placeholders(), session.model());
     let mut app = LessonApp {
         lessons,

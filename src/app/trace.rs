@@ -35,10 +35,10 @@ fn who(model: &crate::engine::LabModel, pid: u32) -> String {
 }
 
 /// The keys that drive a stopped program, as the key table has them.
-pub fn step_keys() -> String {
+pub fn step_keys(lang: crate::settings::Lang) -> String {
     crate::keys::trace_hints()
         .into_iter()
-        .map(|(k, h)| format!("{k}: {h}"))
+        .map(|(k, h)| format!("{k}: {}", crate::keys::word(h, lang)))
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -50,21 +50,22 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
     let pid = *pid;
     match note {
         ProgramNote::AboutToCall { owner, text, .. } => {
-            let mut line = format!(
-                "{} is about to call {}",
-                sanitize(&owner.to_string()),
-                sanitize(text)
+            let mut line = crate::tr!(
+                app.lang,
+                "prog.about_to_call",
+                who = sanitize(&owner.to_string()),
+                call = sanitize(text)
             );
             // The keys are on the status line; spelled out here the first time.
             if !app.trace.told_keys {
                 app.trace.told_keys = true;
-                line.push_str(&format!("   ({})", step_keys()));
+                line.push_str(&format!("   ({})", step_keys(app.lang)));
             }
             app.say(LineKind::Info, &line);
         }
         ProgramNote::Output { stream, text } => {
             let out = *stream == Stream::Stdout;
-            let label = if out { "stdout" } else { "stderr" };
+            let label = stream_key(out);
             let who = who(app.session.model(), pid);
             let buf = app.trace.partial.entry((pid, out)).or_default();
             buf.push_str(text);
@@ -74,17 +75,19 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
                 None => return,
             };
             for l in done.lines() {
-                app.say(LineKind::Echo, &format!("{who} {label}: {}", shown(l)));
+                let line = crate::tr!(app.lang, label, who = &who, text = shown(l));
+                app.say(LineKind::Echo, &line);
             }
         }
-        ProgramNote::Exited { text, .. } => {
+        ProgramNote::Exited { how, .. } => {
             let who = who(app.session.model(), pid);
             for out in [true, false] {
                 if let Some(rest) = app.trace.partial.remove(&(pid, out))
                     && !rest.is_empty()
                 {
-                    let label = if out { "stdout" } else { "stderr" };
-                    app.say(LineKind::Echo, &format!("{who} {label}: {}", shown(&rest)));
+                    let line =
+                        crate::tr!(app.lang, stream_key(out), who = &who, text = shown(&rest));
+                    app.say(LineKind::Echo, &line);
                 }
             }
             // Forks that made no socket call are not worth a line.
@@ -96,17 +99,22 @@ pub(super) fn on_event(app: &mut App, ev: &Event) {
                 .values()
                 .any(|r| r.owner.program_pid() == Some(pid));
             if root || had_sockets {
-                app.say(
-                    LineKind::Info,
-                    &format!(
-                        "{who} {} — its sockets stay on screen, dimmed, until :rerun",
-                        sanitize(text)
-                    ),
+                let line = crate::tr!(
+                    app.lang,
+                    "trace.exited_dimmed",
+                    who = &who,
+                    how = sanitize(&crate::i18n::note(app.lang, how))
                 );
+                app.say(LineKind::Info, &line);
             }
         }
         ProgramNote::Started { .. } | ProgramNote::Resumed => {}
     }
+}
+
+/// The catalogue key of a line a program printed on stdout or stderr.
+fn stream_key(stdout: bool) -> &'static str {
+    if stdout { "prog.stdout" } else { "prog.stderr" }
 }
 
 /// A line the program printed, safe for the terminal: control characters
@@ -122,11 +130,11 @@ fn shown(line: &str) -> String {
 pub fn held_line(app: &App) -> Option<String> {
     app.session.model().programs.values().find_map(|p| {
         p.held.as_ref().map(|t| {
-            format!(
-                "{}[{}] is about to call {}",
-                sanitize(&p.name),
-                p.pid,
-                sanitize(t)
+            crate::tr!(
+                app.lang,
+                "prog.about_to_call",
+                who = format!("{}[{}]", sanitize(&p.name), p.pid),
+                call = sanitize(t)
             )
         })
     })

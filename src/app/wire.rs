@@ -9,6 +9,7 @@ use crate::engine::SockId;
 use crate::engine::capture::{Proto, Segment};
 use crate::engine::model::{LabModel, StateMark};
 use crate::engine::text::escape_display;
+use crate::settings::Lang;
 
 /// What the student chose in the Wire pane.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,8 +151,18 @@ fn end_name(model: &LabModel, addr: SocketAddr, other: SocketAddr, segs: &[&Segm
 }
 
 /// The ladder to show: the connection of `selected` (or the newest), stepped
-/// back `st.conv_back` connections.
+/// back `st.conv_back` connections; its words in English.
 pub fn ladder(model: &LabModel, st: &WireState, selected: Option<SockId>) -> Option<Ladder> {
+    ladder_in(model, st, selected, Lang::En)
+}
+
+/// [`ladder`] with its words (runs of segments, states) in `lang`.
+pub fn ladder_in(
+    model: &LabModel,
+    st: &WireState,
+    selected: Option<SockId>,
+    lang: Lang,
+) -> Option<Ladder> {
     let convs = conversations(model);
     if convs.is_empty() {
         return None;
@@ -194,8 +205,8 @@ pub fn ladder(model: &LabModel, st: &WireState, selected: Option<SockId>) -> Opt
         name: end_name(model, right_addr, left_addr, &only),
         addr: right_addr,
     };
-    let mut rows = build_rows(&segs, left_addr, st.absolute);
-    place_states(model, &mut rows, left_addr, right_addr);
+    let mut rows = build_rows(&segs, left_addr, st.absolute, lang);
+    place_states(model, &mut rows, left_addr, right_addr, lang);
     Some(Ladder {
         left,
         right,
@@ -219,7 +230,12 @@ fn is_pure_ack(s: &Segment) -> bool {
         })
 }
 
-fn build_rows(segs: &[(usize, &Segment)], left: SocketAddr, absolute: bool) -> Vec<Row> {
+fn build_rows(
+    segs: &[(usize, &Segment)],
+    left: SocketAddr,
+    absolute: bool,
+    lang: Lang,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut i = 0;
     while i < segs.len() {
@@ -243,13 +259,15 @@ fn build_rows(segs: &[(usize, &Segment)], left: SocketAddr, absolute: bool) -> V
             }
             if data >= COLLAPSE {
                 let arrow = if rightward { "→" } else { "←" };
-                let mut label = format!(
-                    "… {} segments, {} {arrow}",
-                    group(data as u64),
-                    human_bytes(bytes)
+                let mut label = tr!(
+                    lang,
+                    "wire.run",
+                    n = group(data as u64),
+                    size = human_bytes(bytes, lang),
+                    arrow = arrow
                 );
                 if acks > 0 {
-                    label += &format!(" (and {} ACKs back)", group(acks as u64));
+                    label += &tr!(lang, "wire.run_acks", n = group(acks as u64));
                 }
                 rows.push(Row {
                     t_us: s.captured_us,
@@ -268,7 +286,7 @@ fn build_rows(segs: &[(usize, &Segment)], left: SocketAddr, absolute: bool) -> V
         rows.push(Row {
             t_us: s.captured_us,
             rightward,
-            label: label(s, absolute),
+            label: label(s, absolute, lang),
             tone: tone(s),
             seg: idx,
             count: 1,
@@ -292,7 +310,7 @@ fn tone(s: &Segment) -> Tone {
 
 /// An arrow's label: `SYN seq=0`, `SYN,ACK seq=0 ack=1`, `PSH,ACK seq=1
 /// ack=1 len=6 "hello\n"`, `UDP len=5 "ping"`, `ICMP port unreachable`.
-pub fn label(s: &Segment, absolute: bool) -> String {
+pub fn label(s: &Segment, absolute: bool, lang: Lang) -> String {
     let mut out = match (&s.tcp, &s.icmp) {
         (Some(t), _) => {
             let (seq, ack) = if absolute {
@@ -329,13 +347,19 @@ pub fn label(s: &Segment, absolute: bool) -> String {
         out += &format!(" \"{}{more}\"", escape_display(shown));
     }
     if s.tcp.is_some_and(|t| t.retransmission) {
-        out += " (again)";
+        out += &tr!(lang, "wire.again");
     }
     out
 }
 
 /// Put each kernel state an end entered beside the last row before it.
-fn place_states(model: &LabModel, rows: &mut [Row], left: SocketAddr, right: SocketAddr) {
+fn place_states(
+    model: &LabModel,
+    rows: &mut [Row],
+    left: SocketAddr,
+    right: SocketAddr,
+    lang: Lang,
+) {
     if rows.is_empty() {
         return;
     }
@@ -366,7 +390,7 @@ fn place_states(model: &LabModel, rows: &mut [Row], left: SocketAddr, right: Soc
         let name = m
             .state
             .map(|s| s.name().to_string())
-            .unwrap_or_else(|| "gone".into());
+            .unwrap_or_else(|| tr!(lang, "ev.gone"));
         let k = usize::from(!side);
         if last[k].as_ref() == Some(&name) {
             continue;
@@ -394,18 +418,24 @@ fn group(n: u64) -> String {
     out
 }
 
-fn human_bytes(n: u64) -> String {
+fn human_bytes(n: u64, lang: Lang) -> String {
     match n {
         n if n >= 1 << 30 => format!("{:.1} GB", n as f64 / 1e9),
         n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / 1e6),
         n if n >= 10_000 => format!("{:.1} kB", n as f64 / 1e3),
-        n => format!("{n} bytes"),
+        n => tr!(lang, "wire.bytes", n = n),
     }
 }
 
 /// The header of one segment, field by field (`h` in the Wire pane); its
 /// time counts from `t0_us`, the start of this lab.
-pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd, t0_us: u64) -> Vec<String> {
+pub fn header_lines(
+    s: &Segment,
+    left: &LadderEnd,
+    right: &LadderEnd,
+    t0_us: u64,
+    lang: Lang,
+) -> Vec<String> {
     let who = |a: SocketAddr| {
         let name = if a == left.addr {
             left.name.clone()
@@ -432,14 +462,16 @@ pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd, t0_us: u64
     )];
     if let Some(t) = &s.tcp {
         let ack = match t.ack {
-            Some(a) => format!("ack {a} (absolute {})", t.abs_ack),
-            None => "no ack (ACK flag off)".into(),
+            Some(a) => tr!(lang, "wire.h_ack", ack = a, abs = t.abs_ack),
+            None => tr!(lang, "wire.h_no_ack"),
         };
-        out.push(format!(
-            "flags {}   seq {} (absolute {})   {ack}",
-            t.flags.label(),
-            t.seq,
-            t.abs_seq
+        out.push(tr!(
+            lang,
+            "wire.h_flags",
+            flags = t.flags.label(),
+            seq = t.seq,
+            abs = t.abs_seq,
+            ack = ack
         ));
         let o = &t.options;
         let mut opts = Vec::new();
@@ -455,19 +487,20 @@ pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd, t0_us: u64
         if let Some((v, e)) = o.timestamps {
             opts.push(format!("timestamps {v}/{e}"));
         }
-        out.push(format!(
-            "window {} (as sent, before scaling)   payload {} bytes   options: {}{}",
-            t.window,
-            s.len,
-            if opts.is_empty() {
-                "none".to_string()
+        out.push(tr!(
+            lang,
+            "wire.h_window",
+            window = t.window,
+            len = s.len,
+            options = if opts.is_empty() {
+                tr!(lang, "wire.h_no_options")
             } else {
                 opts.join(", ")
             },
-            if t.retransmission {
-                "   retransmission: this range was seen before"
+            again = if t.retransmission {
+                tr!(lang, "wire.h_retransmission")
             } else {
-                ""
+                String::new()
             }
         ));
     } else if let Some(i) = &s.icmp {
@@ -479,10 +512,14 @@ pub fn header_lines(s: &Segment, left: &LadderEnd, right: &LadderEnd, t0_us: u64
             s.label()
         ));
     } else {
-        out.push(format!("payload {} bytes", s.len));
+        out.push(tr!(lang, "wire.h_payload_len", len = s.len));
     }
     if !s.preview.is_empty() {
-        out.push(format!("payload: \"{}\"", escape_display(&s.preview)));
+        out.push(tr!(
+            lang,
+            "wire.h_payload",
+            text = escape_display(&s.preview)
+        ));
     }
     out
 }
@@ -496,7 +533,7 @@ mod tests {
         assert_eq!(group(1532), "1 532");
         assert_eq!(group(999), "999");
         assert_eq!(group(1_000_000), "1 000 000");
-        assert_eq!(human_bytes(2_100_000), "2.1 MB");
-        assert_eq!(human_bytes(12), "12 bytes");
+        assert_eq!(human_bytes(2_100_000, Lang::En), "2.1 MB");
+        assert_eq!(human_bytes(12, Lang::En), "12 bytes");
     }
 }

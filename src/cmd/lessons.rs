@@ -54,7 +54,7 @@ pub fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
         warn(&format!("socklab: no lessons could be loaded from {place}"));
         return Ok(ExitCode::from(1));
     }
-    let (progress, warning) = ProgressStore::from_env().load();
+    let (progress, warning) = ProgressStore::from_env().load_in(lang);
     if let Some(w) = warning {
         warn(&format!("socklab: {w}"));
     }

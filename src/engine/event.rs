@@ -37,8 +37,10 @@ pub enum PeerNote {
         kind: String,
         addr: String,
     },
+    /// It stopped: asked to (`peer.reason_stopped`), or Python's line of
+    /// the error it could not go on after.
     Stopped {
-        reason: String,
+        reason: Note,
     },
     /// A line or message the peer received and understood (`LED ON`).
     Got {
@@ -60,9 +62,16 @@ pub enum PeerNote {
         #[serde(skip_serializing_if = "Note::is_empty")]
         explain: Note,
     },
-    /// The peer cannot go on for now (the lab's socket limit); it waits.
+    /// The peer cannot accept for now (the lab's socket limit): Python's
+    /// line of the error, and what it means; connections wait meanwhile.
     Paused {
-        reason: String,
+        message: String,
+        #[serde(skip_serializing_if = "Note::is_empty")]
+        explain: Note,
+    },
+    /// What the peer does, in the lab's words (`closing without reading`).
+    Remark {
+        note: Note,
     },
     /// It goes on after a pause.
     Resumed,
@@ -169,9 +178,10 @@ pub enum EventKind {
         peer: String,
         note: PeerNote,
     },
-    /// The lab itself has something to say (limits, loopback refusals, reset).
+    /// The lab itself has something to say (limits, loopback refusals,
+    /// reset), as a catalogue key and values.
     Notice {
-        text: String,
+        note: Note,
     },
     /// A segment (or datagram, or ICMP error) of a lab connection, captured
     /// on loopback. JSON: `{"event": "segment", "n": .., "from": .., ...}`.
@@ -220,11 +230,12 @@ pub enum ProgramNote {
     /// Bytes it wrote to its standard output or error (not escaped: the
     /// reader escapes them for the screen).
     Output { stream: Stream, text: String },
-    /// The process is gone: `code` if it exited, `signal` if a signal killed it.
+    /// The process is gone: `code` if it exited, `signal` if a signal
+    /// killed it; `how` says which (`prog.exit_status`, `prog.killed_by`).
     Exited {
         code: Option<i32>,
         signal: Option<i32>,
-        text: String,
+        how: Note,
     },
 }
 

@@ -189,9 +189,9 @@ impl Engine {
         self.shared.reset();
     }
 
-    /// Put a notice in the event log.
-    pub fn notice(&self, text: impl Into<String>) {
-        self.shared.emit(EventKind::Notice { text: text.into() });
+    /// Put a notice in the event log (a catalogue key and values).
+    pub fn notice(&self, note: Note) {
+        self.shared.emit(EventKind::Notice { note });
     }
 
     /// Ask for a kernel observation now (also done after every call).

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::capture::{CaptureStatus, Segment};
+use super::error::Note;
 use super::event::{Event, EventKind, FourTuple, PeerNote, ProgramNote};
 use super::types::*;
 
@@ -178,7 +179,7 @@ pub struct ProgramRow {
     pub parent: Option<u32>,
     pub started_us: u64,
     /// How it ended (`exited with status 0`), once it has.
-    pub exited: Option<String>,
+    pub exited: Option<Note>,
     pub code: Option<i32>,
     pub signal: Option<i32>,
     /// Stopped before a call (step mode): the call's text.
@@ -481,9 +482,9 @@ impl LabModel {
                 }
             }
             ProgramNote::Output { .. } => {}
-            ProgramNote::Exited { code, signal, text } => {
+            ProgramNote::Exited { code, signal, how } => {
                 if let Some(p) = self.programs.get_mut(&pid) {
-                    p.exited = Some(text.clone());
+                    p.exited = Some(how.clone());
                     p.code = *code;
                     p.signal = *signal;
                     p.held = None;

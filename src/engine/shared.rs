@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
 use super::EngineConfig;
-use super::error::CallError;
+use super::error::{CallError, Note};
 use super::event::{Event, EventKind};
 use super::sock::SockEntry;
 use super::types::*;
@@ -296,11 +296,11 @@ impl Shared {
     }
 
     pub fn stop_peer(self: &Arc<Self>, name: &str) -> bool {
-        self.stop_peer_because(name, "stopped")
+        self.stop_peer_because(name, Note::new("peer.reason_stopped"))
     }
 
     /// Stop a peer, saying why (`stopped` when asked to).
-    pub fn stop_peer_because(self: &Arc<Self>, name: &str, reason: &str) -> bool {
+    pub fn stop_peer_because(self: &Arc<Self>, name: &str, reason: Note) -> bool {
         let Some(handle) = lock(&self.peers).remove(name) else {
             return false;
         };
@@ -315,9 +315,7 @@ impl Shared {
         }
         self.emit(EventKind::Peer {
             peer: name.to_string(),
-            note: super::event::PeerNote::Stopped {
-                reason: reason.to_string(),
-            },
+            note: super::event::PeerNote::Stopped { reason },
         });
         true
     }
@@ -372,7 +370,7 @@ impl Shared {
             Ordering::Relaxed,
         );
         self.emit(EventKind::Notice {
-            text: "lab reset: every socket closed, every peer stopped".to_string(),
+            note: Note::new("lab.reset"),
         });
     }
 

@@ -3,6 +3,8 @@
 //! Nothing a peer sends may reach the terminal raw: every control byte, escape
 //! sequence and invalid UTF-8 byte is written as an escape.
 
+use super::error::Note;
+
 /// Bytes as the body of a Python bytes literal (ASCII only): `hello\n`, `\x1b[2J`.
 /// Quotes are not escaped; see [`py_bytes_repr`] for a full literal.
 pub fn escape_bytes(data: &[u8]) -> String {
@@ -143,8 +145,9 @@ pub fn sanitize(text: &str) -> String {
 
 /// Decode the escapes a student types in the send pane and peer options:
 /// `\n \r \t \0 \xNN \\`. Anything else after a backslash is an error,
-/// so a typo never sends bytes the student did not mean.
-pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
+/// so a typo never sends bytes the student did not mean. The error is a
+/// `lab.peer_escape_*` note; the caller adds the peer's name (`peer`).
+pub fn unescape(text: &str) -> Result<Vec<u8>, Note> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -164,20 +167,16 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
                 match (hex.len(), u8::from_str_radix(&hex, 16)) {
                     (2, Ok(b)) => out.push(b),
                     _ => {
-                        return Err(format!(
-                            "bad escape at column {}: \\x needs two hex digits (\\x00 to \\xff)",
-                            i + 1
-                        ));
+                        return Err(Note::new("lab.peer_escape_x").with("col", i + 1));
                     }
                 }
             }
             Some((_, other)) => {
-                return Err(format!(
-                    "bad escape \\{other} at column {}: use \\n \\r \\t \\0 \\xNN or \\\\",
-                    i + 1
-                ));
+                return Err(Note::new("lab.peer_escape_bad")
+                    .with("c", other)
+                    .with("col", i + 1));
             }
-            None => return Err(format!("a lone \\ at column {} ends the text", i + 1)),
+            None => return Err(Note::new("lab.peer_escape_lone").with("col", i + 1)),
         }
     }
     Ok(out)
@@ -212,9 +211,13 @@ mod tests {
     fn unescape_decodes_and_rejects() {
         assert_eq!(unescape("a\\n\\r\\t\\0\\x41\\\\").unwrap(), b"a\n\r\t\0A\\");
         assert_eq!(unescape("안녕").unwrap(), "안녕".as_bytes());
-        assert!(unescape("\\q").unwrap_err().contains("bad escape \\q"));
-        assert!(unescape("\\x4").unwrap_err().contains("two hex digits"));
-        assert!(unescape("x\\").unwrap_err().contains("lone"));
+        let e = unescape("\\q").unwrap_err();
+        assert_eq!(
+            (e.key, e.arg("c"), e.arg("col")),
+            ("lab.peer_escape_bad", Some("q"), Some("1"))
+        );
+        assert_eq!(unescape("\\x4").unwrap_err().key, "lab.peer_escape_x");
+        assert_eq!(unescape("x\\").unwrap_err().key, "lab.peer_escape_lone");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod c;
 
 use crate::session::Session;
+use crate::settings::Lang as UiLang;
 
 /// The formats `:export` writes, as the student types them.
 /// (`pcap` — the captured wire — is to come from the capture module; it
@@ -46,45 +47,53 @@ pub fn lines(session: &Session, lang: Lang) -> Vec<String> {
     }
 }
 
-/// The text of a format's file, or why it cannot be written.
-fn render(session: &Session, format: &str) -> Result<String, String> {
+/// The text of a format's file, or why it cannot be written (in `ui`).
+fn render(session: &Session, format: &str, ui: UiLang) -> Result<String, String> {
     let lang = match format {
         "py" | "python" => Lang::Python,
         "c" => Lang::C,
         other => {
-            let hint = crate::lang::error::did_you_mean(other, FORMATS.iter().copied())
-                .map(|m| format!(" — did you mean {m}?"))
-                .unwrap_or_default();
-            return Err(format!(
-                "socklab cannot export '{other}'{hint} (it writes: {})",
-                FORMATS.join(", ")
-            ));
+            let other = crate::engine::text::sanitize(other);
+            let formats = FORMATS.join(", ");
+            return Err(
+                match crate::lang::error::did_you_mean(&other, FORMATS.iter().copied()) {
+                    Some(near) => tr!(
+                        ui,
+                        "export.code_unknown_near",
+                        format = &other,
+                        near = near,
+                        formats = formats
+                    ),
+                    None => tr!(
+                        ui,
+                        "export.code_unknown",
+                        format = &other,
+                        formats = formats
+                    ),
+                },
+            );
         }
     };
     Ok(lines(session, lang).join("\n") + "\n")
 }
 
-/// `:export FORMAT FILE`: write the file, say what was written.
-pub fn command(session: &Session, args: &str) -> Result<String, String> {
-    let usage = || {
-        format!(
-            "usage: :export FORMAT FILE (FORMAT: {})",
-            FORMATS.join(", ")
-        )
-    };
+/// `:export FORMAT FILE`: write the file, say what was written (in `ui`).
+pub fn command(session: &Session, args: &str, ui: UiLang) -> Result<String, String> {
+    let formats = FORMATS.join(", ");
     let mut words = args.split_whitespace();
     let (Some(format), Some(file)) = (words.next(), words.next()) else {
-        return Err(usage());
+        return Err(tr!(ui, "export.code_usage", formats = formats));
     };
     if words.next().is_some() {
-        return Err(format!("{} — one file name, without spaces", usage()));
+        return Err(tr!(ui, "export.code_spaces", formats = formats));
     }
-    let text = render(session, format)?;
-    std::fs::write(file, &text).map_err(|e| format!("could not write {file}: {e}"))?;
+    let text = render(session, format, ui)?;
+    let shown = crate::engine::text::sanitize(file);
+    std::fs::write(file, &text).map_err(|e| tr!(ui, "export.failed", file = &shown, error = e))?;
     let n = text.lines().count();
-    let run = match format {
-        "c" => format!(" — build it with: cc -Wall -o prog {file}"),
-        _ => format!(" — run it with: python3 {file}"),
+    let key = match format {
+        "c" => "export.wrote_c",
+        _ => "export.wrote_py",
     };
-    Ok(format!("wrote {n} lines to {file}{run}"))
+    Ok(tr!(ui, key, n = n, file = shown))
 }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::ast::BinOp;
 use super::error::LangError;
 use super::value::Value;
+use crate::engine::Note;
 
 /// Largest bytes or str value the lab builds (64 MiB).
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -16,19 +17,21 @@ pub const MAX_NEST: usize = 100;
 
 /// The error for a list or tuple of `n` values, before it is built.
 pub fn too_many(n: u128) -> LangError {
-    LangError::new(
+    LangError::noted(
         "MemoryError",
-        format!(
-            "a list or tuple of {n} values (counting those inside) would be over socklab's limit of {MAX_ITEMS}"
-        ),
+        Note::new("lang.too_many_items")
+            .with("n", n)
+            .with("max", MAX_ITEMS),
     )
 }
 
 /// The error for lists or tuples nested `depth` deep.
 pub fn too_deep(depth: usize) -> LangError {
-    LangError::new(
+    LangError::noted(
         "RecursionError",
-        format!("lists and tuples would nest {depth} deep, over socklab's limit of {MAX_NEST}"),
+        Note::new("lang.too_deep")
+            .with("depth", depth)
+            .with("max", MAX_NEST),
     )
 }
 
@@ -37,18 +40,18 @@ fn nodes_of(items: &[Value]) -> u128 {
     1 + items.iter().map(|v| v.nodes() as u128).sum::<u128>()
 }
 
-fn too_big(len: u128, what: &str) -> LangError {
-    LangError::new(
+/// `ty` is the value's type: `bytes` or `str`.
+fn too_big(len: u128, ty: &str) -> LangError {
+    LangError::noted(
         "MemoryError",
-        format!("a {what} of {len} would be over socklab's limit of 64 MiB (67108864)"),
+        Note::new("lang.value_too_big")
+            .with("type", ty)
+            .with("len", len),
     )
 }
 
 fn overflow() -> LangError {
-    LangError::new(
-        "OverflowError",
-        "integer result too large — socklab ints are 64-bit",
-    )
+    LangError::noted("OverflowError", Note::new("lang.int_result_too_big"))
 }
 
 fn int_of(v: &Value) -> Option<i64> {
@@ -171,7 +174,7 @@ fn concat(a: &Value, b: &Value) -> Result<Value, LangError> {
         (Value::Bytes(x), Value::Bytes(y)) => {
             let n = x.len() + y.len();
             if n > MAX_BYTES {
-                return Err(too_big(n as u128, "bytes value"));
+                return Err(too_big(n as u128, "bytes"));
             }
             let mut v = Vec::with_capacity(n);
             v.extend_from_slice(x);
@@ -180,7 +183,7 @@ fn concat(a: &Value, b: &Value) -> Result<Value, LangError> {
         }
         (Value::Str(x), Value::Str(y)) => {
             if x.len() + y.len() > MAX_BYTES {
-                return Err(too_big((x.len() + y.len()) as u128, "str value"));
+                return Err(too_big((x.len() + y.len()) as u128, "str"));
             }
             Ok(Value::Str(format!("{x}{y}")))
         }
@@ -196,15 +199,14 @@ fn concat(a: &Value, b: &Value) -> Result<Value, LangError> {
                 Value::List(v)
             })
         }
-        (Value::Bytes(_), other) => Err(LangError::type_error(format!(
-            "can't concat {} to bytes{}",
-            other.type_name(),
-            if matches!(other, Value::Str(_)) {
-                " — write b'…' or use .encode()"
+        (Value::Bytes(_), other) => {
+            let e = LangError::type_error(format!("can't concat {} to bytes", other.type_name()));
+            Err(if matches!(other, Value::Str(_)) {
+                e.explained(Note::new("lang.hint_bytes_literal"))
             } else {
-                ""
-            }
-        ))),
+                e
+            })
+        }
         (Value::Str(_) | Value::Tuple(_) | Value::List(_), other) => {
             Err(LangError::type_error(format!(
                 "can only concatenate {} (not \"{}\") to {}",
@@ -223,14 +225,14 @@ fn repeat(seq: &Value, n: i64) -> Result<Value, LangError> {
         Value::Bytes(b) => {
             let total = (b.len() as u128) * (n as u128);
             if total > MAX_BYTES as u128 {
-                return Err(too_big(total, "bytes value"));
+                return Err(too_big(total, "bytes"));
             }
             Ok(Value::Bytes(Bytes::from(b.repeat(n))))
         }
         Value::Str(s) => {
             let total = (s.len() as u128) * (n as u128);
             if total > MAX_BYTES as u128 {
-                return Err(too_big(total, "str value"));
+                return Err(too_big(total, "str"));
             }
             Ok(Value::Str(s.repeat(n)))
         }

@@ -102,9 +102,10 @@ pub fn c_int_arg(v: &Value) -> Result<i64, LangError> {
 pub fn bytes_arg(v: &Value) -> Result<Bytes, LangError> {
     match v {
         Value::Bytes(b) => Ok(b.clone()),
-        Value::Str(_) => Err(LangError::type_error(
-            "a bytes-like object is required, not 'str' — write b'…' or use .encode()",
-        )),
+        Value::Str(_) => Err(
+            LangError::type_error("a bytes-like object is required, not 'str'")
+                .explained(crate::engine::Note::new("lang.hint_bytes_literal")),
+        ),
         other => Err(LangError::type_error(format!(
             "a bytes-like object is required, not '{}'",
             other.type_name()

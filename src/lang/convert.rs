@@ -8,9 +8,10 @@ use super::calls::{Kwargs, arity, params};
 use super::error::LangError;
 use super::textmeth::{bytes_method, str_method};
 use super::value::{SockRepr, Value};
+use crate::engine::Note;
 
 fn memory() -> LangError {
-    LangError::new("MemoryError", "over socklab's limit of 64 MiB")
+    LangError::noted("MemoryError", Note::new("lang.over_64mib"))
 }
 
 pub fn convert(f: &str, a: &[Value], kw: &Kwargs, sock: SockRepr) -> Result<Value, LangError> {
@@ -76,9 +77,10 @@ pub fn convert(f: &str, a: &[Value], kw: &Kwargs, sock: SockRepr) -> Result<Valu
                         .collect();
                     str_method(s, "encode", &[], &k)
                 }
-                (Some(Value::Str(_)), false) => Err(LangError::type_error(
-                    "string argument without an encoding — write bytes(text, 'utf-8') or text.encode()",
-                )),
+                (Some(Value::Str(_)), false) => {
+                    Err(LangError::type_error("string argument without an encoding")
+                        .explained(Note::new("lang.hint_encoding")))
+                }
                 (Some(_), true) => Err(LangError::type_error("encoding without a string argument")),
                 (Some(Value::Int(n)), false) => {
                     if *n < 0 {
@@ -124,11 +126,9 @@ pub fn convert(f: &str, a: &[Value], kw: &Kwargs, sock: SockRepr) -> Result<Valu
 fn guard_size(v: &Value) -> Result<(), LangError> {
     let bound = v.repr_bound();
     if bound > MAX_BYTES as u128 {
-        return Err(LangError::new(
+        return Err(LangError::noted(
             "MemoryError",
-            format!(
-                "its text could be {bound} bytes, over socklab's limit of 64 MiB (67108864) for a str"
-            ),
+            Note::new("lang.repr_too_big").with("bound", bound),
         ));
     }
     Ok(())
@@ -145,9 +145,9 @@ fn int_of(v: &Value, base: Option<u32>, sock: SockRepr) -> Result<Value, LangErr
                 ));
             }
             if f.is_infinite() || f.abs() >= 9.2e18 {
-                return Err(LangError::new(
+                return Err(LangError::noted(
                     "OverflowError",
-                    "cannot convert float infinity or a huge float to a 64-bit int",
+                    Note::new("lang.float_too_big"),
                 ));
             }
             return Ok(Value::Int(f.trunc() as i64));
@@ -207,10 +207,7 @@ fn int_of(v: &Value, base: Option<u32>, sock: SockRepr) -> Result<Value, LangErr
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
     let n = i64::from_str_radix(&clean, base).map_err(|e| match e.kind() {
         std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
-            LangError::new(
-                "OverflowError",
-                "integer too large — socklab ints are 64-bit",
-            )
+            LangError::noted("OverflowError", Note::new("lang.int_too_big"))
         }
         _ => bad(),
     })?;

@@ -19,9 +19,34 @@ pub struct LangError {
     pub span: Option<(usize, usize)>,
     /// The line the span refers to.
     pub source: Option<String>,
-    /// socklab's own explanation as a catalogue key, worded in the student's
-    /// language by [`LangError::in_lang`] (`message` holds it in English).
-    pub note: Option<Box<Note>>,
+    /// socklab's own words as a catalogue key, worded in the student's
+    /// language by [`LangError::in_lang`] (`message` holds them in English).
+    pub note: Option<Box<Noted>>,
+}
+
+/// socklab's own words in an error: the whole message, or an explanation
+/// after Python's own message (`No module named 'os' — socklab has only …`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Noted {
+    /// What CPython itself would print ("" when socklab words it all).
+    pub python: String,
+    /// socklab's words, one after another (`… in bytes literal`).
+    pub notes: Vec<Note>,
+}
+
+impl Noted {
+    fn words(&self, lang: Lang) -> String {
+        let said: String = self
+            .notes
+            .iter()
+            .map(|n| crate::i18n::note(lang, n))
+            .collect();
+        match (self.python.is_empty(), said.is_empty()) {
+            (true, _) => said,
+            (false, true) => self.python.clone(),
+            (false, false) => format!("{} — {said}", self.python),
+        }
+    }
 }
 
 /// Longest stretch of the source line shown above a caret.
@@ -57,16 +82,43 @@ impl LangError {
 
     /// socklab's own refusal, worded from the catalogue (`lang.*` keys).
     pub fn lab_note(note: Note) -> LangError {
-        let mut e = LangError::lab(crate::i18n::note(Lang::En, &note));
-        e.note = Some(Box::new(note));
-        e
+        LangError::noted("LabError", note)
     }
 
-    /// The error with socklab's own explanation in `lang` (Python's own
+    /// A Python exception whose message is socklab's own, worded from the
+    /// catalogue: `SyntaxError: 'class' is not supported in socklab — …`.
+    pub fn noted(exc: &str, note: Note) -> LangError {
+        LangError::new(exc, "").explained(note)
+    }
+
+    /// [`LangError::noted`] for a `SyntaxError` at a span.
+    pub fn syntax_note(note: Note, start: usize, end: usize) -> LangError {
+        LangError::noted("SyntaxError", note).at(start, end)
+    }
+
+    /// Python's own message followed by socklab's explanation, worded from
+    /// the catalogue: `No module named 'os' — socklab has only socket and select`.
+    pub fn explained(mut self, note: Note) -> LangError {
+        let mut noted = match self.note.take() {
+            Some(n) => *n,
+            None => Noted {
+                python: std::mem::take(&mut self.message),
+                notes: Vec::new(),
+            },
+        };
+        if !note.is_empty() {
+            noted.notes.push(note);
+        }
+        self.message = noted.words(Lang::En);
+        self.note = Some(Box::new(noted));
+        self
+    }
+
+    /// The error with socklab's own words in `lang` (Python's own
     /// messages stay as CPython prints them).
     pub fn in_lang(mut self, lang: Lang) -> LangError {
         if let Some(n) = &self.note {
-            self.message = crate::i18n::note(lang, n);
+            self.message = n.words(lang);
         }
         self
     }
@@ -229,6 +281,29 @@ mod tests {
         let lines: Vec<&str> = r.lines().collect();
         let caret = lines[2].find('^').unwrap();
         assert_eq!(lines[1].chars().nth(caret), Some('$'));
+    }
+
+    #[test]
+    fn socklabs_words_follow_the_language_and_pythons_stay() {
+        let e = LangError::new("ModuleNotFoundError", "No module named 'os'")
+            .explained(Note::new("lang.only_socket_select"));
+        let en = "ModuleNotFoundError: No module named 'os' — socklab has only socket and select";
+        assert_eq!(e.headline(), en);
+        let ko = e.clone().in_lang(Lang::Ko).headline();
+        let head = "ModuleNotFoundError: No module named 'os' — ";
+        assert!(ko.starts_with(head), "{ko}");
+        assert!(ko[head.len()..].contains("socket"), "{ko}");
+        assert_ne!(ko, en);
+        assert_eq!(e.in_lang(Lang::Ko).in_lang(Lang::En).headline(), en);
+        // Several notes follow one another (an escape, then where it is).
+        let e = LangError::syntax_note(Note::new("lang.esc_octal"), 0, 2)
+            .explained(Note::new("lang.in_bytes_literal"));
+        assert!(
+            e.message.ends_with("or \\xNN in bytes literal"),
+            "{}",
+            e.message
+        );
+        assert!(e.in_lang(Lang::Ko).headline().starts_with("SyntaxError: "));
     }
 
     #[test]

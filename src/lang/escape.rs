@@ -4,6 +4,8 @@
 //! or an incomplete one (`\x4`) is an error instead of being kept as typed,
 //! because a student who writes `b"\q"` almost certainly meant something else.
 
+use crate::engine::Note;
+
 /// What kind of text the escapes sit in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -14,12 +16,20 @@ pub enum Mode {
 }
 
 /// A bad escape: where it starts (in chars from the start of the body), how
-/// many chars it spans, and what is wrong.
+/// many chars it spans, and what is wrong (a `lang.esc_*` catalogue key).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscapeError {
     pub offset: usize,
     pub len: usize,
-    pub message: String,
+    pub note: Note,
+}
+
+impl EscapeError {
+    /// What is wrong, in English (the layers above word `note` in the
+    /// student's language).
+    pub fn message(&self) -> String {
+        crate::i18n::note(crate::settings::Lang::En, &self.note)
+    }
 }
 
 /// The escapes socklab understands, for error messages.
@@ -33,16 +43,13 @@ enum Piece {
 /// Read one escape; `chars[i]` is the char after the backslash.
 /// Returns the piece and how many chars after the backslash it used.
 fn escape_at(chars: &[char], i: usize, allow_unicode: bool) -> Result<(Piece, usize), EscapeError> {
-    let bad = |len: usize, message: String| EscapeError {
+    let bad = |len: usize, note: Note| EscapeError {
         offset: i - 1,
         len: len + 1,
-        message,
+        note,
     };
     let Some(&c) = chars.get(i) else {
-        return Err(bad(
-            0,
-            "a lone backslash at the end — write \\\\ for a backslash".into(),
-        ));
+        return Err(bad(0, Note::new("lang.esc_lone_backslash")));
     };
     let simple = match c {
         'n' => Some(b'\n'),
@@ -61,10 +68,7 @@ fn escape_at(chars: &[char], i: usize, allow_unicode: bool) -> Result<(Piece, us
             // Python reads `\012` as octal; socklab only has `\0`, so a digit
             // right after it would silently mean something surprising.
             if chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
-                return Err(bad(
-                    2,
-                    "\\0 followed by a digit is octal in Python — write \\x00 and then the digit, or \\xNN".into(),
-                ));
+                return Err(bad(2, Note::new("lang.esc_octal")));
             }
             Ok((Piece::Byte(0), 1))
         }
@@ -77,10 +81,7 @@ fn escape_at(chars: &[char], i: usize, allow_unicode: bool) -> Result<(Piece, us
                 let n = hex.chars().take_while(|h| h.is_ascii_hexdigit()).count();
                 Err(bad(
                     1 + n,
-                    format!(
-                        "truncated \\x{} escape — \\x needs exactly two hex digits, like \\x0a",
-                        &hex[..n]
-                    ),
+                    Note::new("lang.esc_truncated_x").with("hex", &hex[..n]),
                 ))
             }
         }
@@ -96,18 +97,17 @@ fn escape_at(chars: &[char], i: usize, allow_unicode: bool) -> Result<(Piece, us
                 Some(ch) => Ok((Piece::Char(ch), 1 + want)),
                 None => Err(bad(
                     1 + hex.chars().take_while(|h| h.is_ascii_hexdigit()).count(),
-                    format!(
-                        "bad \\{c} escape — it needs exactly {want} hex digits of a valid character"
-                    ),
+                    Note::new("lang.esc_bad_unicode")
+                        .with("c", c)
+                        .with("want", want),
                 )),
             }
         }
         other => Err(bad(
             1,
-            format!(
-                "invalid escape sequence '\\{}' (socklab knows {KNOWN})",
-                crate::engine::text::sanitize(&other.to_string())
-            ),
+            Note::new("lang.esc_unknown")
+                .with("c", crate::engine::text::sanitize(&other.to_string()))
+                .with("known", KNOWN),
         )),
     }
 }
@@ -134,9 +134,7 @@ pub fn decode_bytes(body: &str, mode: Mode) -> Result<Vec<u8>, EscapeError> {
             return Err(EscapeError {
                 offset: i,
                 len: 1,
-                message: format!(
-                    "bytes can only contain ASCII literal characters, not '{c}' — use '…'.encode() for text"
-                ),
+                note: Note::new("lang.esc_not_ascii").with("c", c),
             });
         }
         i += 1;
@@ -192,7 +190,7 @@ mod tests {
         );
         let e = decode_bytes("안녕", Mode::Bytes).unwrap_err();
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("ASCII"), "{}", e.message);
+        assert!(e.message().contains("ASCII"), "{}", e.message());
     }
 
     #[test]
@@ -200,12 +198,12 @@ mod tests {
         let e = decode_bytes(r"ab\x4", Mode::Bytes).unwrap_err();
         assert_eq!((e.offset, e.len), (2, 3));
         assert_eq!(
-            e.message,
+            e.message(),
             "truncated \\x4 escape — \\x needs exactly two hex digits, like \\x0a"
         );
         let e = decode_bytes(r"\q", Mode::Text).unwrap_err();
         assert_eq!(
-            e.message,
+            e.message(),
             r#"invalid escape sequence '\q' (socklab knows \n \r \t \0 \xNN \\ \' \")"#
         );
         assert_eq!((e.offset, e.len), (0, 2));

@@ -202,10 +202,9 @@ impl Interp {
     ) -> Result<Done, LangError> {
         match self.resume(stmt, frozen, &[ret], world)? {
             Step::Done(d) => Ok(d),
-            Step::Call(op) => Err(LangError::lab(format!(
-                "{}() did not run: this line makes another socket call",
-                op.method()
-            ))),
+            Step::Call(op) => Err(LangError::lab_note(
+                Note::new("lang.second_call").with("call", op.method()),
+            )),
         }
     }
 
@@ -213,10 +212,9 @@ impl Interp {
     pub fn eval_pure(&mut self, stmt: &Stmt, world: &dyn World) -> Result<Done, LangError> {
         match self.start(stmt, world)? {
             Step::Done(d) => Ok(d),
-            Step::Call(op) => Err(LangError::lab(format!(
-                "{}() is a socket call",
-                op.method()
-            ))),
+            Step::Call(op) => Err(LangError::lab_note(
+                Note::new("lang.is_socket_call").with("call", op.method()),
+            )),
         }
     }
 
@@ -286,11 +284,9 @@ impl Interp {
             .sum();
         let total = others + bound.iter().map(|(_, v)| held(v)).sum::<usize>();
         if total > MAX_HELD {
-            return Err(LangError::new(
+            return Err(LangError::noted(
                 "MemoryError",
-                format!(
-                    "your variables would hold {total} bytes, over socklab's limit of 256 MiB — give a name you no longer need a small value (big = b'')"
-                ),
+                Note::new("lang.vars_too_big").with("total", total),
             )
             .into());
         }
@@ -304,11 +300,12 @@ impl Interp {
             let bytes = self.vars.keys().map(String::len).sum::<usize>()
                 + new_names.iter().map(|n| n.len()).sum::<usize>();
             if count > MAX_NAMES || bytes > MAX_NAME_BYTES {
-                return Err(LangError::new(
+                return Err(LangError::noted(
                     "MemoryError",
-                    format!(
-                        "your variable names would take {bytes} bytes in {count} names, over socklab's limit of {MAX_NAMES} names and 1 MiB — reuse a name you no longer need"
-                    ),
+                    Note::new("lang.too_many_names")
+                        .with("bytes", bytes)
+                        .with("count", count)
+                        .with("max", MAX_NAMES),
                 )
                 .into());
             }
@@ -373,12 +370,9 @@ impl Eval<'_> {
     fn charge(&mut self, v: Value) -> Result<Value, LangError> {
         self.spent = self.spent.saturating_add(v.cost());
         if self.spent > LINE_BUDGET {
-            return Err(LangError::new(
+            return Err(LangError::noted(
                 "MemoryError",
-                format!(
-                    "this line would build {} bytes of values, over socklab's limit of 256 MiB for one line",
-                    self.spent
-                ),
+                Note::new("lang.line_too_big").with("spent", self.spent),
             ));
         }
         Ok(v)

@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use super::error::LangError;
 use super::escape::{self, Mode};
+use crate::engine::Note;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
@@ -34,12 +35,11 @@ const OPS: &[&str] = &[
 
 pub fn tokenize(line: &str) -> Result<Vec<Token>, LangError> {
     if line.len() > MAX_LINE {
-        return Err(LangError::new(
+        return Err(LangError::noted(
             "SyntaxError",
-            format!(
-                "line too long ({} bytes; socklab reads at most {MAX_LINE}) — build big data with b\"x\" * 100000",
-                line.len()
-            ),
+            Note::new("lang.line_too_long")
+                .with("len", line.len())
+                .with("max", MAX_LINE),
         ));
     }
     let chars: Vec<char> = line.chars().collect();
@@ -87,8 +87,8 @@ impl Lexer<'_> {
             } else if c == '#' {
                 return Ok(());
             } else if c == '\\' {
-                return Err(LangError::syntax(
-                    "unexpected backslash — a line continues no further in socklab",
+                return Err(LangError::syntax_note(
+                    Note::new("lang.backslash"),
                     start,
                     start + 1,
                 ));
@@ -198,8 +198,8 @@ impl Lexer<'_> {
         }
         if self.peek(0).is_some_and(is_ident) || int_part.is_none() && !is_float {
             if matches!(self.peek(0), Some('j' | 'J')) {
-                return Err(LangError::syntax(
-                    "complex numbers are not supported in socklab",
+                return Err(LangError::syntax_note(
+                    Note::new("lang.no_complex"),
                     start,
                     self.i + 1,
                 ));
@@ -258,8 +258,8 @@ impl Lexer<'_> {
     /// A string or bytes literal; `self.i` is at the opening quote.
     fn string(&mut self, start: usize, prefix: &str) -> Result<(), LangError> {
         if prefix.contains('f') {
-            return Err(LangError::syntax(
-                "f-strings are not supported in socklab — join strings with +",
+            return Err(LangError::syntax_note(
+                Note::new("lang.no_fstring"),
                 start,
                 self.i + 1,
             ));
@@ -294,11 +294,10 @@ impl Lexer<'_> {
                     } else {
                         format!("\\u{:04x}", c as u32)
                     };
-                    return Err(LangError::syntax(
-                        format!(
-                            "invalid non-printable character U+{:04X} in a literal — write it as {esc}",
-                            c as u32
-                        ),
+                    return Err(LangError::syntax_note(
+                        Note::new("lang.unprintable_in_literal")
+                            .with("code", format!("{:04X}", c as u32))
+                            .with("esc", esc),
                         self.i,
                         self.i + 1,
                     ));
@@ -316,15 +315,16 @@ impl Lexer<'_> {
         self.i += qlen;
         let body: String = self.c[body_start..body_end].iter().collect();
         let at = |e: escape::EscapeError| {
-            LangError::syntax(
-                if is_bytes {
-                    format!("{} in bytes literal", e.message)
-                } else {
-                    e.message
-                },
+            let err = LangError::syntax_note(
+                e.note,
                 body_start + e.offset,
                 body_start + e.offset + e.len,
-            )
+            );
+            if is_bytes {
+                err.explained(Note::new("lang.in_bytes_literal"))
+            } else {
+                err
+            }
         };
         let tok = match (is_bytes, raw) {
             (true, false) => Tok::Bytes(Bytes::from(
@@ -356,11 +356,7 @@ fn is_prefix(word: &str) -> bool {
 }
 
 fn too_big(start: usize, end: usize) -> LangError {
-    LangError::new(
-        "OverflowError",
-        "integer literal too large — socklab ints are 64-bit (at most 9223372036854775807)",
-    )
-    .at(start, end)
+    LangError::noted("OverflowError", Note::new("lang.int_literal_too_big")).at(start, end)
 }
 
 #[cfg(test)]

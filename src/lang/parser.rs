@@ -3,6 +3,7 @@
 use super::ast::*;
 use super::error::LangError;
 use super::lexer::{Tok, Token, tokenize};
+use crate::engine::Note;
 
 /// Deepest nesting of brackets (and of unary signs) accepted.
 pub const MAX_DEPTH: usize = 32;
@@ -49,8 +50,8 @@ fn check_brackets(toks: &[Token]) -> Result<(), LangError> {
             "(" | "[" | "{" => {
                 stack.push(t);
                 if stack.len() > MAX_DEPTH {
-                    return Err(LangError::syntax(
-                        format!("too many nested parentheses (socklab allows {MAX_DEPTH})"),
+                    return Err(LangError::syntax_note(
+                        Note::new("lang.nested_parens").with("max", MAX_DEPTH),
                         t.start,
                         t.end,
                     ));
@@ -149,14 +150,14 @@ impl Parser {
         let Some(t) = self.peek() else {
             return LangError::syntax("invalid syntax", self.eol, self.eol + 1);
         };
-        let msg = match &t.tok {
-            Tok::Op("**") => "the ** operator is not supported in socklab".to_string(),
-            Tok::Op("{") => "dicts and sets are not supported in socklab".to_string(),
-            Tok::Op(";") => "one statement per line: socklab does not take ';'".to_string(),
-            Tok::Name(n) if KEYWORDS.contains(&n.as_str()) => keyword_msg(n),
-            _ => "invalid syntax".to_string(),
+        let note = match &t.tok {
+            Tok::Op("**") => Note::new("lang.no_power"),
+            Tok::Op("{") => Note::new("lang.no_dicts"),
+            Tok::Op(";") => Note::new("lang.no_semicolon"),
+            Tok::Name(n) if KEYWORDS.contains(&n.as_str()) => keyword_note(n),
+            _ => return LangError::syntax("invalid syntax", t.start, t.end),
         };
-        LangError::syntax(msg, t.start, t.end)
+        LangError::syntax_note(note, t.start, t.end)
     }
 
     fn expect_op(&mut self, op: &str) -> Result<(), LangError> {
@@ -193,8 +194,8 @@ impl Parser {
             let target = to_target(&lhs)?;
             let value = self.expr_list()?;
             if let Some(t) = self.peek().filter(|_| self.is_op("=")) {
-                return Err(LangError::syntax(
-                    "chained assignment (a = b = …) is not supported in socklab",
+                return Err(LangError::syntax_note(
+                    Note::new("lang.no_chained_assign"),
                     t.start,
                     t.end,
                 ));
@@ -203,8 +204,8 @@ impl Parser {
         } else if let Some(op) = self.aug_op() {
             let at = self.toks[self.pos - 1].clone();
             let ExprKind::Name(_) = &lhs.kind else {
-                return Err(LangError::syntax(
-                    "'augmented assignment' works on a plain name in socklab, like data += chunk",
+                return Err(LangError::syntax_note(
+                    Note::new("lang.aug_assign_name"),
                     at.start,
                     at.end,
                 ));
@@ -270,8 +271,9 @@ impl Parser {
             if m != "socket" && m != "select" {
                 return Err(LangError::new(
                     "ModuleNotFoundError",
-                    format!("No module named '{m}' — socklab has only socket and select"),
+                    format!("No module named '{m}'"),
                 )
+                .explained(Note::new("lang.only_socket_select"))
                 .at(*start, *end));
             }
         }
@@ -296,8 +298,8 @@ impl Parser {
         }
         if self.is_name("as") {
             let t = self.peek().cloned().unwrap_or_else(|| self.toks[0].clone());
-            return Err(LangError::syntax(
-                "'import … as' is not supported in socklab",
+            return Err(LangError::syntax_note(
+                Note::new("lang.no_import_as"),
                 t.start,
                 t.end,
             ));
@@ -370,8 +372,8 @@ impl Parser {
             let start = self.peek().map_or(0, |t| t.start);
             self.depth += 1;
             if self.depth > MAX_DEPTH {
-                return Err(LangError::syntax(
-                    format!("too deeply nested (socklab allows {MAX_DEPTH} levels)"),
+                return Err(LangError::syntax_note(
+                    Note::new("lang.too_deeply_nested").with("max", MAX_DEPTH),
                     start,
                     start + 3,
                 ));
@@ -474,8 +476,8 @@ impl Parser {
             let start = self.peek().map_or(0, |t| t.start);
             self.depth += 1;
             if self.depth > MAX_DEPTH {
-                return Err(LangError::syntax(
-                    format!("too deeply nested (socklab allows {MAX_DEPTH} levels)"),
+                return Err(LangError::syntax_note(
+                    Note::new("lang.too_deeply_nested").with("max", MAX_DEPTH),
                     start,
                     start + 1,
                 ));
@@ -545,8 +547,8 @@ impl Parser {
         let mut kwargs: Vec<(String, Expr)> = Vec::new();
         while !self.eat_op(")") {
             if let Some(t) = self.peek().filter(|_| self.is_op("*") || self.is_op("**")) {
-                return Err(LangError::syntax(
-                    "argument unpacking (*args) is not supported in socklab",
+                return Err(LangError::syntax_note(
+                    Note::new("lang.no_star_args"),
                     t.start,
                     t.end,
                 ));
@@ -607,8 +609,8 @@ impl Parser {
                 Some(Box::new(self.expr()?))
             };
             if let Some(t) = self.peek().filter(|_| self.is_op(":")) {
-                return Err(LangError::syntax(
-                    "slice steps are not supported in socklab",
+                return Err(LangError::syntax_note(
+                    Note::new("lang.no_slice_step"),
                     t.start,
                     t.end,
                 ));
@@ -638,7 +640,7 @@ impl Parser {
                 "True" => ExprKind::Bool(true),
                 "False" => ExprKind::Bool(false),
                 k if KEYWORDS.contains(&k) => {
-                    return Err(LangError::syntax(keyword_msg(k), start, end));
+                    return Err(LangError::syntax_note(keyword_note(k), start, end));
                 }
                 _ => ExprKind::Name(n),
             },
@@ -719,10 +721,8 @@ fn node(kind: ExprKind, start: usize, end: usize) -> Expr {
 /// Refuse trees too tall to evaluate safely (evaluation recurses).
 fn check_tree(e: Expr) -> Result<Expr, LangError> {
     if e.depth > MAX_TREE {
-        return Err(LangError::syntax(
-            format!(
-                "expression too long or too deeply nested (socklab allows {MAX_TREE} levels) — split it over several lines"
-            ),
+        return Err(LangError::syntax_note(
+            Note::new("lang.expr_too_deep").with("max", MAX_TREE),
             e.start,
             e.end,
         ));
@@ -730,10 +730,8 @@ fn check_tree(e: Expr) -> Result<Expr, LangError> {
     Ok(e)
 }
 
-fn keyword_msg(k: &str) -> String {
-    format!(
-        "'{k}' is not supported in socklab — it runs one call per line, with no blocks, loops or conditions"
-    )
+fn keyword_note(k: &str) -> Note {
+    Note::new("lang.keyword").with("keyword", k)
 }
 
 fn to_target(e: &Expr) -> Result<Target, LangError> {
@@ -762,15 +760,15 @@ fn to_target(e: &Expr) -> Result<Target, LangError> {
             ));
         }
         ExprKind::Attr { .. } => {
-            return Err(LangError::syntax(
-                "socklab cannot set attributes — call a method instead (e.g. s.settimeout(5))",
+            return Err(LangError::syntax_note(
+                Note::new("lang.no_setattr"),
                 e.start,
                 e.end,
             ));
         }
         ExprKind::Index(..) | ExprKind::Slice(..) => {
-            return Err(LangError::syntax(
-                "socklab cannot assign to items — assign to a plain name",
+            return Err(LangError::syntax_note(
+                Note::new("lang.no_setitem"),
                 e.start,
                 e.end,
             ));

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::calls::{Kwargs, arity, params};
 use super::error::LangError;
 use super::value::Value;
+use crate::engine::Note;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Codec {
@@ -28,9 +29,9 @@ fn codec(v: Option<&Value>) -> Result<Codec, LangError> {
         "utf-8" | "utf8" => Ok(Codec::Utf8),
         "ascii" | "us-ascii" => Ok(Codec::Ascii),
         "latin-1" | "latin1" | "iso-8859-1" => Ok(Codec::Latin1),
-        _ => Err(LangError::new(
+        _ => Err(LangError::noted(
             "LookupError",
-            format!("unknown encoding: {name} (socklab knows utf-8, ascii, latin-1)"),
+            Note::new("lang.unknown_encoding").with("name", name),
         )),
     }
 }
@@ -192,9 +193,9 @@ pub fn str_method(s: &str, m: &str, a: &[Value], kw: &Kwargs) -> Result<Value, L
             let p = params(m, &["encoding", "errors"], a, kw)?;
             let out = encode(s, codec(p[0].as_ref())?, errors_mode(p[1].as_ref())?)?;
             if out.len() > super::arith::MAX_BYTES {
-                return Err(LangError::new(
+                return Err(LangError::noted(
                     "MemoryError",
-                    "over socklab's limit of 64 MiB",
+                    Note::new("lang.over_64mib"),
                 ));
             }
             Value::Bytes(Bytes::from(out))
@@ -324,10 +325,7 @@ pub fn bytes_method(b: &Bytes, m: &str, a: &[Value], kw: &Kwargs) -> Result<Valu
 }
 
 fn too_big(n: usize) -> LangError {
-    LangError::new(
-        "MemoryError",
-        format!("the result could be {n} bytes, over socklab's limit of 64 MiB (67108864)"),
-    )
+    LangError::noted("MemoryError", Note::new("lang.result_too_big").with("n", n))
 }
 
 fn no_attr(ty: &str, name: &str) -> LangError {

@@ -515,6 +515,7 @@ fn peers(raw: &[Spanned<RawPeer>], rep: &mut Report) -> Vec<PeerSpec> {
             };
             if let Err(e) = one.validate() {
                 let span = rep.find(k, p.span().start);
+                let e = crate::i18n::note(crate::settings::Lang::En, &e);
                 rep.at(span, format!("peer {}: {e}", info.kind));
             }
         }

@@ -24,6 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings::Lang;
+
 /// The environment variable that overrides where progress is kept (read by
 /// [`ProgressStore::from_env`] only).
 pub const STATE_DIR_ENV: &str = "SOCKLAB_STATE_DIR";
@@ -102,25 +104,26 @@ impl ProgressStore {
         self.path.as_deref()
     }
 
-    /// Load. Never fails: problems come back as a warning for the student,
-    /// with empty progress (a bad file is set aside, not lost).
+    /// Load. Never fails: problems come back as a warning for the student
+    /// (in English), with empty progress (a bad file is set aside, not lost).
     pub fn load(&self) -> (Progress, Option<String>) {
+        self.load_in(Lang::En)
+    }
+
+    /// [`ProgressStore::load`] with the warning in `lang`.
+    pub fn load_in(&self, lang: Lang) -> (Progress, Option<String>) {
         let Some(path) = &self.path else {
-            return (
-                Progress::new(),
-                Some("no home directory found; progress will not be saved".to_string()),
-            );
+            return (Progress::new(), Some(tr!(lang, "progress.no_home")));
         };
         let _lock = lock_dir(path);
-        match read(path) {
-            Read::Missing => (Progress::new(), None),
-            Read::Good(p) => (p, None),
-            Read::Unreadable(e) => {
-                let warn = set_aside(path, &format!("could not be read ({e})"));
-                (Progress::new(), Some(warn))
-            }
-            Read::Bad(why) => (Progress::new(), Some(set_aside(path, &why))),
-        }
+        let why = match read(path) {
+            Read::Missing => return (Progress::new(), None),
+            Read::Good(p) => return (p, None),
+            Read::Unreadable(e) => tr!(lang, "progress.unreadable", error = e),
+            Read::Newer(v) => tr!(lang, "progress.newer", version = v, ours = VERSION),
+            Read::Damaged(e) => tr!(lang, "progress.damaged", error = e),
+        };
+        (Progress::new(), Some(set_aside(path, &why, lang)))
     }
 
     /// Merge what is on disk into `p`, then write `p`: both this instance's
@@ -139,8 +142,8 @@ impl ProgressStore {
             // Never write over something we could not read.
             Read::Unreadable(e) => return Err(e),
             // Kept aside (the student was told when it was loaded).
-            Read::Bad(why) => {
-                set_aside(path, &why);
+            Read::Newer(_) | Read::Damaged(_) => {
+                set_aside(path, "", Lang::En);
             }
         }
         let mut json = serde_json::to_vec_pretty(p).map_err(std::io::Error::other)?;
@@ -183,8 +186,10 @@ enum Read {
     Missing,
     Good(Progress),
     Unreadable(std::io::Error),
-    /// Damaged or from a newer socklab: why, in words for the student.
-    Bad(String),
+    /// Written by a newer socklab: its format version.
+    Newer(u32),
+    /// Not JSON of a progress file: what the parser said.
+    Damaged(String),
 }
 
 fn read(path: &Path) -> Read {
@@ -195,11 +200,8 @@ fn read(path: &Path) -> Read {
     };
     match serde_json::from_slice::<Progress>(&text) {
         Ok(p) if p.version == VERSION => Read::Good(p),
-        Ok(p) => Read::Bad(format!(
-            "has format version {} (this socklab reads version {VERSION}; it may be from a newer socklab)",
-            p.version
-        )),
-        Err(e) => Read::Bad(format!("is damaged ({e})")),
+        Ok(p) => Read::Newer(p.version),
+        Err(e) => Read::Damaged(e.to_string()),
     }
 }
 
@@ -262,8 +264,9 @@ impl Progress {
 }
 
 /// Move a bad file out of the way under a name no other bad file has; say
-/// what happened, in words for the student. Called with the directory locked.
-fn set_aside(path: &Path, why: &str) -> String {
+/// what happened, in words for the student (in `lang`). Called with the
+/// directory locked.
+fn set_aside(path: &Path, why: &str, lang: Lang) -> String {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -298,14 +301,19 @@ fn set_aside(path: &Path, why: &str) -> String {
         }
     }
     match moved {
-        Ok(()) => format!(
-            "progress file {} {why}; moved it to {} and started with no progress",
-            path.display(),
-            aside.display()
+        Ok(()) => tr!(
+            lang,
+            "progress.moved",
+            file = path.display(),
+            why = why,
+            aside = aside.display()
         ),
-        Err(e) => format!(
-            "progress file {} {why}, and could not be moved aside ({e}); starting with no progress",
-            path.display()
+        Err(e) => tr!(
+            lang,
+            "progress.not_moved",
+            file = path.display(),
+            why = why,
+            error = e
         ),
     }
 }

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use crate::engine::Engine;
 use crate::engine::text::sanitize;
 use crate::engine::trace::{TraceHandle, TraceSpec, kind_by_name};
+use crate::settings::Lang;
 
 /// The programs lessons run under trace: (file name, contents).
 pub const PROGRAMS: &[(&str, &str)] = &[
@@ -69,49 +70,50 @@ pub struct Traces {
     last: Option<(Vec<String>, bool)>,
 }
 
-pub const USAGE: &str = "usage: :trace [--step] CMD ARGS… (e.g. :trace python3 server.py 9000)";
-
 impl Traces {
     /// Start a program; a finished run's sockets stop being shown from now on.
+    /// What it says (or why not) is in `lang`.
     pub fn start(
         &mut self,
         engine: &Engine,
         argv: Vec<String>,
         step: bool,
+        lang: Lang,
     ) -> Result<String, String> {
         if argv.is_empty() {
-            return Err(USAGE.into());
+            return Err(tr!(lang, "trace.usage"));
         }
         let mut spec = TraceSpec::new(argv.iter().cloned());
         spec.step = step;
-        let handle = TraceHandle::start(engine, spec).map_err(|e| sanitize(&e.message))?;
+        let handle = TraceHandle::start(engine, spec)
+            .map_err(|e| sanitize(&crate::i18n::note(lang, &e.explain)))?;
         self.runs.retain(|r| !r.handle.finished());
         let name = std::path::Path::new(&argv[0])
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| argv[0].clone());
         let who = format!("{}[{}]", sanitize(&name), handle.pid());
-        let how = if step {
-            " (step mode: it stops before each socket call; F5 or :step runs it, F6 or :go goes on)"
+        let key = if step {
+            "trace.started_step"
         } else {
-            ""
+            "trace.started"
         };
-        let msg = format!("tracing {who}: {}{how}", sanitize(&argv.join(" ")));
+        let msg = tr!(lang, key, who = who, cmd = sanitize(&argv.join(" ")));
         self.last = Some((argv.clone(), step));
         self.runs.push(Run { handle, argv });
         Ok(msg)
     }
 
     /// The last traced command again; the earlier run (if still going) is killed.
-    pub fn rerun(&mut self, engine: &Engine) -> Result<String, String> {
+    pub fn rerun(&mut self, engine: &Engine, lang: Lang) -> Result<String, String> {
         let Some((argv, step)) = self.last.clone() else {
-            return Err("nothing to run again yet: start a program with :trace CMD ARGS…".into());
+            return Err(tr!(lang, "trace.nothing_to_rerun"));
         };
         for r in self.runs.iter().filter(|r| r.argv == argv) {
             r.handle.kill();
         }
         self.runs.retain(|r| r.argv != argv);
-        self.start(engine, argv, step)
+        self.start(engine, argv, step, lang)
     }
 
     /// The run a step command acts on: one stopped before a call, else the newest still running.
@@ -149,14 +151,14 @@ impl Traces {
         engine: &Engine,
         name: &str,
         args: &str,
+        lang: Lang,
     ) -> Option<Result<String, String>> {
-        let none =
-            || Err("no traced program is running (start one with :trace CMD ARGS…)".to_string());
+        let none = || Err(tr!(lang, "trace.none_running"));
         Some(match name {
             "trace" => {
                 let mut argv = match shell_words::split(args) {
                     Ok(a) => a,
-                    Err(e) => return Some(Err(format!("{e} — {USAGE}"))),
+                    Err(_) => return Some(Err(tr!(lang, "trace.unclosed_quote"))),
                 };
                 let step = argv.first().is_some_and(|a| a == "--step");
                 if step {
@@ -165,9 +167,9 @@ impl Traces {
                 if argv.first().is_some_and(|a| a == "--") {
                     argv.remove(0);
                 }
-                self.start(engine, argv, step)
+                self.start(engine, argv, step, lang)
             }
-            "rerun" => self.rerun(engine),
+            "rerun" => self.rerun(engine, lang),
             "step" | "go" | "until" | "kill" => {
                 let Some(run) = self.target() else {
                     return Some(none());
@@ -178,36 +180,33 @@ impl Traces {
                     "step" => {
                         let held = h.is_held();
                         h.step();
-                        Ok(if held {
-                            format!("{who} runs the call and stops before its next one")
+                        let key = if held {
+                            "trace.step_held"
                         } else {
-                            format!("{who} will stop before its next socket call")
-                        })
+                            "trace.step_running"
+                        };
+                        Ok(tr!(lang, key, who = who))
                     }
                     "go" => {
                         h.go();
-                        Ok(format!("{who} goes on freely"))
+                        Ok(tr!(lang, "trace.go", who = who))
                     }
                     "until" => match kind_by_name(args.trim()) {
                         Some(k) => {
                             h.until(k);
-                            Ok(format!(
-                                "{who} goes on until its next {} call",
-                                sanitize(args.trim())
+                            Ok(tr!(
+                                lang,
+                                "trace.until",
+                                who = who,
+                                kind = sanitize(args.trim())
                             ))
                         }
-                        None => Err(format!(
-                            "usage: :until KIND — a kind of call: accept, connect, recv, send, bind, listen, close, …{}",
-                            if args.trim().is_empty() {
-                                String::new()
-                            } else {
-                                format!(" ('{}' is not one)", sanitize(args.trim()))
-                            }
-                        )),
+                        None if args.trim().is_empty() => Err(tr!(lang, "trace.until_none")),
+                        None => Err(tr!(lang, "trace.until_bad", kind = sanitize(args.trim()))),
                     },
                     _ => {
                         h.kill();
-                        Ok(format!("killed {who}"))
+                        Ok(tr!(lang, "trace.killed", who = who))
                     }
                 }
             }

@@ -11,6 +11,7 @@ use unicode_width::UnicodeWidthStr;
 use super::{fit, wrap};
 use crate::app::{App, LineEdit, LineKind};
 use crate::engine::text::sanitize;
+use crate::settings::Lang;
 
 pub const PS1: &str = ">>> ";
 
@@ -20,7 +21,7 @@ const INDENT: &str = "    ";
 /// `text` wrapped to `width`: never cut at the pane's edge; the rows after
 /// the first are indented so a long value reads as one. At most `max_rows`
 /// rows: a line longer than the pane ends in a row saying how much is left.
-pub fn wrap_out(text: &str, width: usize, max_rows: usize) -> Vec<String> {
+pub fn wrap_out(text: &str, width: usize, max_rows: usize, lang: Lang) -> Vec<String> {
     if text.width() <= width {
         return vec![text.to_string()];
     }
@@ -35,7 +36,8 @@ pub fn wrap_out(text: &str, width: usize, max_rows: usize) -> Vec<String> {
     while !rest.is_empty() {
         if out.len() + 1 >= max_rows.max(1) && rest.width() > width - INDENT.len() {
             let left = rest.chars().count();
-            out.push(format!("{INDENT}… ({left} more characters)"));
+            let more = crate::tr!(lang, "ui.more_characters", n = left);
+            out.push(format!("{INDENT}{more}"));
             break;
         }
         let first = out.is_empty();
@@ -78,7 +80,12 @@ fn extra_lines(app: &App, width: usize, queue_rows: usize) -> Vec<Line<'static>>
         } else {
             "prompt.waiting"
         };
-        for row in wrap_out(&crate::tr!(app.lang, key, call = sanitize(&text)), width, 3) {
+        for row in wrap_out(
+            &crate::tr!(app.lang, key, call = sanitize(&text)),
+            width,
+            3,
+            app.lang,
+        ) {
             out.push(Line::styled(row, t.warn()));
         }
     }
@@ -147,7 +154,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
             LineKind::Error => t.error(),
             LineKind::Info => t.info(),
         };
-        for r in wrap_out(&l.text, w, out_rows).into_iter().rev() {
+        for r in wrap_out(&l.text, w, out_rows, app.lang).into_iter().rev() {
             rows.push(Line::styled(r, style));
         }
     }
@@ -191,7 +198,7 @@ mod tests {
     #[test]
     fn long_output_wraps_with_an_indent_and_loses_nothing() {
         let text = "conn = <socket fd=5 TCP/v4 127.0.0.1:40001 ⇄ 127.0.0.1:51234>, addr = ('127.0.0.1', 51234)";
-        let rows = wrap_out(text, 40, 10);
+        let rows = wrap_out(text, 40, 10, Lang::En);
         assert!(rows.len() > 1);
         for r in &rows {
             assert!(r.width() <= 40, "{r}");
@@ -205,15 +212,15 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" ");
         assert_eq!(joined, text);
-        assert_eq!(wrap_out("short", 40, 1), vec!["short"]);
+        assert_eq!(wrap_out("short", 40, 1, Lang::En), vec!["short"]);
         let long_word = "x".repeat(100);
-        let rows = wrap_out(&long_word, 30, 10);
+        let rows = wrap_out(&long_word, 30, 10, Lang::En);
         assert_eq!(
             rows.iter().map(|r| r.trim_start().len()).sum::<usize>(),
             100
         );
         // Longer than the pane: its start stays, and the rest is counted.
-        let rows = wrap_out(&"y".repeat(32 * 1024), 80, 4);
+        let rows = wrap_out(&"y".repeat(32 * 1024), 80, 4, Lang::En);
         assert_eq!(rows.len(), 4);
         assert!(rows[0].starts_with("yyyy"));
         assert!(rows[3].contains("more characters"), "{}", rows[3]);

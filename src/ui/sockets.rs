@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
 
 use super::pad;
 use crate::app::{App, FADE_US};
@@ -276,8 +277,9 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         line.render(Rect::new(area.x, y, area.width, 1), buf);
     }
     if total > first + visible {
-        let more = format!(" +{} more ", total - first - visible);
-        let x = area.right().saturating_sub(more.len() as u16);
+        let n = total - first - visible;
+        let more = format!(" {} ", crate::tr!(app.lang, "ui.more_rows", n = n));
+        let x = area.right().saturating_sub(more.width() as u16);
         buf.set_string(x, area.bottom() - 1, more, t.dim());
     }
 }

@@ -112,7 +112,8 @@ fn text_line(rec: &TrafficRec, width: usize, app: &App) -> Line<'static> {
     // (Only where it leaves room for the bytes themselves; the length column
     // already says how long the chunk was.)
     let more = if rec.len > rec.data.len() && room >= 40 {
-        format!(" (+{} bytes)", rec.len - rec.data.len())
+        let n = rec.len - rec.data.len();
+        format!(" ({})", crate::tr!(app.lang, "traffic.not_kept", n = n))
     } else {
         String::new()
     };
@@ -147,7 +148,10 @@ fn hex_lines(rec: &TrafficRec, width: usize, per_row: usize, app: &App) -> Vec<L
     let shown = (per_row * HEX_ROWS).min(rec.data.len());
     if rec.len > shown {
         out.push(Line::styled(
-            format!("  … {} more bytes", rec.len - shown),
+            format!(
+                "  {}",
+                crate::tr!(app.lang, "traffic.more_bytes", n = rec.len - shown)
+            ),
             t.dim(),
         ));
     }

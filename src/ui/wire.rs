@@ -140,7 +140,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, ladder: Option<&Ladder>) 
         let rule = format!("── {} ", tr!(lang, "wire.header_of", n = seg.n));
         let rule = format!("{rule}{}", "─".repeat(w.saturating_sub(rule.width())));
         Line::styled(fit(&rule, w), t.dim()).render(Rect::new(area.x, y, area.width, 1), buf);
-        let text: Vec<Line> = header_lines(seg, &ladder.left, &ladder.right, app.t0_us)
+        let text: Vec<Line> = header_lines(seg, &ladder.left, &ladder.right, app.t0_us, lang)
             .into_iter()
             .map(Line::raw)
             .collect();

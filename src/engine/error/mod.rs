@@ -63,12 +63,8 @@ impl CallError {
         )
     }
 
-    /// The lab refused the call (limits, loopback-only).
-    pub fn lab(message: impl Into<String>) -> CallError {
-        CallError::other("LabError", message, Note::default())
-    }
-
-    /// The lab refused the call, in words the layers above translate.
+    /// The lab refused the call (limits, loopback-only), in words the
+    /// layers above translate (a `lab.*` note; the engine holds no sentence).
     pub fn lab_note(note: Note) -> CallError {
         CallError::other("LabError", "", note)
     }
@@ -90,9 +86,13 @@ impl CallError {
     }
 
     /// What goes between [`CallError::python`] and the explanation in words:
-    /// `: ` when the explanation is the whole message (a lab refusal), else ` — `.
+    /// `: ` when the explanation is the whole message (a lab refusal, or a
+    /// `lab.*` note in place of Python's message), else ` — `.
     pub fn joiner(&self) -> &'static str {
-        if self.errno.is_none() && self.message.is_empty() && self.exc == "LabError" {
+        if self.errno.is_none()
+            && self.message.is_empty()
+            && (self.exc == "LabError" || self.explain.key.starts_with("lab."))
+        {
             ": "
         } else {
             " — "

@@ -52,11 +52,12 @@ fn check_flags(method: &str, flags: i64, allowed: &[(i32, &str)]) -> Result<i32,
     let known = allowed.iter().fold(0, |acc, (bit, _)| acc | bit);
     if f & !known != 0 {
         let names: Vec<&str> = allowed.iter().map(|(_, n)| *n).collect();
-        return Err(CallError::lab(format!(
-            "{method}() flags {:#x} are not supported here; socklab passes on only {}",
-            f & !known,
-            names.join(", ")
-        )));
+        return Err(CallError::lab_note(
+            Note::new("lab.flags_unsupported")
+                .with("method", method)
+                .with("flags", format!("{:#x}", f & !known))
+                .with("known", names.join(", ")),
+        ));
     }
     Ok(f)
 }
@@ -203,8 +204,10 @@ pub(super) async fn recv(
     if bufsize > MAX_RECV {
         return Err(CallError::other(
             "ValueError",
-            format!("socklab limits {method}() to {MAX_RECV} bytes at a time"),
             "",
+            Note::new("lab.recv_limit")
+                .with("method", method)
+                .with("max", MAX_RECV),
         ));
     }
     let bufsize = bufsize as usize;

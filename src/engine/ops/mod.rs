@@ -30,7 +30,7 @@ mod wait;
 
 use std::sync::Arc;
 
-use super::error::CallError;
+use super::error::{CallError, Note};
 use super::event::{DATA_KEEP, EventKind};
 use super::shared::{OpenCall, Shared};
 use super::sock::SockEntry;
@@ -187,10 +187,11 @@ fn busy_error(sh: &Shared, op: &Op) -> Option<CallError> {
     }
     let entry = sh.get_sock(op.sock()?)?;
     let pending = entry.st().pending?;
-    Some(CallError::lab(format!(
-        "{} already has a call waiting (call {pending}); wait for it, or press Ctrl-C to cancel it",
-        entry.name()
-    )))
+    Some(CallError::lab_note(
+        Note::new("lab.call_waiting")
+            .with("sock", entry.name())
+            .with("call", pending),
+    ))
 }
 
 /// One call being executed: who makes it, and how it reports.
@@ -221,12 +222,8 @@ impl Ctx<'_> {
 
 /// The socket behind an id, or EBADF as Python raises it for a closed socket.
 pub(super) fn get(sh: &Shared, id: SockId) -> Result<Arc<SockEntry>, CallError> {
-    sh.get_sock(id).ok_or_else(|| {
-        CallError::os(
-            libc::EBADF,
-            "the socket is closed; create a new one with socket()",
-        )
-    })
+    sh.get_sock(id)
+        .ok_or_else(|| CallError::os(libc::EBADF, Note::new("explain.socket_closed")))
 }
 
 pub(super) fn errno_of(e: &std::io::Error) -> i32 {

@@ -59,7 +59,7 @@ pub(super) fn setsockopt(
         OptVal::Bytes(b) => (b.as_ptr() as *const libc::c_void, b.len()),
     };
     let len = libc::socklen_t::try_from(len)
-        .map_err(|_| CallError::os(libc::EINVAL, "the option value is too long"))?;
+        .map_err(|_| CallError::os(libc::EINVAL, Note::new("explain.option_too_long")))?;
     // SAFETY: `ptr` points at `len` initialised bytes (`int_buf` or the
     // bytes value), both alive until the call returns; the kernel only reads.
     let r = unsafe { libc::setsockopt(fd, level, opt, ptr, len) };

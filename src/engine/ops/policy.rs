@@ -125,57 +125,57 @@ pub(crate) fn resolve(
 }
 
 /// Socket options that would take a socket past loopback; refused unless
-/// `--allow-remote` (level, option, what it does).
+/// `--allow-remote` (level, option, the refusal's catalogue key: what it does).
 const REMOTE_OPTS: &[(i32, i32, &str)] = &[
     (
         libc::SOL_SOCKET,
         libc::SO_BINDTODEVICE,
-        "binds the socket to a network interface",
+        "lab.remote_opt.bindtodevice",
     ),
     (
         libc::SOL_SOCKET,
         libc::SO_DONTROUTE,
-        "sends straight onto the local network",
+        "lab.remote_opt.dontroute",
     ),
     (
         libc::SOL_SOCKET,
         libc::SO_BROADCAST,
-        "allows broadcast datagrams to the whole network",
+        "lab.remote_opt.broadcast",
     ),
     (
         libc::IPPROTO_IP,
         libc::IP_TRANSPARENT,
-        "lets the socket use any address",
+        "lab.remote_opt.transparent",
     ),
     (
         libc::IPPROTO_IP,
         libc::IP_FREEBIND,
-        "lets the socket bind addresses of other machines",
+        "lab.remote_opt.freebind",
     ),
     (
         libc::IPPROTO_IP,
         libc::IP_MULTICAST_IF,
-        "chooses an interface for multicast",
+        "lab.remote_opt.multicast_if",
     ),
     (
         libc::IPPROTO_IP,
         libc::IP_ADD_MEMBERSHIP,
-        "joins a multicast group on the network",
+        "lab.remote_opt.membership",
     ),
     (
         libc::IPPROTO_IPV6,
         libc::IPV6_MULTICAST_IF,
-        "chooses an interface for multicast",
+        "lab.remote_opt.multicast_if",
     ),
     (
         libc::IPPROTO_IPV6,
         libc::IPV6_ADD_MEMBERSHIP,
-        "joins a multicast group on the network",
+        "lab.remote_opt.membership",
     ),
     (
         libc::IPPROTO_IPV6,
         libc::IPV6_FREEBIND,
-        "lets the socket bind addresses of other machines",
+        "lab.remote_opt.freebind",
     ),
 ];
 
@@ -188,9 +188,7 @@ pub(crate) fn check_option(sh: &Shared, level: i32, opt: i32) -> Result<(), Call
         .iter()
         .find(|(l, o, _)| *l == level && *o == opt)
     {
-        Some((_, _, what)) => Err(CallError::lab(format!(
-            "this option {what}; socklab stays on this machine (loopback) unless started with --allow-remote"
-        ))),
+        Some((_, _, key)) => Err(CallError::lab_note(Note::new(key))),
         None => Ok(()),
     }
 }

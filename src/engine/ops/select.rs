@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::Interest;
 
-use super::super::error::CallError;
+use super::super::error::{CallError, Note};
 use super::super::sock::SockEntry;
 use super::super::types::*;
 use super::Ctx;
@@ -49,7 +49,7 @@ pub(super) async fn select(
         for id in list {
             let e = sh
                 .get_sock(*id)
-                .ok_or_else(|| CallError::os(libc::EBADF, "select() was given a closed socket"))?;
+                .ok_or_else(|| CallError::os(libc::EBADF, Note::new("explain.select_closed")))?;
             entries.push((e, ev));
         }
     }

@@ -81,14 +81,12 @@ fn refused_socket(family: i64, ty: i64, proto: i64) -> CallError {
             .raw_os_error()
             .unwrap_or(libc::EINVAL);
         let why = match errno {
-            libc::EAFNOSUPPORT => "socklab's sockets are AF_INET or AF_INET6",
-            libc::EINVAL | libc::ESOCKTNOSUPPORT => {
-                "socklab's sockets are SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)"
-            }
-            libc::EPROTONOSUPPORT => "use proto 0 (the default for the type)",
-            _ => "the kernel refused a new socket",
+            libc::EAFNOSUPPORT => "explain.socket_family",
+            libc::EINVAL | libc::ESOCKTNOSUPPORT => "explain.socket_type",
+            libc::EPROTONOSUPPORT => "explain.socket_proto",
+            _ => "explain.socket_refused",
         };
-        return CallError::os(errno, why);
+        return CallError::os(errno, Note::new(why));
     }
     // SAFETY: fd was just returned by socket(2) and is owned here.
     unsafe { libc::close(fd) };
@@ -320,7 +318,7 @@ pub(super) fn getpeername(ctx: &mut Ctx<'_>, sock: SockId) -> Result<Ret, CallEr
         Some(a) => Ok(Ret::Addr(a)),
         None => Err(CallError::os(
             libc::ENOTCONN,
-            "this socket is not connected to anyone",
+            Note::new("explain.not_connected_peer"),
         )),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use socket2::Socket;
 
-use super::super::error::CallError;
+use super::super::error::{CallError, Note};
 use super::super::event::{DATA_KEEP, EventKind};
 use super::super::shared::Shared;
 use super::super::sock::SockEntry;
@@ -90,7 +90,7 @@ pub(crate) fn adopt(
 ) -> Result<Arc<SockEntry>, CallError> {
     let id = sh.new_sock_id();
     let entry = SockEntry::new(id, sh.sock_no(id), owner.clone(), family, ty, sock)
-        .map_err(|e| CallError::os(errno_of(&e), "could not register the socket"))?;
+        .map_err(|e| CallError::os(errno_of(&e), Note::new("explain.register_failed")))?;
     let entry = Arc::new(entry);
     sh.insert_sock(entry.clone());
     sh.emit(EventKind::SocketCreated {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tokio::io::Interest;
 
 use super::{LineBuf, PeerCtx};
-use crate::engine::error::CallError;
+use crate::engine::error::{CallError, Note};
 use crate::engine::event::PeerNote;
 use crate::engine::ops::{self, refresh_endpoints, set_lab};
 use crate::engine::sock::SockEntry;
@@ -17,7 +17,7 @@ use crate::engine::types::*;
 
 pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
     let message = unescape(&ctx.spec.get("message"))
-        .map_err(|e| CallError::lab(format!("{} message: {e}", ctx.name)))?;
+        .map_err(|e| CallError::lab_note(e.with("peer", &ctx.name)))?;
     let count = if kind == "greeter" {
         ctx.spec.get_i64("count").clamp(1, 64)
     } else {
@@ -105,10 +105,10 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
                 if tries > 0 && attempt >= tries {
                     return Err(CallError::os(
                         libc::ECONNREFUSED,
-                        format!(
-                            "{label} gave up: nothing listened on {} after {attempt} tries",
-                            ctx.addr
-                        ),
+                        Note::new("explain.peer_gave_up")
+                            .with("peer", label)
+                            .with("addr", ctx.addr)
+                            .with("tries", attempt),
                     ));
                 }
                 tokio::time::sleep(retry).await;
@@ -116,7 +116,9 @@ async fn connect(ctx: &PeerCtx, label: &str) -> Result<SockId, CallError> {
             Some(e) => {
                 return Err(CallError::os(
                     e.raw_os_error().unwrap_or(libc::EIO),
-                    format!("{label} could not connect to {}", ctx.addr),
+                    Note::new("explain.peer_cannot_connect")
+                        .with("peer", label)
+                        .with("addr", ctx.addr),
                 ));
             }
         }
@@ -141,7 +143,9 @@ fn finish(
             ctx.sh.close_now(entry.id);
             Err(CallError::os(
                 e.raw_os_error().unwrap_or(libc::EIO),
-                format!("{label} could not connect to {}", ctx.addr),
+                Note::new("explain.peer_cannot_connect")
+                    .with("peer", label)
+                    .with("addr", ctx.addr),
             ))
         }
     }
@@ -240,10 +244,10 @@ async fn chunker(ctx: &PeerCtx, sock: SockId, message: Bytes) -> Result<(), Call
         let raw = ctx.spec.get("message");
         let mut all = Vec::new();
         for part in raw.split('|') {
-            all.extend(unescape(part).map_err(CallError::lab)?);
+            all.extend(unescape(part).map_err(|e| CallError::lab_note(e.with("peer", &ctx.name)))?);
         }
-        ctx.note(PeerNote::Said {
-            text: format!("{} messages in one send()", raw.split('|').count()),
+        ctx.note(PeerNote::Remark {
+            note: Note::new("peer.burst").with("n", raw.split('|').count()),
         });
         send(ctx, sock, all).await?;
     } else {

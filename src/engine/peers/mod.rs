@@ -14,7 +14,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::error::CallError;
+use super::error::{CallError, Note};
 use super::event::{EventKind, PeerNote};
 use super::ops::{self, Purpose};
 use super::shared::{PeerHandle, Shared};
@@ -61,7 +61,8 @@ impl PeerCtx {
     /// the list of running peers, so nothing waits on a peer that is gone.
     pub fn fail(&self, e: &CallError) {
         self.error(e);
-        self.sh.stop_peer_because(&self.name, &e.python());
+        self.sh
+            .stop_peer_because(&self.name, Note::verbatim(e.python()));
     }
 
     /// Run another task that belongs to this peer (stopped with it).
@@ -121,8 +122,8 @@ impl PeerCtx {
 }
 
 /// Split `host:port` / `[v6]:port`.
-pub(crate) fn parse_addr(addr: &str) -> Result<AddrArg, String> {
-    let bad = || format!("'{addr}' is not HOST:PORT (e.g. 127.0.0.1:9000 or [::1]:9000)");
+pub(crate) fn parse_addr(addr: &str) -> Result<AddrArg, Note> {
+    let bad = || Note::new("lab.peer_bad_addr").with("addr", addr);
     let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
         let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
         (h, p)
@@ -137,15 +138,16 @@ pub(crate) fn parse_addr(addr: &str) -> Result<AddrArg, String> {
 }
 
 pub(crate) fn start(sh: &Arc<Shared>, spec: PeerSpec) -> Result<String, CallError> {
-    spec.validate().map_err(CallError::lab)?;
-    let info = kind_info(&spec.kind).ok_or_else(|| CallError::lab("unknown peer kind"))?;
+    spec.validate().map_err(CallError::lab_note)?;
+    let info = kind_info(&spec.kind).ok_or_else(|| {
+        CallError::lab_note(Note::new("lab.peer_unknown_kind").with("kind", &spec.kind))
+    })?;
     if sh.peer_count() >= sh.cfg.max_peers {
-        return Err(CallError::lab(format!(
-            "{} peers are running, the lab's limit; stop one with :stop NAME",
-            sh.cfg.max_peers
-        )));
+        return Err(CallError::lab_note(
+            Note::new("lab.peer_limit").with("max", sh.cfg.max_peers),
+        ));
     }
-    let arg = parse_addr(&spec.addr).map_err(CallError::lab)?;
+    let arg = parse_addr(&spec.addr).map_err(CallError::lab_note)?;
     let family = if arg.host.contains(':') {
         Family::V6
     } else {

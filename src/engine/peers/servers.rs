@@ -23,7 +23,7 @@ pub(crate) fn start(ctx: &PeerCtx, kind: &str) -> Result<(), CallError> {
     let entry = ctx
         .sh
         .get_sock(sock)
-        .ok_or_else(|| CallError::lab("peer socket vanished"))?;
+        .ok_or_else(|| CallError::lab_note(Note::new("lab.peer_socket_gone")))?;
     if kind == "slowreader" {
         // Set before listen so accepted sockets inherit the small buffer and
         // the window the kernel advertises stays small.
@@ -122,10 +122,8 @@ async fn accept_loop(ctx: PeerCtx, listener: SockId, kind: String) {
                 if !paused {
                     paused = true;
                     ctx.note(PeerNote::Paused {
-                        reason: format!(
-                            "{}; connections wait in its accept queue until sockets are closed",
-                            e.python()
-                        ),
+                        message: e.python(),
+                        explain: e.explain.clone(),
                     });
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -216,15 +214,15 @@ async fn serve(ctx: &PeerCtx, conn: SockId, kind: &str) -> Result<(), CallError>
             let entry = ctx
                 .sh
                 .get_sock(conn)
-                .ok_or_else(|| CallError::lab("gone"))?;
+                .ok_or_else(|| CallError::lab_note(Note::new("lab.peer_socket_gone")))?;
             let _ = ops::wait_ready(&entry, Interest::READABLE, None).await;
             drop(entry);
             tokio::time::sleep(Duration::from_millis(
                 ctx.spec.get_i64("delay_ms").max(0) as u64
             ))
             .await;
-            ctx.note(PeerNote::Said {
-                text: "closing without reading: the kernel answers with RST".to_string(),
+            ctx.note(PeerNote::Remark {
+                note: Note::new("peer.closing_unread"),
             });
             ctx.logged(Op::Close { sock: conn }).await.map(|_| ())
         }

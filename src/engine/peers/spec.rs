@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::error::Note;
+
 /// Whether a peer listens (server) or connects (client).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -219,10 +221,11 @@ impl PeerSpec {
     }
 
     /// Parse the words after `:peer`. Values may be quoted with `"`.
-    pub fn parse(args: &str) -> Result<PeerSpec, String> {
+    /// The error is a `lab.peer_*` note.
+    pub fn parse(args: &str) -> Result<PeerSpec, Note> {
         let words = split_words(args)?;
         let mut it = words.into_iter();
-        let kind = it.next().ok_or_else(usage)?;
+        let kind = it.next().ok_or_else(|| Note::new("lab.peer_usage"))?;
         let info = kind_info(&kind).ok_or_else(|| {
             let names: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
             let near = names
@@ -230,13 +233,11 @@ impl PeerSpec {
                 .map(|n| (strsim::osa_distance(&kind.to_lowercase(), n), *n))
                 .filter(|(d, _)| *d <= 2)
                 .min();
-            match near {
-                Some((_, n)) => format!(
-                    "unknown peer kind '{kind}'. Did you mean: '{n}'? (peers: {})",
-                    names.join(", ")
-                ),
-                None => format!("unknown peer kind '{kind}'; peers: {}", names.join(", ")),
-            }
+            let note = match near {
+                Some((_, n)) => Note::new("lab.peer_unknown_kind_near").with("near", n),
+                None => Note::new("lab.peer_unknown_kind_list"),
+            };
+            note.with("kind", &kind).with("peers", names.join(", "))
         })?;
         let mut spec = PeerSpec::new(info.kind, "");
         for w in it {
@@ -251,39 +252,37 @@ impl PeerSpec {
             } else if spec.addr.is_empty() {
                 spec.addr = w;
             } else {
-                return Err(format!("unexpected '{w}'; options are key=value"));
+                return Err(Note::new("lab.peer_unexpected").with("word", w));
             }
         }
         if spec.addr.is_empty() {
-            return Err(format!("{} needs an address: {}", info.kind, usage()));
+            return Err(Note::new("lab.peer_needs_addr").with("kind", info.kind));
         }
         spec.validate()?;
         Ok(spec)
     }
 
     /// Check kind, option names and that numeric options are numbers.
-    pub fn validate(&self) -> Result<(), String> {
-        let info =
-            kind_info(&self.kind).ok_or_else(|| format!("unknown peer kind '{}'", self.kind))?;
+    pub fn validate(&self) -> Result<(), Note> {
+        let info = kind_info(&self.kind)
+            .ok_or_else(|| Note::new("lab.peer_unknown_kind").with("kind", &self.kind))?;
         for (k, v) in &self.options {
             let Some((_, default, _)) = info.options.iter().chain(CLIENT_OPTS).find(|o| o.0 == k)
             else {
                 let names: Vec<&str> = info.options.iter().map(|o| o.0).collect();
-                return Err(format!(
-                    "{} has no option '{k}'; options: {}",
-                    info.kind,
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ));
+                return Err(if names.is_empty() {
+                    Note::new("lab.peer_no_options")
+                } else {
+                    Note::new("lab.peer_no_such_option").with("options", names.join(", "))
+                }
+                .with("kind", info.kind)
+                .with("option", k));
             };
             if default.parse::<i64>().is_ok() && v.parse::<i64>().is_err() {
-                return Err(format!(
-                    "{} option {k} must be a whole number, not '{v}'",
-                    info.kind
-                ));
+                return Err(Note::new("lab.peer_not_a_number")
+                    .with("kind", info.kind)
+                    .with("option", k)
+                    .with("value", v));
             }
         }
         Ok(())
@@ -305,11 +304,7 @@ impl PeerSpec {
     }
 }
 
-fn usage() -> String {
-    "usage: :peer KIND HOST:PORT [name=NAME] [option=value ...]".to_string()
-}
-
-fn split_words(s: &str) -> Result<Vec<String>, String> {
+fn split_words(s: &str) -> Result<Vec<String>, Note> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_quote = false;
@@ -333,7 +328,7 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
         }
     }
     if in_quote {
-        return Err("unclosed \" in peer options".to_string());
+        return Err(Note::new("lab.peer_unclosed_quote"));
     }
     if has {
         out.push(cur);
@@ -359,27 +354,23 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(PeerSpec::parse("").unwrap_err().contains("usage"));
-        assert!(
-            PeerSpec::parse("ech 127.0.0.1:1")
-                .unwrap_err()
-                .contains("unknown peer kind")
+        let key = |args: &str| PeerSpec::parse(args).unwrap_err().key;
+        assert_eq!(key(""), "lab.peer_usage");
+        let e = PeerSpec::parse("ech 127.0.0.1:1").unwrap_err();
+        assert_eq!(
+            (e.key, e.arg("kind"), e.arg("near")),
+            ("lab.peer_unknown_kind_near", Some("ech"), Some("echo"))
         );
-        assert!(
-            PeerSpec::parse("echo")
-                .unwrap_err()
-                .contains("needs an address")
+        assert_eq!(key("echo"), "lab.peer_needs_addr");
+        let e = PeerSpec::parse("echo 127.0.0.1:1 foo=1").unwrap_err();
+        assert_eq!(
+            (e.key, e.arg("option")),
+            ("lab.peer_no_such_option", Some("foo"))
         );
-        assert!(
-            PeerSpec::parse("echo 127.0.0.1:1 foo=1")
-                .unwrap_err()
-                .contains("no option 'foo'")
+        assert_eq!(key("greeter 127.0.0.1:1 count=x"), "lab.peer_not_a_number");
+        assert_eq!(
+            key("greeter 127.0.0.1:1 message=\"x"),
+            "lab.peer_unclosed_quote"
         );
-        assert!(
-            PeerSpec::parse("greeter 127.0.0.1:1 count=x")
-                .unwrap_err()
-                .contains("whole number")
-        );
-        assert!(PeerSpec::parse("greeter 127.0.0.1:1 message=\"x").is_err());
     }
 }

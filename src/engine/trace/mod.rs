@@ -38,7 +38,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::Engine;
-use super::error::CallError;
+use super::error::{CallError, Note};
 use super::types::*;
 
 #[cfg(target_os = "linux")]
@@ -178,7 +178,7 @@ impl TraceHandle {
     /// Start `spec.argv[0]` under trace; its events go to the engine's log.
     pub fn start(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallError> {
         if spec.argv.is_empty() {
-            return Err(CallError::lab("trace: no program given"));
+            return Err(CallError::lab_note(Note::new("lab.trace_no_program")));
         }
         #[cfg(target_os = "linux")]
         {
@@ -187,9 +187,7 @@ impl TraceHandle {
         #[cfg(not(target_os = "linux"))]
         {
             let _ = engine;
-            Err(CallError::lab(
-                "trace mode needs Linux (ptrace and seccomp); it is not available on this system",
-            ))
+            Err(CallError::lab_note(Note::new("lab.trace_needs_linux")))
         }
     }
 
@@ -322,15 +320,19 @@ fn start_linux(engine: &Engine, spec: TraceSpec) -> Result<TraceHandle, CallErro
                 // The child was reaped by the tracer's wait; nothing to wait for.
                 drop(child);
             })
-            .map_err(|e| CallError::lab(format!("trace: cannot start the tracer thread: {e}")))?;
+            .map_err(|e| CallError::lab_note(Note::new("lab.trace_no_thread").with("error", e)))?;
     }
     match rx.recv() {
         Ok(Ok(pid)) => Ok(TraceHandle { ctl, pid }),
-        Ok(Err(e)) => Err(CallError::lab(format!(
-            "trace: cannot run {}: {e}",
-            spec_name(&name)
-        ))),
-        Err(_) => Err(CallError::lab("trace: the tracer thread ended at once")),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(CallError::lab_note(
+            Note::new("lab.trace_not_found").with("program", spec_name(&name)),
+        )),
+        Ok(Err(e)) => Err(CallError::lab_note(
+            Note::new("lab.trace_cannot_run")
+                .with("program", spec_name(&name))
+                .with("error", e),
+        )),
+        Err(_) => Err(CallError::lab_note(Note::new("lab.trace_thread_ended"))),
     }
 }
 

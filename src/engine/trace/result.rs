@@ -33,12 +33,12 @@ pub(super) fn report(t: &mut Tracer, tgid: u32, c: &CallView<'_>, rval: i64) {
             set_lab(t, c.sock, LabState::Connecting);
         }
         let explain = match c.deny {
-            Some(msg) => msg.into(),
+            Some(d) => d.explain(),
             None => t.explain(c.row.kind, c.sock, errno, c.addr.and_then(|a| a.inet())),
         };
-        if let Some(msg) = c.deny {
+        if let Some(d) = c.deny {
             t.ctl.out.emit(EventKind::Notice {
-                text: format!("{}: {} — {msg}", t.owner_of(tgid), c.text()),
+                note: d.notice(&t.owner_of(tgid).to_string(), c.text()),
             });
         }
         t.ctl.out.emit(EventKind::CallFailed {

@@ -38,7 +38,7 @@ struct InCall {
     /// Address the call is about (bind, connect, sendto).
     addr: Option<SockAddr>,
     /// Refused before it ran (a remote address): the message.
-    deny: Option<String>,
+    deny: Option<Deny>,
     /// Silent bookkeeping (dup): no events.
     silent: bool,
     /// The bytes a send-like call passes, read once before it runs (capped).
@@ -393,9 +393,9 @@ impl Tracer {
         drop(st);
         if too_many {
             self.ctl.out.emit_now(EventKind::Notice {
-                text: format!(
-                    "{name} started more than {MAX_PROCS} processes; socklab stopped the new one"
-                ),
+                note: Note::new("notice.too_many_procs")
+                    .with("program", &name)
+                    .with("max", MAX_PROCS),
             });
         }
         if let Some(p) = parent_tgid {
@@ -486,17 +486,21 @@ impl Tracer {
         self.procs.remove(&pid);
         lock(&self.ctl.state).pids.remove(pid);
         lock(&self.socks).drop_process(&self.ctl.out, pid);
-        let (code, signal, text) = if libc::WIFEXITED(status) {
+        let (code, signal, how) = if libc::WIFEXITED(status) {
             let c = libc::WEXITSTATUS(status);
-            (Some(c), None, format!("exited with status {c}"))
+            (Some(c), None, Note::new("prog.exit_status").with("code", c))
         } else {
             let s = libc::WTERMSIG(status);
             let name = nix::sys::signal::Signal::try_from(s)
                 .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|_| format!("signal {s}"));
-            (None, Some(s), format!("killed by {name}"))
+                .unwrap_or_else(|_| s.to_string());
+            (
+                None,
+                Some(s),
+                Note::new("prog.killed_by").with("signal", name),
+            )
         };
-        self.note(pid, ProgramNote::Exited { code, signal, text });
+        self.note(pid, ProgramNote::Exited { code, signal, how });
     }
 
     /// The lab socket behind a descriptor, if it is one.
@@ -729,7 +733,7 @@ impl Tracer {
         any
     }
 
-    fn check_remote(&self, kind: Kind, addr: Option<SocketAddr>) -> Option<String> {
+    fn check_remote(&self, kind: Kind, addr: Option<SocketAddr>) -> Option<Deny> {
         let a = addr?;
         if self.sh.cfg.allow_remote || !matches!(kind, Kind::Bind | Kind::Connect | Kind::Send) {
             return None;
@@ -745,14 +749,12 @@ impl Tracer {
             return None;
         }
         Some(if ip.is_unspecified() {
-            format!(
-                "socklab refused it: binding {ip} would accept connections from other machines; bind {} instead, or start socklab with --allow-remote",
-                if a.is_ipv4() { "127.0.0.1" } else { "::1" }
-            )
+            Deny::BindAny {
+                ip,
+                instead: if a.is_ipv4() { "127.0.0.1" } else { "::1" },
+            }
         } else {
-            format!(
-                "socklab refused it: {ip} is not a loopback address; a traced program stays on this machine (127.0.0.1, ::1) unless socklab is started with --allow-remote"
-            )
+            Deny::NotLoopback { ip }
         })
     }
 
@@ -926,6 +928,43 @@ impl Tracer {
     }
 }
 
+/// Why socklab refused a traced call (it stays on loopback unless
+/// `--allow-remote`).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Deny {
+    /// Binding the unspecified address, which would take outside connections.
+    BindAny {
+        ip: std::net::IpAddr,
+        instead: &'static str,
+    },
+    NotLoopback {
+        ip: std::net::IpAddr,
+    },
+}
+
+impl Deny {
+    /// What the refusal means, after the errno the program saw.
+    pub fn explain(&self) -> Note {
+        match self {
+            Deny::BindAny { ip, instead } => Note::new("explain.traced_bind_any")
+                .with("ip", ip)
+                .with("instead", instead),
+            Deny::NotLoopback { ip } => Note::new("explain.traced_not_loopback").with("ip", ip),
+        }
+    }
+
+    /// The lab's notice of it: who made which call, and why it was refused.
+    pub fn notice(&self, who: &str, call: &str) -> Note {
+        let n = match self {
+            Deny::BindAny { ip, instead } => Note::new("notice.traced_bind_any")
+                .with("ip", ip)
+                .with("instead", instead),
+            Deny::NotLoopback { ip } => Note::new("notice.traced_not_loopback").with("ip", ip),
+        };
+        n.with("who", who).with("call", call)
+    }
+}
+
 /// What `result` needs of a finished call.
 pub(super) struct CallView<'a> {
     pub row: &'static Row,
@@ -933,7 +972,7 @@ pub(super) struct CallView<'a> {
     pub id: CallId,
     pub sock: Option<SockId>,
     pub addr: Option<&'a SockAddr>,
-    pub deny: Option<&'a str>,
+    pub deny: Option<&'a Deny>,
     pub silent: bool,
     pub text: &'a str,
     pub pre: Option<&'a [u8]>,
@@ -952,7 +991,7 @@ fn call_view(c: &InCall) -> CallView<'_> {
         id: c.id,
         sock: c.sock,
         addr: c.addr.as_ref(),
-        deny: c.deny.as_deref(),
+        deny: c.deny.as_ref(),
         silent: c.silent,
         text: &c.text,
         pre: c.pre.as_deref(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::cpu::Share;
 use super::socks::SharedSocks;
 use super::{Ctl, PENDING_AFTER, lock};
+use crate::engine::error::Note;
 use crate::engine::event::{EventKind, ProgramNote, Stream};
 
 /// The watcher's tick while the program is active (and the longest a
@@ -165,11 +166,16 @@ pub fn spawn_output(
                     if shown >= OUTPUT_KEEP {
                         if hidden == 0 {
                             ctl.out.emit_now(EventKind::Notice {
-                                text: format!(
-                                    "the program wrote more than {} KiB to its {}; the rest is not shown",
-                                    OUTPUT_KEEP >> 10,
-                                    if stream == Stream::Stdout { "stdout" } else { "stderr" }
-                                ),
+                                note: Note::new("notice.output_cut")
+                                    .with("kib", OUTPUT_KEEP >> 10)
+                                    .with(
+                                        "stream",
+                                        if stream == Stream::Stdout {
+                                            "stdout"
+                                        } else {
+                                            "stderr"
+                                        },
+                                    ),
                             });
                         }
                         hidden += n;
