@@ -49,41 +49,65 @@ fn main() {
         std::process::exit(floor::run(&argv));
     }
     let exe = env!("CARGO_BIN_EXE_socklab");
+    // The system's python3 when there is one (a pyenv shim on PATH adds a
+    // shell script's start to every run), else the one on PATH.
+    let py = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
     let me = std::env::current_exe().expect("the bench's own path");
     let bare = || {
         let mut c = Command::new(&me);
-        c.env("TRACE_FLOOR", "1")
-            .args(["--", "python3", "-c", PROGRAM]);
+        c.env("TRACE_FLOOR", "1").args(["--", py, "-c", PROGRAM]);
         c
     };
     let plain = || {
-        let mut c = Command::new("python3");
+        let mut c = Command::new(py);
         c.args(["-c", PROGRAM]);
         c
     };
     let traced = || {
         let mut c = Command::new(exe);
-        c.args(["trace", "--headless", "--", "python3", "-c", PROGRAM]);
+        c.args(["trace", "--headless", "--", py, "-c", PROGRAM]);
         c
     };
     let strace = || {
         let mut c = Command::new("strace");
-        c.args(["-f", "-o", "/dev/null", "python3", "-c", PROGRAM]);
+        c.args(["-f", "-o", "/dev/null", py, "-c", PROGRAM]);
+        c
+    };
+    // strace given socklab's placement: it and the program on one CPU.
+    let strace_one_cpu = || {
+        use std::os::unix::process::CommandExt;
+        let mut c = strace();
+        // SAFETY: sched_setaffinity on a cpu_set_t of ours is
+        // async-signal-safe; it runs in the child before exec.
+        unsafe {
+            c.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(libc::sched_getcpu().max(0) as usize, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                Ok(())
+            });
+        }
         c
     };
     let have_strace = Command::new("strace").arg("-V").output().is_ok();
     // Interleaved rounds, so a busy moment of a shared machine hits all three.
-    let (mut p, mut t, mut s, mut f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut p, mut t, mut s, mut f, mut s1) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         p.push(time(plain()).as_secs_f64());
         f.push(time(bare()).as_secs_f64());
         t.push(time(traced()).as_secs_f64());
         if have_strace {
             s.push(time(strace()).as_secs_f64());
+            s1.push(time(strace_one_cpu()).as_secs_f64());
         }
     }
     let (p, t, f) = (median(p), median(t), median(f));
-    println!("20 000 round trips, medians of {ROUNDS} interleaved rounds:");
+    println!("20 000 round trips in {py}, medians of {ROUNDS} interleaved rounds:");
     println!("plain                    {p:8.3} s");
     println!(
         "floor (two bare stops)   {f:8.3} s  ({:.1}×)  socklab's own work above it: {:.0} %",
@@ -99,13 +123,21 @@ fn main() {
             (t - p) / (s - p),
             (f - p) / (s - p)
         );
+        let s1 = median(s1);
+        println!(
+            "strace -f on one CPU     {s1:8.3} s  ({:.1}×)  overhead socklab / this: {:.2} (both near the floor: two stops a call)",
+            s1 / p,
+            (t - p) / (s1 - p)
+        );
     } else {
         println!("strace -f                (strace is not installed)");
     }
     // A pyenv shim (a shell script exec'ing on to python) is traced too:
     // strace -f follows every helper it forks, socklab stops only at the
     // helpers' socket-related calls. Said, so the figures read right.
-    if let Some(p) = script_on_path("python3") {
+    if py == "python3"
+        && let Some(p) = script_on_path("python3")
+    {
         println!(
             "(python3 is a script here, {}: both tracers run it too; strace -f stops at every call of its helpers)",
             p.display()
