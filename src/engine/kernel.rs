@@ -53,6 +53,12 @@ pub fn desc_info(fd: BorrowedFd<'_>, ty: SockType) -> DescInfo {
         recv_q = int_ioctl(fd, libc::FIONREAD).unwrap_or(0);
         send_q = int_ioctl(fd, libc::TIOCOUTQ).unwrap_or(0);
     }
+    if state == Some(TcpState::Close) {
+        // TIOCOUTQ is write_seq - snd_una, sequence space rather than bytes:
+        // after a refused connect it reads 3 with nothing queued (a CLOSE
+        // socket's write queue was purged when it closed). Nothing waits.
+        send_q = 0;
+    }
     DescInfo {
         state,
         recv_q,
@@ -450,6 +456,21 @@ mod tests {
         let info = desc_info(u.as_fd(), SockType::Dgram);
         assert!(until(|| desc_info(u.as_fd(), SockType::Dgram).recv_q == 3));
         assert_eq!((info.state, info.accept), (None, None));
+    }
+
+    #[test]
+    fn a_refused_socket_has_nothing_waiting_to_be_sent() {
+        use socket2::{Domain, Socket, Type};
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        assert!(c.connect(&port.into()).is_err(), "nothing listens there");
+        let info = desc_info(c.as_fd(), SockType::Stream);
+        assert_eq!(info.state, Some(TcpState::Close));
+        // The kernel's TIOCOUTQ says 3 here (sequence space, not bytes).
+        assert_eq!((info.send_q, info.recv_q), (0, 0));
     }
 
     #[test]
