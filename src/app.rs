@@ -248,6 +248,9 @@ pub struct App {
     /// The newest call typed at the prompt, to tell whether an outcome
     /// arrives right after its own line.
     pub last_typed: Option<CallId>,
+    /// What the lesson said on the bytes of a call still finishing ("lesson
+    /// complete" on a recv's data): shown after that call's result.
+    held_lines: Vec<String>,
     pub lesson: Option<LessonView>,
     pub hook: Option<Box<dyn LessonHook>>,
     /// Engine time the screen shows (µs).
@@ -297,6 +300,7 @@ impl App {
             t0_us: 0,
             fades: HashMap::new(),
             last_typed: None,
+            held_lines: Vec::new(),
             lesson: None,
             hook: None,
             now_us: 0,
@@ -731,8 +735,17 @@ fn on_engine(app: &mut App, ev: Event) -> Effect {
         app.refresh_lesson(hook.as_mut());
         let queued = hook.take_queue();
         app.hook = Some(hook);
-        for l in lines {
-            app.say(LineKind::Info, &l);
+        app.held_lines.extend(lines);
+        // Bytes come before the result of the call that moved them: what
+        // the lesson says on them waits for that result, the next event.
+        let finishing = matches!(ev.kind, EventKind::Data { .. })
+            && app
+                .last_typed
+                .is_some_and(|c| app.session.pending().iter().any(|(l, _)| *l == c));
+        if !finishing {
+            for l in std::mem::take(&mut app.held_lines) {
+                app.say(LineKind::Info, &l);
+            }
         }
         app.queue.lines.extend(queued);
     }
