@@ -105,6 +105,18 @@ async fn a_lesson_runs_in_the_app_from_first_step_to_the_next_lesson() {
         output(a).contains("Lesson complete! :next opens the next lesson.")
     })
     .await;
+    // :solution on a finished lesson gives no line: it says where to go.
+    app.input = Default::default();
+    let said = app.output.len();
+    enter_line(&mut app, ":solution");
+    assert_eq!(app.input.value(), "", "no solution line in the prompt");
+    assert!(
+        app.output.iter().skip(said).any(|l| l
+            .text
+            .contains("Lesson complete! :next opens the next lesson.")),
+        "{}",
+        output(&app)
+    );
     let saved = std::fs::read_to_string(state.path().join("progress.json")).unwrap();
     assert!(saved.contains("socket-object"), "{saved}");
 

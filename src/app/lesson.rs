@@ -279,6 +279,15 @@ impl LessonHook for LessonApp {
                 Some(h) => vec![format!("{} {h}", crate::tr!(self.lang, "lesson.hint"))],
                 None => vec![crate::tr!(self.lang, "lesson.no_hint")],
             },
+            // A finished lesson has no next line to give: say where to go.
+            "solution" if self.run.finished() => {
+                vec![
+                    match next_after(&self.lessons, &self.lessons[self.idx].id) {
+                        Some(_) => crate::tr!(self.lang, "lesson.complete"),
+                        None => crate::tr!(self.lang, "lesson.complete_last"),
+                    },
+                ]
+            }
             "solution" => match self.run.solution() {
                 Some(line) => {
                     self.prompt = Some(line);
