@@ -394,17 +394,23 @@ impl App {
     /// Socket rows the Sockets pane shows: open ones, and closed ones for a
     /// moment. The sockets the lesson's current step names come first, so a
     /// short pane never hides them behind "+N more".
+    ///
+    /// A closed socket whose connection lives on in the kernel (TIME_WAIT,
+    /// FIN_WAIT2 …) is shown by that entry, its `(no fd)` row, at once.
     pub fn socket_rows(&self) -> Vec<&SockRow> {
-        let mut rows: Vec<&SockRow> = self
-            .session
-            .model()
+        let model = self.session.model();
+        let lives_on: std::collections::HashSet<SockId> =
+            model.orphans.values().filter_map(|o| o.origin).collect();
+        let mut rows: Vec<&SockRow> = model
             .socks
             .values()
             .filter(|r| {
                 !r.closed
-                    || r.closed_us
-                        .is_some_and(|t| self.now_us.saturating_sub(t) < CLOSED_SHOW_US)
                     || trace::keeps(self, r)
+                    || (r
+                        .closed_us
+                        .is_some_and(|t| self.now_us.saturating_sub(t) < CLOSED_SHOW_US)
+                        && !lives_on.contains(&r.id))
             })
             .collect();
         if let Some(v) = &self.lesson {

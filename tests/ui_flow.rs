@@ -360,3 +360,57 @@ async fn send_pane_to_a_socket_chosen_in_the_sockets_pane() {
     assert!(text.contains("안녕\\t!\\n"), "{text}");
     app.session.engine().shutdown();
 }
+
+/// The side that closes first: its closed row gives way at once to the
+/// `(no fd)` TIME_WAIT entry its connection left, so a short Sockets pane
+/// shows the entry a lesson talks about (lesson 12) rather than a row that
+/// only says "closed".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_socket_is_shown_by_the_kernel_entry_it_left() {
+    let (mut app, mut events) = app();
+    // The real clock: a closed row shows for a moment after its close.
+    app.frozen_clock = None;
+    app.now_us = 0;
+    for line in [
+        "srv = socket()",
+        "srv.bind((\"127.0.0.1\", 0))",
+        "srv.listen(5)",
+    ] {
+        enter_line(&mut app, line);
+        pump(&mut app, &mut events, line, idle).await;
+    }
+    let port = app
+        .session
+        .model()
+        .by_label("srv")
+        .and_then(|r| r.local)
+        .expect("bound")
+        .port();
+    for line in [
+        "cli = socket()".to_string(),
+        format!("cli.connect((\"127.0.0.1\", {port}))"),
+        "conn, addr = srv.accept()".to_string(),
+        "conn.close()".to_string(),
+        "cli.close()".to_string(),
+    ] {
+        enter_line(&mut app, &line);
+        pump(&mut app, &mut events, &line, idle).await;
+    }
+    pump(&mut app, &mut events, "TIME_WAIT entry", |a| {
+        a.orphan_rows()
+            .iter()
+            .any(|o| o.state == TcpState::TimeWait)
+    })
+    .await;
+    let conn = app.session.model().by_label("conn").map(|r| r.id);
+    let rows: Vec<Option<String>> = app.socket_rows().iter().map(|r| r.label.clone()).collect();
+    assert!(
+        !app.socket_rows().iter().any(|r| Some(r.id) == conn),
+        "conn's closed row gave way to its TIME_WAIT entry: {rows:?}"
+    );
+    // The listener, still open, is shown as ever.
+    assert!(rows.iter().any(|l| l.as_deref() == Some("srv")), "{rows:?}");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("TIME_WAIT"), "{text}");
+    app.session.engine().shutdown();
+}
