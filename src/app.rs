@@ -335,7 +335,10 @@ impl App {
 
     /// The socket highlighted in the Sockets pane, if any.
     pub fn selected_sock(&self) -> Option<SockId> {
-        self.socket_rows().get(self.sock_sel).map(|r| r.id)
+        match self.table_rows().get(self.sock_sel) {
+            Some(TableRow::Sock(r)) => Some(r.id),
+            _ => None,
+        }
     }
 
     /// What the Wire pane shows now.
@@ -425,6 +428,39 @@ impl App {
             rows.sort_by_key(|r| rank(r));
         }
         rows
+    }
+
+    /// The Sockets pane's rows, in the order shown (the highlighted row is
+    /// an index into this). In a lesson: the sockets the current step
+    /// names, then the kernel's descriptor-less entries (a TIME_WAIT a step
+    /// talks about is never behind "+N more" for sockets it does not name),
+    /// then the other sockets. In the sandbox: sockets, then entries.
+    pub fn table_rows(&self) -> Vec<TableRow<'_>> {
+        let socks = self.socket_rows();
+        let orphans = self.orphan_rows().into_iter().map(TableRow::Orphan);
+        let named = |r: &SockRow| {
+            self.lesson.as_ref().is_some_and(|v| {
+                r.owner.is_student()
+                    && r.label
+                        .as_ref()
+                        .is_some_and(|l| v.focus_socks.iter().any(|f| f == l))
+            })
+        };
+        if self.lesson.is_none() {
+            return socks
+                .into_iter()
+                .map(TableRow::Sock)
+                .chain(orphans)
+                .collect();
+        }
+        let (first, rest): (Vec<&SockRow>, Vec<&SockRow>) =
+            socks.into_iter().partition(|r| named(r));
+        first
+            .into_iter()
+            .map(TableRow::Sock)
+            .chain(orphans)
+            .chain(rest.into_iter().map(TableRow::Sock))
+            .collect()
     }
 
     /// The kernel's descriptor-less entries this lab made: from its own
@@ -550,6 +586,13 @@ impl App {
             None => self.session.engine().now_us().max(self.now_us),
         };
     }
+}
+
+/// One row of the Sockets pane: a lab socket, or a kernel entry that has
+/// no descriptor (`(no fd)`).
+pub enum TableRow<'a> {
+    Sock(&'a SockRow),
+    Orphan(&'a crate::engine::model::OrphanRow),
 }
 
 /// Apply one message. The only place app state changes.

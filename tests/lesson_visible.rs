@@ -181,6 +181,21 @@ async fn one_lesson(lesson: socklab::lesson::Lesson, dir: String) -> Vec<String>
                         ));
                     }
                 }
+                // A kernel entry without a descriptor in a state the step's
+                // text names (lesson 12's TIME_WAIT) has its row too.
+                for o in app.orphan_rows() {
+                    let n = o.state.name();
+                    let named = step.text.en.contains(n).then_some(n);
+                    if let Some(n) = named
+                        && !rows.iter().skip(1).any(|r| r.contains(n))
+                    {
+                        failures.push(format!(
+                            "{} step {} at {w}×{h}: the (no fd) {n} row is not on screen:\n{text}",
+                            lesson.id,
+                            i + 1
+                        ));
+                    }
+                }
                 for c in &cols {
                     let head = socklab::ui::sockets::header_of(c, socklab::settings::Lang::En)
                         .expect("a column");

@@ -113,8 +113,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         Action::ToggleNewline => app.send_newline = !app.send_newline,
         Action::TraceStep | Action::TraceGo | Action::TraceUntil => super::trace::key(app, action),
         Action::SendToSelected => {
-            let rows = app.socket_rows();
-            if let Some(r) = rows.get(app.sock_sel) {
+            let rows = app.table_rows();
+            if let Some(super::TableRow::Sock(r)) = rows.get(app.sock_sel) {
                 let id = r.id;
                 if app.send_targets().contains(&id) {
                     app.send_target = Some(id);
@@ -250,7 +250,7 @@ fn scroll(app: &mut App, pane: Pane, n: usize, up: bool) {
             };
         }
         Pane::Sockets => {
-            let rows = app.socket_rows().len() + app.orphan_rows().len();
+            let rows = app.table_rows().len();
             let max = rows.saturating_sub(1);
             app.sock_sel = if up {
                 app.sock_sel.saturating_sub(n)

@@ -11,7 +11,7 @@ use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
 use super::pad;
-use crate::app::{App, FADE_US};
+use crate::app::{App, FADE_US, TableRow};
 use crate::engine::model::{OrphanRow, SockRow};
 use crate::settings::Lang;
 
@@ -205,16 +205,15 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     let t = &app.theme;
-    let rows = app.socket_rows();
-    let orphans = app.orphan_rows();
     let full = area.width >= 100;
-    let mut cells: Vec<(Vec<Cell>, bool)> = Vec::new();
-    for r in &rows {
-        cells.push((sock_cells(r, full, app), false));
-    }
-    for o in &orphans {
-        cells.push((orphan_cells(o, full, app), true));
-    }
+    let cells: Vec<(Vec<Cell>, bool)> = app
+        .table_rows()
+        .into_iter()
+        .map(|row| match row {
+            TableRow::Sock(r) => (sock_cells(r, full, app), false),
+            TableRow::Orphan(o) => (orphan_cells(o, full, app), true),
+        })
+        .collect();
     let mut widths = Widths::new(app.lang);
     for (row, _) in &cells {
         for (c, cell) in ORDER.iter().zip(row) {
