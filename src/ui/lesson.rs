@@ -32,9 +32,10 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
         .render(area, buf);
 }
 
-/// Rows the pane's text takes at this width (for scrolling).
-pub fn rows(app: &App, width: usize) -> usize {
-    wrapped(app, width, false).len()
+/// Rows the pane's text takes in a pane of this size (for scrolling), as
+/// `render` wraps it.
+pub fn rows(app: &App, width: usize, height: usize) -> usize {
+    wrapped(app, width, height < 12).len()
 }
 
 /// Rows the current step needs on top (title, step, what it misses, the

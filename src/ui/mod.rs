@@ -33,7 +33,10 @@ pub fn frame_info(area: Rect, app: &App) -> crate::app::FrameInfo {
         .panes
         .iter()
         .find(|p| p.pane == Pane::Lesson)
-        .map(|p| lesson::rows(app, inner_of(p).width as usize))
+        .map(|p| {
+            let inner = inner_of(p);
+            lesson::rows(app, inner.width as usize, inner.height as usize)
+        })
         .unwrap_or(0);
     crate::app::FrameInfo {
         panes: lay.panes.iter().map(|p| (p.pane, p.rect)).collect(),
@@ -85,6 +88,7 @@ fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
     };
     let extra = match p.pane {
         Pane::Wire => wire::title_extra(app, ladder.as_ref()),
+        Pane::Lesson => lesson_title(app, &inner_of(p)),
         pane => title_extra(pane, app),
     };
     let inner = pane_block(buf, p, app, &extra);
@@ -118,11 +122,29 @@ fn title_extra(pane: Pane, app: &App) -> String {
                 n = app.events_dropped.to_string()
             )
         }
-        Pane::Lesson => match &app.lesson {
-            Some(v) => v.title.clone(),
-            None => crate::tr!(app.lang, "ui.sandbox"),
-        },
         _ => String::new(),
+    }
+}
+
+/// The Lesson pane's title: the lesson's, after a marker when its text goes
+/// on below the pane's edge (first, so a narrow rule cuts the title rather
+/// than the marker). Worked out from this frame's size, never the last one.
+fn lesson_title(app: &App, inner: &Rect) -> String {
+    let title = match &app.lesson {
+        Some(v) => v.title.clone(),
+        None => crate::tr!(app.lang, "ui.sandbox"),
+    };
+    let h = inner.height as usize;
+    let max = lesson::rows(app, inner.width as usize, h).saturating_sub(h);
+    if app.lesson_scroll.min(max) < max {
+        let key = if app.focus == Pane::Lesson {
+            "lesson.more_below_here"
+        } else {
+            "lesson.more_below"
+        };
+        format!("{} · {title}", crate::tr!(app.lang, key))
+    } else {
+        title
     }
 }
 
