@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 use socklab::describe::error_line;
@@ -18,20 +17,7 @@ fn hangul(s: &str) -> bool {
 
 /// `socklab run --keep-going --keep-code --lang LANG -` of `script`: stdout.
 fn run(lang: &str, script: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_socklab"))
-        .args(["run", "--keep-going", "--keep-code", "--lang", lang, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_script(&["--keep-going", "--keep-code", "--lang", lang], script);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -275,3 +275,25 @@ pub fn as_bytes(r: Ret) -> Vec<u8> {
         other => panic!("expected bytes, got {other:?}"),
     }
 }
+
+/// `socklab run ARGS… -` with `script` on its standard input.
+pub fn run_script(args: &[&str], script: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_socklab"))
+        .arg("run")
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
