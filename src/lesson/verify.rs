@@ -239,10 +239,14 @@ impl Verifier {
     fn start_peers(&mut self) -> Result<(), String> {
         for p in self.run.take_peers() {
             let what = format!("{} {}", p.kind, p.addr);
-            self.session
-                .engine()
-                .start_peer(p)
-                .map_err(|e| format!("setup peer {what} did not start: {e}"))?;
+            if let Err(e) = self.session.engine().start_peer(p) {
+                // Its port may have been taken between pick and bind.
+                self.port_taken |= e.errno == Some(libc::EADDRINUSE);
+                return Err(format!(
+                    "setup peer {what} did not start: {}",
+                    crate::describe::error_line(Lang::En, &e)
+                ));
+            }
             self.note(format!("(peer {what})"));
         }
         Ok(())
