@@ -416,18 +416,20 @@ impl App {
                         && !lives_on.contains(&r.id))
             })
             .collect();
-        if let Some(v) = &self.lesson {
-            let rank = |r: &SockRow| {
-                r.label
-                    .as_ref()
-                    .filter(|_| r.owner.is_student())
-                    .and_then(|l| v.focus_socks.iter().position(|f| f == l))
-                    .unwrap_or(usize::MAX)
-            };
+        if self.lesson.is_some() {
             // Stable: the others keep their order.
-            rows.sort_by_key(|r| rank(r));
+            rows.sort_by_key(|r| self.focus_rank(r).unwrap_or(usize::MAX));
         }
         rows
+    }
+
+    /// Where the lesson's current step names this student socket, if it does.
+    fn focus_rank(&self, r: &SockRow) -> Option<usize> {
+        let v = self.lesson.as_ref()?;
+        r.label
+            .as_ref()
+            .filter(|_| r.owner.is_student())
+            .and_then(|l| v.focus_socks.iter().position(|f| f == l))
     }
 
     /// The Sockets pane's rows, in the order shown (the highlighted row is
@@ -438,14 +440,6 @@ impl App {
     pub fn table_rows(&self) -> Vec<TableRow<'_>> {
         let socks = self.socket_rows();
         let orphans = self.orphan_rows().into_iter().map(TableRow::Orphan);
-        let named = |r: &SockRow| {
-            self.lesson.as_ref().is_some_and(|v| {
-                r.owner.is_student()
-                    && r.label
-                        .as_ref()
-                        .is_some_and(|l| v.focus_socks.iter().any(|f| f == l))
-            })
-        };
         if self.lesson.is_none() {
             return socks
                 .into_iter()
@@ -453,13 +447,17 @@ impl App {
                 .chain(orphans)
                 .collect();
         }
-        let (first, rest): (Vec<&SockRow>, Vec<&SockRow>) =
-            socks.into_iter().partition(|r| named(r));
+        // socket_rows put the named ones first.
+        let named = socks
+            .iter()
+            .take_while(|r| self.focus_rank(r).is_some())
+            .count();
+        let (first, rest) = socks.split_at(named);
         first
-            .into_iter()
-            .map(TableRow::Sock)
+            .iter()
+            .map(|r| TableRow::Sock(r))
             .chain(orphans)
-            .chain(rest.into_iter().map(TableRow::Sock))
+            .chain(rest.iter().map(|r| TableRow::Sock(r)))
             .collect()
     }
 

@@ -19,11 +19,28 @@ use crate::engine::text::sanitize;
 /// already in the student's language with placeholders filled in.
 pub use crate::lesson::{LessonView, StepStatus};
 
+/// The pane's text wrapped for a pane of this size: made once a frame, for
+/// the title (does it go on below the edge?) and the body.
+pub fn text_for(app: &App, area: Rect) -> Vec<Line<'static>> {
+    wrapped(app, area.width as usize, area.height < 12)
+}
+
+/// Whether `rows` of text go on below a pane `height` tall at the scroll
+/// position the app keeps.
+pub fn more_below(app: &App, rows: usize, height: u16) -> bool {
+    let max = rows.saturating_sub(height as usize);
+    app.lesson_scroll.min(max) < max
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, app: &App) {
+    render_text(buf, area, app, text_for(app, area));
+}
+
+/// [`render`] with the text already wrapped by [`text_for`] for this area.
+pub fn render_text(buf: &mut Buffer, area: Rect, app: &App, lines: Vec<Line<'static>>) {
     if area.width == 0 {
         return;
     }
-    let lines = wrapped(app, area.width as usize, area.height < 12);
     // Never past the end: the last row stays at the bottom.
     let max = lines.len().saturating_sub(area.height as usize);
     let scroll = app.lesson_scroll.min(max);

@@ -86,14 +86,23 @@ fn render_pane(buf: &mut Buffer, p: &PaneRect, app: &App) {
     } else {
         None
     };
+    // And the Lesson's text, for its title (more below?) and its body.
+    let lesson_text = if p.pane == Pane::Lesson {
+        lesson::text_for(app, inner_of(p))
+    } else {
+        Vec::new()
+    };
     let extra = match p.pane {
         Pane::Wire => wire::title_extra(app, ladder.as_ref()),
-        Pane::Lesson => lesson_title(app, &inner_of(p)),
+        Pane::Lesson => {
+            let below = lesson::more_below(app, lesson_text.len(), inner_of(p).height);
+            lesson_title(app, below)
+        }
         pane => title_extra(pane, app),
     };
     let inner = pane_block(buf, p, app, &extra);
     match p.pane {
-        Pane::Lesson => lesson::render(buf, inner, app),
+        Pane::Lesson => lesson::render_text(buf, inner, app, lesson_text),
         Pane::Sockets => sockets::render(buf, inner, app),
         Pane::Traffic => traffic::render(buf, inner, app),
         Pane::Events => events::render(buf, inner, app),
@@ -128,24 +137,21 @@ fn title_extra(pane: Pane, app: &App) -> String {
 
 /// The Lesson pane's title: the lesson's, after a marker when its text goes
 /// on below the pane's edge (first, so a narrow rule cuts the title rather
-/// than the marker). Worked out from this frame's size, never the last one.
-fn lesson_title(app: &App, inner: &Rect) -> String {
+/// than the marker). `below` comes from this frame's size, never the last one.
+fn lesson_title(app: &App, below: bool) -> String {
     let title = match &app.lesson {
         Some(v) => v.title.clone(),
         None => crate::tr!(app.lang, "ui.sandbox"),
     };
-    let h = inner.height as usize;
-    let max = lesson::rows(app, inner.width as usize, h).saturating_sub(h);
-    if app.lesson_scroll.min(max) < max {
-        let key = if app.focus == Pane::Lesson {
-            "lesson.more_below_here"
-        } else {
-            "lesson.more_below"
-        };
-        format!("{} · {title}", crate::tr!(app.lang, key))
-    } else {
-        title
+    if !below {
+        return title;
     }
+    let key = if app.focus == Pane::Lesson {
+        "lesson.more_below_here"
+    } else {
+        "lesson.more_below"
+    };
+    format!("{} · {title}", crate::tr!(app.lang, key))
 }
 
 /// The inside of a pane's frame (what `pane_block` leaves).
