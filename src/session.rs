@@ -86,6 +86,12 @@ struct Pending {
 /// Most bytes of code the Code pane keeps (16 MiB); a line past it is refused.
 pub const MAX_CODE: usize = 16 * 1024 * 1024;
 
+/// The ports the newest labs of this process were given for `{port}` …
+/// `{port5}`, so that two labs side by side never share one.
+static GIVEN_PORTS: std::sync::Mutex<std::collections::VecDeque<u16>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+const GIVEN_KEEP: usize = 4096;
+
 pub struct Session {
     engine: Engine,
     interp: Interp,
@@ -200,14 +206,19 @@ impl Session {
         let mut ph = BTreeMap::new();
         ph.insert("host".to_string(), "127.0.0.1".to_string());
         ph.insert("programs".to_string(), trace::programs_dir().to_string());
-        let mut used: Vec<u16> = Vec::new();
+        // The OS may hand out the same free port twice, to this lab or to
+        // another one in this process (labs side by side: verify, tests):
+        // ask again until it is one no recent lab was given.
+        let mut given = GIVEN_PORTS.lock().unwrap_or_else(|e| e.into_inner());
         for name in ["port", "port2", "port3", "port4", "port5"] {
-            // The OS may hand out the same free port twice; ask again until distinct.
-            let port = (0..20)
+            let port = (0..50)
                 .filter_map(|_| free_port().ok())
-                .find(|p| !used.contains(p))
+                .find(|p| !given.contains(p))
                 .unwrap_or(0);
-            used.push(port);
+            if given.len() == GIVEN_KEEP {
+                given.pop_front();
+            }
+            given.push_back(port);
             ph.insert(name.to_string(), port.to_string());
         }
         ph

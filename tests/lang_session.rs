@@ -312,6 +312,27 @@ fn placeholders_are_distinct_free_ports() {
     assert_eq!(uniq.len(), 5);
 }
 
+#[test]
+fn labs_side_by_side_never_share_a_port() {
+    // Threads making labs at once, as verify and the lesson tests do.
+    let sets: Vec<Vec<String>> = (0..8)
+        .map(|_| {
+            std::thread::spawn(|| {
+                (0..20)
+                    .flat_map(|_| {
+                        let ph = Session::fresh_placeholders();
+                        ["port", "port2", "port3", "port4", "port5"].map(|k| ph[k].clone())
+                    })
+                    .collect::<Vec<String>>()
+            })
+        })
+        .map(|t| t.join().unwrap())
+        .collect();
+    let all: Vec<&String> = sets.iter().flatten().collect();
+    let uniq: std::collections::HashSet<&&String> = all.iter().collect();
+    assert_eq!(uniq.len(), all.len(), "800 ports, each given once");
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;

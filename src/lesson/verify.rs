@@ -14,7 +14,7 @@
 //! failing. Every line of it is escaped (it
 //! quotes lesson text and what peers said).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,25 +151,6 @@ fn capture_off(model: &LabModel) -> bool {
     };
     lock(&CAPTURE_OFF).get_or_insert_with(|| crate::engine::text::sanitize(detail));
     true
-}
-
-/// `n` sets of placeholders with no port in two of them.
-fn distinct_placeholders(n: usize, used: &mut BTreeSet<String>) -> Vec<BTreeMap<String, String>> {
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let ph = Session::fresh_placeholders();
-        let ports: Vec<&String> = ph
-            .iter()
-            .filter(|(k, _)| k.starts_with("port"))
-            .map(|(_, v)| v)
-            .collect();
-        if ports.iter().any(|p| used.contains(*p)) {
-            continue;
-        }
-        used.extend(ports.into_iter().cloned());
-        out.push(ph);
-    }
-    out
 }
 
 struct Verifier {
@@ -341,11 +322,10 @@ where
     unreachable!()
 }
 
-/// Placeholders for route labs: ports no other lab of this run uses.
+/// Placeholders for route labs: ports no other lab of this run uses
+/// (`Session::fresh_placeholders` never gives a port twice in a row of labs).
 fn route_placeholders(n: usize) -> Vec<BTreeMap<String, String>> {
-    static USED: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
-    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
-    distinct_placeholders(n, &mut used)
+    (0..n).map(|_| Session::fresh_placeholders()).collect()
 }
 
 /// A fresh lab (its own engine) for `lesson`; the caller shuts the engine down.
